@@ -1,0 +1,5 @@
+"""Tabular rows as synthetic images."""
+
+from ._tinto import TintoImager
+
+__all__ = ["TintoImager"]
