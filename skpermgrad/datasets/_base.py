@@ -67,7 +67,7 @@ def load_puma8nh(*, return_X_y: bool = False, as_frame: bool = False):
         data, target, frame = data.to_numpy(), target.to_numpy(), None
     if return_X_y:
         return data, target
-    descr = (resources.files("skpermgrad.datasets") / "descr" / "puma8nh.rst")
+    descr = resources.files("skpermgrad.datasets") / "descr" / "puma8nh.rst"
     return Bunch(
         data=data,
         target=target,
