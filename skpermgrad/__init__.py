@@ -13,4 +13,19 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["TintoImager", "__version__"]
+__all__ = ["HybridClassifier", "HybridRegressor", "TintoImager", "__version__"]
+
+# Keras and TensorFlow load only when a hybrid estimator is first used.
+_LAZY = {"HybridClassifier", "HybridRegressor"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        from . import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | _LAZY)

@@ -395,13 +395,25 @@ class TintoImager(TransformerMixin, BaseEstimator):
             return [str(name) for name in self.feature_names_in_]
         return [f"x{i}" for i in range(self.n_features_in_)]
 
-    def _render_weights(self):
-        """Per-feature footprint on the grid: (n_features, pixels**2) and the mode.
+    def get_render_weights(self):
+        """Each feature's footprint on the ``pixels x pixels`` grid, and how they merge.
 
-        Without blur a feature writes its value at its pixel, shared pixels
-        holding the mean. With blur each feature adds its stencil; overlaps are
-        merged by ``option`` as in TINTOlib.
+        What :meth:`transform_images` draws, as data, so that the image can be
+        rendered elsewhere (the hybrid networks render it inside the Keras graph
+        from :meth:`transform_values`). Zoom and channels are applied afterwards.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_features_in_, pixels**2)
+            Without blur, 1 at the feature's pixel (``1/k`` on a pixel shared by
+            ``k`` features); with blur, the feature's rings.
+        mode : {"linear", "mean", "max"}
+            ``"linear"``: the grid is ``values @ weights``; ``"mean"``: that sum
+            divided, per pixel, by the number of features with a positive
+            contribution there (TINTOlib's ``option="mean"``); ``"max"``: the
+            maximum of ``values[:, j] * weights[j]`` over features.
         """
+        check_is_fitted(self)
         p = self.pixels
         grid = self.feature_positions_ // self.zoom
         n_features = grid.shape[0]
@@ -424,6 +436,24 @@ class TintoImager(TransformerMixin, BaseEstimator):
         X = np.clip(X, self.data_min_, self.data_max_)
         return np.clip(X * self.scale_ + self.min_, 0.0, 1.0)
 
+    def transform_values(self, X):
+        """The values that the images hold: min-max scaled, clipped to [0, 1].
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_in_)
+            Numeric data.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_samples, n_features_in_), float32
+            ``clip(X, data_min_, data_max_) * scale_ + min_``.
+        """
+        check_is_fitted(self)
+        _check_numeric_frame(X, type(self).__name__)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return self._scale(X).astype(np.float32)
+
     def transform_images(self, X):
         """Render rows as images of shape ``(n_samples, height, width, channels)``.
 
@@ -441,7 +471,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
         _check_numeric_frame(X, type(self).__name__)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         values = self._scale(X)
-        weights, mode = self._render_weights()
+        weights, mode = self.get_render_weights()
         n_samples, (height, width, channels) = X.shape[0], self.image_shape_
         p, z = self.pixels, self.zoom
         images = np.empty((n_samples, height, width, channels), dtype=np.float32)

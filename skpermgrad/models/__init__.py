@@ -1,0 +1,16 @@
+"""Hybrid MLP + CNN networks on TINTO images, as scikit-learn estimators."""
+
+from ._architecture import (
+    TintoRender,
+    build_hybrid_model,
+    one_cycle_learning_rate,
+)
+from ._hybrid import HybridClassifier, HybridRegressor
+
+__all__ = [
+    "HybridClassifier",
+    "HybridRegressor",
+    "TintoRender",
+    "build_hybrid_model",
+    "one_cycle_learning_rate",
+]

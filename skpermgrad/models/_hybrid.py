@@ -1,0 +1,580 @@
+"""HybridRegressor and HybridClassifier: the PermGrad network on SciKeras 0.13.
+
+Everything SciKeras-specific lives here; the network itself is built by the pure
+functions of :mod:`skpermgrad.models._architecture`.
+"""
+
+import os
+import random
+from contextlib import contextmanager
+from functools import partial
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from scikeras.wrappers import KerasClassifier, KerasRegressor
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._tags import ClassifierTags, RegressorTags
+
+from ..imaging import TintoImager
+from . import _architecture as arch
+
+
+@contextmanager
+def _tensorflow_seed(seed):
+    """Seed Python, NumPy and TensorFlow for one block, then put all three back.
+
+    SciKeras 0.13's ``tensorflow_random_state`` sets ``TF_DETERMINISTIC_OPS=1``
+    *before* asking TensorFlow whether op determinism was on, reads "yes", and so
+    never switches it off again: every later unseeded fit in the process then
+    fails with "Random ops require a seed ... when determinism is enabled". This
+    replacement records the state first and restores exactly what it found.
+    """
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import config
+
+    was_deterministic = config.is_op_determinism_enabled()
+    saved_env = os.environ.get("TF_DETERMINISTIC_OPS")
+    py_state, np_state = random.getstate(), np.random.get_state()
+    tf_seed = context.global_seed()
+    try:
+        random.seed(seed)
+        np.random.seed(seed)
+        tf.random.set_seed(seed)
+        if not was_deterministic:
+            config.enable_op_determinism()
+        yield
+    finally:
+        if not was_deterministic:
+            config.disable_op_determinism()
+        if saved_env is None:
+            os.environ.pop("TF_DETERMINISTIC_OPS", None)
+        else:
+            os.environ["TF_DETERMINISTIC_OPS"] = saved_env
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        tf.random.set_seed(tf_seed)
+
+
+class _HybridInputs(TransformerMixin, BaseEstimator):
+    """Feature encoder: fits the imager on the training rows, feeds both branches.
+
+    ``transform`` returns ``{"tabular": values, "image_input": values}`` (the
+    keys the model's inputs are named by; one key for a single-branch model),
+    where ``values`` are the imager's clipped min-max scaled features.
+    """
+
+    def __init__(self, imager=None, branches="both"):
+        self.imager = imager
+        self.branches = branches
+
+    def fit(self, X, y=None):
+        imager = TintoImager() if self.imager is None else self.imager
+        self.imager_ = clone(imager).fit(X)
+        return self
+
+    def transform(self, X):
+        values = self.imager_.transform_values(X)
+        names = {"both": (arch.INPUT_TABULAR, arch.INPUT_IMAGE)}.get(
+            self.branches,
+            (arch.INPUT_TABULAR,) if self.branches == "mlp" else (arch.INPUT_IMAGE,),
+        )
+        return {name: values for name in names}
+
+
+class _StandardTarget(TransformerMixin, BaseEstimator):
+    """Target encoder of the regressor: standardise y for training, undo it after."""
+
+    def __init__(self, scale=True):
+        self.scale = scale
+
+    def fit(self, y):
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] != 1:
+            raise ValueError(
+                f"HybridRegressor predicts one target; y has shape {y.shape}. Fit "
+                "one regressor per target, e.g. with MultiOutputRegressor."
+            )
+        y = y.reshape(-1)
+        self.mean_ = float(y.mean()) if self.scale else 0.0
+        std = float(y.std()) if self.scale else 1.0
+        self.std_ = std if std > 0 else 1.0
+        self.n_outputs_expected_ = 1
+        return self
+
+    def transform(self, y):
+        y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+        return ((y - self.mean_) / self.std_).astype(np.float32)
+
+    def inverse_transform(self, y):
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        return y * self.std_ + self.mean_
+
+    def get_metadata(self):
+        return {"n_outputs_expected_": 1}
+
+
+_HYBRID_CONSTRAINTS = {
+    "imager": [HasMethods(["fit", "transform_values", "get_render_weights"]), None],
+    "branches": [StrOptions({"both", "mlp", "cnn"})],
+    "n_dense_layers": [Interval(Integral, 1, None, closed="left")],
+    "dense_units": [Interval(Integral, 1, None, closed="left")],
+    "n_conv_layers": [Interval(Integral, 1, None, closed="left")],
+    "base_filters": [Interval(Integral, 1, None, closed="left")],
+    "n_head_layers": [Interval(Integral, 0, None, closed="left")],
+    "head_units": [Interval(Integral, 1, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "activation": [str],
+    "kernel_initializer": [str],
+    "optimizer": [StrOptions({"adam", "adamw"})],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
+    "patience": [Interval(Integral, 1, None, closed="left")],
+    "lr_schedule": [StrOptions({"one_cycle", "constant"})],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+class _HybridMixin:
+    """What the regressor and the classifier share; a thin layer over SciKeras."""
+
+    _parameter_constraints: dict = _HYBRID_CONSTRAINTS
+    _loss = None
+    _output_activation = None
+
+    @property
+    def feature_encoder(self):
+        return _HybridInputs(imager=self.imager, branches=self.branches)
+
+    def _keras_build_fn(self, meta, compile_kwargs):
+        imager = meta["feature_encoder_"].imager_
+        weights, mode = imager.get_render_weights()
+        model = arch.build_hybrid_model(
+            n_features=meta["n_features_in_"],
+            render_weights=weights,
+            render_mode=mode,
+            pixels=imager.pixels,
+            zoom=imager.zoom,
+            channels=imager.channels,
+            branches=self.branches,
+            n_dense_layers=self.n_dense_layers,
+            dense_units=self.dense_units,
+            n_conv_layers=self.n_conv_layers,
+            base_filters=self.base_filters,
+            n_head_layers=self.n_head_layers,
+            head_units=self.head_units,
+            dropout=self.dropout,
+            activation=self.activation,
+            kernel_initializer=self.kernel_initializer,
+            n_outputs=self._n_model_outputs(meta),
+            output_activation=self._output_activation,
+        )
+        if self.optimizer == "adamw":
+            optimizer = keras.optimizers.AdamW(
+                learning_rate=self.learning_rate, weight_decay=self.weight_decay
+            )
+        else:
+            optimizer = keras.optimizers.Adam(learning_rate=self.learning_rate)
+        model.compile(optimizer=optimizer, loss=compile_kwargs["loss"] or self._loss)
+        return model
+
+    @contextmanager
+    def _seeded(self):
+        # Keep SciKeras's own seeding (which leaks op determinism) out of the way.
+        seed, self._random_state = self._random_state, None
+        try:
+            if seed is None:
+                yield
+            else:
+                with _tensorflow_seed(seed):
+                    yield
+        finally:
+            self._random_state = seed
+
+    def _build_keras_model(self):
+        with self._seeded():
+            return super()._build_keras_model()
+
+    def _fit_keras_model(
+        self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+    ):
+        callbacks = []
+        if self.lr_schedule == "one_cycle":
+            schedule = partial(
+                arch.one_cycle_learning_rate,
+                total_epochs=initial_epoch + epochs,
+                max_lr=self.learning_rate,
+            )
+            callbacks.append(
+                keras.callbacks.LearningRateScheduler(lambda epoch, lr: schedule(epoch))
+            )
+        if self.validation_fraction is not None:
+            split = self._holdout(X, y, sample_weight)
+            if split is not None:
+                X, y, sample_weight, kwargs["validation_data"] = split
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss",
+                        patience=self.patience,
+                        restore_best_weights=True,
+                    )
+                )
+        user_callbacks = self._fit_callbacks
+        self._fit_callbacks = [*user_callbacks, *callbacks]
+        try:
+            with self._seeded():
+                super()._fit_keras_model(
+                    X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+                )
+        finally:
+            self._fit_callbacks = user_callbacks
+
+    def _holdout(self, X, y, sample_weight):
+        """Split off ``validation_fraction`` of the rows for early stopping."""
+        n_samples = len(y)
+        n_val = int(np.ceil(self.validation_fraction * n_samples))
+        if n_val < 1 or n_samples - n_val < 1:
+            return None
+        seed = check_random_state(self._random_state).randint(2**31 - 1)
+        stratify = self._stratify(y, n_val)
+        train, val = train_test_split(
+            np.arange(n_samples), test_size=n_val, random_state=seed, stratify=stratify
+        )
+
+        def take(rows):
+            return (
+                {name: values[rows] for name, values in X.items()},
+                y[rows],
+                None if sample_weight is None else sample_weight[rows],
+            )
+
+        X_train, y_train, w_train = take(train)
+        X_val, y_val, w_val = take(val)
+        val_data = (X_val, y_val) if w_val is None else (X_val, y_val, w_val)
+        return X_train, y_train, w_train, val_data
+
+    def _stratify(self, y, n_val):
+        return None
+
+    def fit(self, X, y, sample_weight=None, **kwargs):
+        """Fit the imager and the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data.
+        y : array-like of shape (n_samples,)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights of the loss.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.fit``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = False
+        tags.non_deterministic = self.random_state is None
+        return tags
+
+
+_SHARED_DOC = """
+    Parameters
+    ----------
+    imager : TintoImager or None, default=None
+        How rows become images; ``None`` means ``TintoImager()``. It is cloned and
+        fitted inside ``fit`` on the training rows only; tune it through
+        ``imager__<param>`` (e.g. ``imager__pixels``) after passing an instance.
+    branches : {"both", "mlp", "cnn"}, default="both"
+        ``"both"`` is the hybrid; ``"mlp"`` and ``"cnn"`` keep one branch (the
+        baselines of the PermGrad paper) with the same head and training.
+    n_dense_layers : int, default=2
+        MLP branch depth: Dense + BatchNorm + Dropout blocks.
+    dense_units : int, default=64
+        Units of each MLP Dense layer.
+    n_conv_layers : int, default=2
+        CNN branch depth: Conv2D 3x3 + BatchNorm + MaxPool 2x2 + Dropout blocks;
+        at most ``log2(image side)``.
+    base_filters : int, default=16
+        Filters of the first conv layer; layer ``i`` has ``base_filters * 2**i``.
+    n_head_layers : int, default=1
+        Dense + BatchNorm + Dropout blocks after the concatenation.
+    head_units : int, default=64
+        Units of each head Dense layer.
+    dropout : float, default=0.1
+        Dropout rate of every block.
+    activation : str, default="relu"
+        Keras activation of the hidden layers.
+    kernel_initializer : str, default="he_normal"
+        Keras initializer of every Dense and Conv2D layer.
+    optimizer : {"adam", "adamw"}, default="adam"
+        Keras optimizer.
+    learning_rate : float, default=1e-3
+        Peak learning rate (of the one-cycle schedule when it is on).
+    weight_decay : float, default=1e-4
+        AdamW's decoupled weight decay (ignored by Adam).
+    batch_size : int, default=32
+        Rows per gradient step.
+    epochs : int, default=100
+        Maximum number of epochs.
+    validation_fraction : float or None, default=0.1
+        Fraction of the training rows held out (shuffled with ``random_state``)
+        for early stopping on the validation loss, best weights restored;
+        ``None`` trains all ``epochs`` on every row.
+    patience : int, default=6
+        Early stopping patience, in epochs.
+    lr_schedule : {"one_cycle", "constant"}, default="one_cycle"
+        ``"one_cycle"``: the PermGrad notebook's schedule, linear warm-up over
+        the first quarter of ``epochs`` then cosine decay
+        (:func:`~skpermgrad.models.one_cycle_learning_rate`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds weights, dropout, shuffling and the validation split; the same
+        int gives identical predictions on CPU. Global random states are
+        restored after each fit.
+    verbose : int, default=0
+        Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
+    **kwargs
+        Further SciKeras parameters (``callbacks``, ``fit__*``, ``predict__*``...).
+"""
+
+_ATTRIBUTES_DOC = """
+    Attributes
+    ----------
+    model_ : keras.Model
+        The fitted network; layer names are listed in
+        :mod:`skpermgrad.models._architecture` (``tabular``, ``image_input``,
+        ``image``, ``mlp_output``, ``last_conv``, ``cnn_output``,
+        ``concatenate``, ``output``).
+    feature_encoder_ : object
+        Holds the fitted imager as ``feature_encoder_.imager_``.
+    history_ : dict
+        Keras training history (``loss``, ``val_loss`` ...).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of str
+        Names of features seen during ``fit``, when ``X`` has string column names.
+"""
+
+
+class HybridRegressor(_HybridMixin, KerasRegressor):
+    __doc__ = (
+        """Hybrid MLP + CNN regressor on TINTO images (the PermGrad network).
+
+    The MLP branch reads the scaled numeric values; the CNN branch reads the
+    same row drawn as a TINTO image, rendered inside the Keras graph batch by
+    batch (training memory is O(batch), not O(n_samples * height * width)).
+    The target is standardised for training (mean 0, variance 1, learned on the
+    training rows) and predictions are mapped back; ``scale_target=False``
+    trains on the raw target.
+"""
+        + _SHARED_DOC
+        + """    scale_target : bool, default=True
+        Standardise ``y`` internally.
+"""
+        + _ATTRIBUTES_DOC
+        + """
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from skpermgrad import HybridRegressor, TintoImager
+    >>> X, y = make_regression(60, 9, random_state=0)
+    >>> reg = HybridRegressor(TintoImager(pixels=4), n_conv_layers=1, epochs=2,
+    ...                       random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape
+    (3,)
+"""
+    )
+
+    _parameter_constraints = {**_HYBRID_CONSTRAINTS, "scale_target": ["boolean"]}
+    _loss = "mse"
+    _output_activation = "linear"
+
+    def __init__(
+        self,
+        imager=None,
+        *,
+        branches="both",
+        n_dense_layers=2,
+        dense_units=64,
+        n_conv_layers=2,
+        base_filters=16,
+        n_head_layers=1,
+        head_units=64,
+        dropout=0.1,
+        activation="relu",
+        kernel_initializer="he_normal",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=1e-4,
+        batch_size=32,
+        epochs=100,
+        validation_fraction=0.1,
+        patience=6,
+        lr_schedule="one_cycle",
+        scale_target=True,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            optimizer=optimizer,
+            batch_size=batch_size,
+            epochs=epochs,
+            random_state=random_state,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.imager = imager
+        self.branches = branches
+        self.n_dense_layers = n_dense_layers
+        self.dense_units = dense_units
+        self.n_conv_layers = n_conv_layers
+        self.base_filters = base_filters
+        self.n_head_layers = n_head_layers
+        self.head_units = head_units
+        self.dropout = dropout
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.lr_schedule = lr_schedule
+        self.scale_target = scale_target
+
+    @property
+    def target_encoder(self):
+        return _StandardTarget(scale=self.scale_target)
+
+    def _n_model_outputs(self, meta):
+        return 1
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "regressor"
+        tags.regressor_tags = RegressorTags(poor_score=True)
+        return tags
+
+
+class HybridClassifier(_HybridMixin, KerasClassifier):
+    __doc__ = (
+        """Hybrid MLP + CNN classifier on TINTO images (the PermGrad network).
+
+    Binary and multiclass, with string or integer labels: the network ends in a
+    softmax over ``classes_`` trained with sparse categorical cross-entropy;
+    ``predict_proba`` returns one column per class.
+"""
+        + _SHARED_DOC
+        + """    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the loss (as in scikit-learn classifiers).
+"""
+        + _ATTRIBUTES_DOC
+        + """    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from skpermgrad import HybridClassifier, TintoImager
+    >>> X, y = make_classification(60, 9, random_state=0)
+    >>> clf = HybridClassifier(TintoImager(pixels=4), n_conv_layers=1, epochs=2,
+    ...                        random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:3]).shape
+    (3, 2)
+"""
+    )
+
+    _parameter_constraints = {
+        **_HYBRID_CONSTRAINTS,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    _loss = "sparse_categorical_crossentropy"
+    _output_activation = "softmax"
+
+    def __init__(
+        self,
+        imager=None,
+        *,
+        branches="both",
+        n_dense_layers=2,
+        dense_units=64,
+        n_conv_layers=2,
+        base_filters=16,
+        n_head_layers=1,
+        head_units=64,
+        dropout=0.1,
+        activation="relu",
+        kernel_initializer="he_normal",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=1e-4,
+        batch_size=32,
+        epochs=100,
+        validation_fraction=0.1,
+        patience=6,
+        lr_schedule="one_cycle",
+        class_weight=None,
+        random_state=None,
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            optimizer=optimizer,
+            batch_size=batch_size,
+            epochs=epochs,
+            random_state=random_state,
+            verbose=verbose,
+            class_weight=class_weight,
+            loss=kwargs.pop("loss", self._loss),
+            **kwargs,
+        )
+        self.imager = imager
+        self.branches = branches
+        self.n_dense_layers = n_dense_layers
+        self.dense_units = dense_units
+        self.n_conv_layers = n_conv_layers
+        self.base_filters = base_filters
+        self.n_head_layers = n_head_layers
+        self.head_units = head_units
+        self.dropout = dropout
+        self.activation = activation
+        self.kernel_initializer = kernel_initializer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.lr_schedule = lr_schedule
+
+    def _n_model_outputs(self, meta):
+        return meta["n_classes_"]
+
+    def _stratify(self, y, n_val):
+        labels = np.asarray(y).reshape(len(y), -1)[:, 0]
+        _, counts = np.unique(labels, return_counts=True)
+        n_train = len(labels) - n_val
+        if counts.min() < 2 or n_val < len(counts) or n_train < len(counts):
+            return None
+        return labels
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(poor_score=True)
+        return tags
