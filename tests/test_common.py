@@ -1,12 +1,61 @@
 """scikit-learn's estimator checks over every public estimator."""
 
+import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpermgrad import TintoImager
 
+keras = pytest.importorskip("keras")
 
-@parametrize_with_checks(
-    [TintoImager(), TintoImager(blur=True, algorithm="tsne", times=5)]
+from skpermgrad import HybridClassifier, HybridRegressor  # noqa: E402
+
+# Small, fast configurations: checks fit dozens of times.
+TINY = dict(
+    n_dense_layers=1,
+    dense_units=8,
+    n_conv_layers=1,
+    base_filters=4,
+    n_head_layers=1,
+    head_units=8,
+    epochs=2,
+    validation_fraction=None,
+    random_state=0,
 )
+
+ESTIMATORS = [
+    TintoImager(),
+    TintoImager(blur=True, algorithm="tsne", times=5),
+    HybridRegressor(TintoImager(pixels=6), **TINY),
+    HybridClassifier(TintoImager(pixels=6), **TINY),
+]
+
+_HYBRID_XFAILS = {
+    "check_mixin_order": (
+        "SciKeras 0.13 declares KerasRegressor(BaseWrapper, RegressorMixin): the "
+        "mixin sits right of BaseEstimator and a subclass cannot reorder the bases "
+        "(MRO conflict); __sklearn_tags__ sets the estimator type instead."
+    ),
+    "check_estimator_tags_renamed": (
+        "SciKeras 0.13's BaseWrapper and KerasRegressor/KerasClassifier define the "
+        "pre-1.6 _more_tags; the check rejects any class in the MRO that does, even "
+        "though our subclasses define __sklearn_tags__."
+    ),
+    "check_sample_weight_equivalence_on_dense_data": (
+        "Mini-batch training with BatchNorm and dropout: weighting a row by 2 and "
+        "repeating it give different batches and updates, so the fitted networks "
+        "differ (sample_weight itself is tested in tests/test_hybrid.py)."
+    ),
+}
+EXPECTED_FAILED = {
+    "HybridRegressor": _HYBRID_XFAILS,
+    "HybridClassifier": _HYBRID_XFAILS,
+}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

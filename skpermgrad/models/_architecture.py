@@ -43,6 +43,7 @@ class TintoRender(layers.Layer):
     """
 
     def __init__(self, render_weights, mode, pixels, zoom=1, channels=1, **kwargs):
+        kwargs.pop("trainable", None)  # present in a saved config; always False
         super().__init__(trainable=False, **kwargs)
         self.render_weights = np.asarray(render_weights, dtype="float32")
         self.mode = mode

@@ -18,6 +18,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
+from sklearn.utils.validation import column_or_1d
 
 from ..imaging import TintoImager
 from . import _architecture as arch
@@ -284,7 +285,32 @@ class _HybridMixin:
             The fitted estimator.
         """
         self._validate_params()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None."
+            )
+        shape = getattr(y, "shape", None)
+        if shape is not None and len(shape) == 2:
+            if shape[1] != 1:
+                raise ValueError(
+                    f"{type(self).__name__} predicts one target; y has shape {shape}. "
+                    "Fit one estimator per target (e.g. with MultiOutputRegressor or "
+                    "MultiOutputClassifier)."
+                )
+            y = column_or_1d(y, warn=True)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def _validate_data(self, X=None, y=None, reset=False, **kwargs):
+        # scikit-learn's wording for a wrong number of features (SciKeras has its own).
+        if not reset and X is not None and hasattr(self, "n_features_in_"):
+            shape = getattr(X, "shape", ())
+            if len(shape) == 2 and shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {shape[1]} features, but {type(self).__name__} is "
+                    f"expecting {self.n_features_in_} features as input."
+                )
+        return super()._validate_data(X, y, reset=reset, **kwargs)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,62 @@
+"""The PermGrad notebook's Optuna search space, ready for ``OptunaSearchCV``."""
+
+from sklearn.utils._param_validation import validate_params
+
+
+@validate_params({"prefix": [str]}, prefer_skip_nested_validation=True)
+def hybrid_search_space(prefix: str = "") -> dict:
+    """The PermGrad notebook's search space as Optuna distributions.
+
+    ``dropout`` 0.1-0.4, ``learning_rate`` 1e-5-1e-2 (log), ``n_dense_layers`` and
+    ``n_conv_layers`` 1-4, ``base_filters`` 8-256, ``dense_units`` and
+    ``head_units`` 8-256, ``optimizer`` adam/adamw, ``weight_decay`` 1e-6-1e-3
+    (log). Pass it as ``param_distributions`` of
+    :class:`optuna_integration.OptunaSearchCV`; give that a ``study`` created with
+    ``optuna.create_study(storage=URL, study_name=NAME, load_if_exists=True)`` to
+    resume a search or share it between workers (any Optuna RDB storage).
+
+    Parameters
+    ----------
+    prefix : str, default=""
+        Prepended to every name, e.g. ``"hybridregressor__"`` when the estimator
+        is the last step of a Pipeline made with ``make_pipeline``.
+
+    Returns
+    -------
+    space : dict of str to optuna.distributions.BaseDistribution
+        Parameter name to distribution.
+
+    Notes
+    -----
+    ``n_conv_layers`` up to 4 needs images of at least 16 pixels a side (the
+    default ``TintoImager(pixels=20)``); the notebook's separate per-layer units
+    are one ``dense_units`` and one ``head_units`` here.
+
+    Examples
+    --------
+    >>> from skpermgrad.model_selection import hybrid_search_space
+    >>> space = hybrid_search_space()
+    >>> sorted(space)  # doctest: +NORMALIZE_WHITESPACE
+    ['base_filters', 'dense_units', 'dropout', 'head_units', 'learning_rate',
+     'n_conv_layers', 'n_dense_layers', 'optimizer', 'weight_decay']
+    >>> space["learning_rate"]
+    FloatDistribution(high=0.01, log=True, low=1e-05, step=None)
+    """
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    space = {
+        "dropout": FloatDistribution(0.1, 0.4),
+        "learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
+        "n_dense_layers": IntDistribution(1, 4),
+        "n_conv_layers": IntDistribution(1, 4),
+        "base_filters": IntDistribution(8, 256),
+        "dense_units": IntDistribution(8, 256),
+        "head_units": IntDistribution(8, 256),
+        "optimizer": CategoricalDistribution(["adam", "adamw"]),
+        "weight_decay": FloatDistribution(1e-6, 1e-3, log=True),
+    }
+    return {prefix + name: dist for name, dist in space.items()}
