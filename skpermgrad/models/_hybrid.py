@@ -87,6 +87,39 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
         return {name: values for name in names}
 
 
+class _Batches(keras.utils.PyDataset):
+    """Mini-batches of encoded inputs, targets and weights, gathered per step.
+
+    Reshuffles ``rows`` every epoch with its own seeded generator when ``seed``
+    is given (training); keeps them in order otherwise (validation).
+    """
+
+    def __init__(self, X, y, sample_weight, rows, batch_size, seed):
+        super().__init__()
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.rows, self.batch_size = rows, batch_size
+        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._order = self._shuffled()
+
+    def _shuffled(self):
+        return self.rows if self._rng is None else self._rng.permutation(self.rows)
+
+    def __len__(self):
+        return -(-len(self.rows) // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        # inputs that share one array are gathered once
+        gathered = {id(values): values[rows] for values in self.X.values()}
+        batch = ({name: gathered[id(v)] for name, v in self.X.items()}, self.y[rows])
+        if self.sample_weight is not None:
+            batch += (self.sample_weight[rows],)
+        return batch
+
+    def on_epoch_end(self):
+        self._order = self._shuffled()
+
+
 class _StandardTarget(TransformerMixin, BaseEstimator):
     """Target encoder of the regressor: standardise y for training, undo it after."""
 
@@ -217,50 +250,45 @@ class _HybridMixin:
             callbacks.append(
                 keras.callbacks.LearningRateScheduler(lambda epoch, lr: schedule(epoch))
             )
-        if self.validation_fraction is not None:
-            split = self._holdout(X, y, sample_weight)
-            if split is not None:
-                X, y, sample_weight, kwargs["validation_data"] = split
-                callbacks.append(
-                    keras.callbacks.EarlyStopping(
-                        monitor="val_loss",
-                        patience=self.patience,
-                        restore_best_weights=True,
-                    )
+        seed = check_random_state(self._random_state).randint(2**31 - 1)
+        train, val = self._split_rows(y, seed)
+        if val is not None:
+            kwargs["validation_data"] = _Batches(
+                X, y, sample_weight, val, self.batch_size, seed=None
+            )
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    patience=self.patience,
+                    restore_best_weights=True,
                 )
+            )
+        # Batches are gathered from the encoded arrays on demand: no copy of the
+        # training rows, nothing of size n_samples handed to TensorFlow.
+        batches = _Batches(X, y, sample_weight, train, self.batch_size, seed=seed)
+        kwargs.update(batch_size=None, validation_batch_size=None, shuffle=False)
         user_callbacks = self._fit_callbacks
         self._fit_callbacks = [*user_callbacks, *callbacks]
         try:
             with self._seeded():
                 super()._fit_keras_model(
-                    X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
+                    batches, None, None, warm_start, epochs, initial_epoch, **kwargs
                 )
         finally:
             self._fit_callbacks = user_callbacks
 
-    def _holdout(self, X, y, sample_weight):
-        """Split off ``validation_fraction`` of the rows for early stopping."""
-        n_samples = len(y)
-        n_val = int(np.ceil(self.validation_fraction * n_samples))
-        if n_val < 1 or n_samples - n_val < 1:
-            return None
-        seed = check_random_state(self._random_state).randint(2**31 - 1)
-        stratify = self._stratify(y, n_val)
+    def _split_rows(self, y, seed):
+        """Training and validation row indices (``validation_fraction``)."""
+        rows = np.arange(len(y))
+        if self.validation_fraction is None:
+            return rows, None
+        n_val = int(np.ceil(self.validation_fraction * len(y)))
+        if n_val < 1 or len(y) - n_val < 1:
+            return rows, None
         train, val = train_test_split(
-            np.arange(n_samples), test_size=n_val, random_state=seed, stratify=stratify
+            rows, test_size=n_val, random_state=seed, stratify=self._stratify(y, n_val)
         )
-
-        def take(rows):
-            return (
-                {name: values[rows] for name, values in X.items()},
-                y[rows],
-                None if sample_weight is None else sample_weight[rows],
-            )
-
-        X_train, y_train, w_train = take(train)
-        X_val, y_val, w_val = take(val)
-        val_data = (X_val, y_val) if w_val is None else (X_val, y_val, w_val)
-        return X_train, y_train, w_train, val_data
+        return np.sort(train), np.sort(val)
 
     def _stratify(self, y, n_val):
         return None

@@ -1,0 +1,207 @@
+"""HybridRegressor overhead over raw Keras, and training memory on 1,000,000 rows.
+
+Usage: python benchmarks/bench_wrapper.py [--epochs N] [--repeats N] [--rows N]
+       [--out FILE]
+
+1. Time: ``HybridRegressor.fit`` on puma8NH against building, compiling and
+   fitting the *same* network (``build_hybrid_model`` with the same settings) in
+   raw Keras on the same encoded data, epochs, batch size and optimizer (constant
+   learning rate, no validation split, for both). Median of ``--repeats`` runs,
+   alternating. Target: ratio <= 1.10.
+2. Memory: in a fresh process, one epoch of ``HybridRegressor.fit`` on a synthetic
+   ``--rows`` x 8 float64 table; peak resident memory during the fit (VmHWM) minus
+   the resident memory just before it, over ``X.nbytes``. Images are rendered in
+   the graph per batch, so this should not grow with n * height * width.
+   Target: <= 3x.
+
+It measures and writes results; it never asserts a target.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+NETWORK = dict(
+    n_dense_layers=2,
+    dense_units=64,
+    n_conv_layers=2,
+    base_filters=16,
+    n_head_layers=1,
+    head_units=64,
+    dropout=0.1,
+)
+
+
+def _time_fits(epochs, repeats):
+    import keras
+
+    from skpermgrad import HybridRegressor, TintoImager
+    from skpermgrad.datasets import load_puma8nh
+    from skpermgrad.models import build_hybrid_model
+
+    X, y = load_puma8nh(return_X_y=True)
+    settings = dict(
+        batch_size=32,
+        epochs=epochs,
+        validation_fraction=None,
+        lr_schedule="constant",
+        learning_rate=1e-3,
+        random_state=0,
+        **NETWORK,
+    )
+
+    def ours():
+        HybridRegressor(TintoImager(pixels=20, random_state=0), **settings).fit(X, y)
+
+    imager = TintoImager(pixels=20, random_state=0).fit(X)
+    values = imager.transform_values(X)
+    inputs = {"tabular": values, "image_input": values}
+    target = ((y - y.mean()) / y.std()).astype("float32")[:, None]
+    weights, mode = imager.get_render_weights()
+
+    def raw():
+        keras.utils.set_random_seed(0)
+        model = build_hybrid_model(
+            n_features=X.shape[1],
+            render_weights=weights,
+            render_mode=mode,
+            pixels=20,
+            **NETWORK,
+        )
+        model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+        model.fit(inputs, target, batch_size=32, epochs=epochs, verbose=0)
+
+    ours(), raw()  # warm-up: TensorFlow start-up costs are paid once
+    times = {"skpermgrad": [], "keras": []}
+    for _ in range(repeats):
+        for name, fn in (("skpermgrad", ours), ("keras", raw)):
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    ours_s, raw_s = (
+        statistics.median(times["skpermgrad"]),
+        statistics.median(times["keras"]),
+    )
+    return dict(
+        rows=len(X),
+        epochs=epochs,
+        repeats=repeats,
+        hybrid_fit_s=round(ours_s, 3),
+        keras_fit_s=round(raw_s, 3),
+        ratio=round(ours_s / raw_s, 3),
+        all_times_s={k: [round(t, 3) for t in v] for k, v in times.items()},
+    )
+
+
+_MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import json, re
+    import numpy as np
+    from skpermgrad import HybridRegressor, TintoImager
+
+    def status(field):
+        text = open("/proc/self/status").read()
+        return int(re.search(field + r":\\s+(\\d+) kB", text).group(1)) * 1024
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=({rows}, 8))
+    y = X @ rng.normal(size=8) + 0.1 * rng.normal(size={rows})
+    reg = HybridRegressor(TintoImager(pixels=20, random_state=0), epochs=1,
+                          batch_size={batch_size}, random_state=0, {network})
+    # warm TensorFlow up on a few rows so its one-off allocations are not counted
+    # (same batch size: the per-batch buffers are O(batch), paid once)
+    HybridRegressor(TintoImager(pixels=20, random_state=0), epochs=1,
+                    batch_size={batch_size}, random_state=0,
+                    {network}).fit(X[:4 * {batch_size}], y[:4 * {batch_size}])
+    before = status("VmRSS")
+    reg.fit(X, y)
+    peak = status("VmHWM")
+    print(json.dumps(dict(x_bytes=X.nbytes, rss_before=before, peak=peak)))
+    """
+)
+
+
+def _memory(rows, batch_size):
+    network = ", ".join(f"{k}={v!r}" for k, v in NETWORK.items())
+    script = _MEMORY_SCRIPT.format(rows=rows, batch_size=batch_size, network=network)
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    extra = res["peak"] - res["rss_before"]
+    return dict(
+        rows=rows,
+        batch_size=batch_size,
+        x_mib=round(res["x_bytes"] / 2**20, 1),
+        peak_extra_mib=round(extra / 2**20, 1),
+        ratio=round(extra / res["x_bytes"], 2),
+        dense_images_would_be_mib=round(rows * 20 * 20 * 4 / 2**20, 1),
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=1024, help="memory run")
+    parser.add_argument(
+        "--out", default=str(Path(__file__).parent / "results" / "bench_wrapper.json")
+    )
+    args = parser.parse_args(argv)
+
+    timing = _time_fits(args.epochs, args.repeats)
+    print(
+        f"fit time, puma8NH ({timing['rows']} rows, {timing['epochs']} epochs): "
+        f"HybridRegressor {timing['hybrid_fit_s']:.2f} s, raw Keras "
+        f"{timing['keras_fit_s']:.2f} s, ratio {timing['ratio']:.3f} (target <= 1.10)"
+    )
+    memory = _memory(args.rows, args.batch_size)
+    print(
+        f"one epoch on {memory['rows']} x 8: X is {memory['x_mib']} MiB, peak extra "
+        f"memory {memory['peak_extra_mib']} MiB, ratio {memory['ratio']:.2f} "
+        f"(target <= 3; materialised float32 images alone would be "
+        f"{memory['dense_images_would_be_mib']} MiB)"
+    )
+
+    import keras
+    import numpy as np
+    import sklearn
+    import tensorflow as tf
+
+    from skpermgrad import __version__
+
+    result = dict(
+        benchmark="bench_wrapper",
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        machine=dict(
+            platform=platform.platform(),
+            processor=platform.processor() or platform.machine(),
+            python=platform.python_version(),
+        ),
+        versions=dict(
+            skpermgrad=__version__,
+            tensorflow=tf.__version__,
+            keras=keras.__version__,
+            numpy=np.__version__,
+            scikit_learn=sklearn.__version__,
+        ),
+        network=NETWORK,
+        timing=timing,
+        memory=memory,
+    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
