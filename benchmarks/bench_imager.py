@@ -10,18 +10,15 @@ the ratio. It measures, it never asserts a target.
 """
 
 import argparse
-import json
-import platform
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sklearn
+from _results import RESULTS, write_result
 
-from skpermgrad import TintoImager, __version__
+from skpermgrad import TintoImager
 from skpermgrad.datasets import load_puma8nh
 
 SETTINGS = {
@@ -74,9 +71,7 @@ def main(argv=None):
     parser.add_argument(
         "--tintolib-repeats", type=int, default=2, help="runs of TINTOlib (best)"
     )
-    parser.add_argument(
-        "--out", default=str(Path(__file__).parent / "results" / "bench_imager.json")
-    )
+    parser.add_argument("--out", default=str(RESULTS / "bench_imager.json"))
     args = parser.parse_args(argv)
 
     X, _ = load_puma8nh(return_X_y=True)
@@ -103,31 +98,13 @@ def main(argv=None):
             f"{r['setting']:10} {r['tintolib_s']:11.3f} {r['skpermgrad_s']:9.4f} "
             f"{r['speedup']:8.1f}x {r['max_abs_diff']:10.1e}"
         )
-    from importlib.metadata import version
-
-    import TINTOlib  # noqa: F401  (version below)
-
-    result = dict(
-        benchmark="bench_imager",
-        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        machine=dict(
-            platform=platform.platform(),
-            processor=platform.processor() or platform.machine(),
-            python=platform.python_version(),
-        ),
-        versions=dict(
-            skpermgrad=__version__,
-            tintolib=version("TINTOlib"),
-            numpy=np.__version__,
-            scikit_learn=sklearn.__version__,
-        ),
+    write_result(
+        args.out,
+        "bench_imager",
+        ["TINTOlib"],
         repeats=dict(skpermgrad=args.repeats, tintolib=args.tintolib_repeats),
         results=rows,
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

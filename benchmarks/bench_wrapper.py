@@ -19,14 +19,13 @@ It measures and writes results; it never asserts a target.
 
 import argparse
 import json
-import platform
 import statistics
 import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime, timezone
-from pathlib import Path
+
+from _results import RESULTS, write_result
 
 NETWORK = dict(
     n_dense_layers=2,
@@ -152,9 +151,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=1024, help="memory run")
-    parser.add_argument(
-        "--out", default=str(Path(__file__).parent / "results" / "bench_wrapper.json")
-    )
+    parser.add_argument("--out", default=str(RESULTS / "bench_wrapper.json"))
     args = parser.parse_args(argv)
 
     timing = _time_fits(args.epochs, args.repeats)
@@ -171,36 +168,14 @@ def main(argv=None):
         f"{memory['dense_images_would_be_mib']} MiB)"
     )
 
-    import keras
-    import numpy as np
-    import sklearn
-    import tensorflow as tf
-
-    from skpermgrad import __version__
-
-    result = dict(
-        benchmark="bench_wrapper",
-        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        machine=dict(
-            platform=platform.platform(),
-            processor=platform.processor() or platform.machine(),
-            python=platform.python_version(),
-        ),
-        versions=dict(
-            skpermgrad=__version__,
-            tensorflow=tf.__version__,
-            keras=keras.__version__,
-            numpy=np.__version__,
-            scikit_learn=sklearn.__version__,
-        ),
+    write_result(
+        args.out,
+        "bench_wrapper",
+        ["tensorflow-cpu", "keras", "scikeras"],
         network=NETWORK,
         timing=timing,
         memory=memory,
     )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -26,19 +26,10 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 keras = pytest.importorskip("keras")
 
+from _tiny import TINY  # noqa: E402
+
 from skpermgrad import HybridClassifier, HybridRegressor, TintoImager  # noqa: E402
 from skpermgrad.models import build_hybrid_model  # noqa: E402
-
-TINY = dict(
-    n_dense_layers=1,
-    dense_units=8,
-    n_conv_layers=1,
-    base_filters=4,
-    head_units=8,
-    epochs=2,
-    validation_fraction=None,
-    random_state=0,
-)
 
 
 def tiny_regressor(**params):

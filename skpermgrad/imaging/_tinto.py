@@ -433,8 +433,11 @@ class TintoImager(TransformerMixin, BaseEstimator):
         return weights, self.option
 
     def _scale(self, X):
-        X = np.clip(X, self.data_min_, self.data_max_)
-        return np.clip(X * self.scale_ + self.min_, 0.0, 1.0)
+        # in place on one float64 copy: this feeds networks on millions of rows
+        values = np.clip(X, self.data_min_, self.data_max_)
+        values *= self.scale_
+        values += self.min_
+        return np.clip(values, 0.0, 1.0, out=values)
 
     def transform_values(self, X):
         """The values that the images hold: min-max scaled, clipped to [0, 1].
@@ -452,12 +455,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         _check_numeric_frame(X, type(self).__name__)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        # in place on one float64 copy: this feeds networks on millions of rows
-        values = np.clip(X, self.data_min_, self.data_max_)
-        values *= self.scale_
-        values += self.min_
-        np.clip(values, 0.0, 1.0, out=values)
-        return values.astype(np.float32)
+        return self._scale(X).astype(np.float32)
 
     def transform_images(self, X):
         """Render rows as images of shape ``(n_samples, height, width, channels)``.

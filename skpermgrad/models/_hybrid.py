@@ -127,13 +127,7 @@ class _StandardTarget(TransformerMixin, BaseEstimator):
         self.scale = scale
 
     def fit(self, y):
-        y = np.asarray(y, dtype=np.float64)
-        if y.ndim == 2 and y.shape[1] != 1:
-            raise ValueError(
-                f"HybridRegressor predicts one target; y has shape {y.shape}. Fit "
-                "one regressor per target, e.g. with MultiOutputRegressor."
-            )
-        y = y.reshape(-1)
+        y = np.asarray(y, dtype=np.float64).reshape(-1)  # fit() allows one target
         self.mean_ = float(y.mean()) if self.scale else 0.0
         std = float(y.std()) if self.scale else 1.0
         self.std_ = std if std > 0 else 1.0

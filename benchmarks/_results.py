@@ -1,0 +1,34 @@
+"""What every benchmark records next to its numbers: machine, versions, date."""
+
+import json
+import platform
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def write_result(path, benchmark, packages, **fields):
+    """Write ``fields`` as JSON with the machine, package versions and the date."""
+    versions = {}
+    for name in ("skpermgrad", "numpy", "scikit-learn", *packages):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    result = dict(
+        benchmark=benchmark,
+        date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        machine=dict(
+            platform=platform.platform(),
+            processor=platform.processor() or platform.machine(),
+            python=platform.python_version(),
+        ),
+        versions=versions,
+        **fields,
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
