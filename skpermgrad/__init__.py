@@ -13,17 +13,23 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["HybridClassifier", "HybridRegressor", "TintoImager", "__version__"]
+__all__ = [
+    "HybridClassifier",
+    "HybridRegressor",
+    "TintoImager",
+    "permgrad_importance",
+    "__version__",
+]
 
 # Keras and TensorFlow load only when a hybrid estimator is first used.
-_LAZY = {"HybridClassifier", "HybridRegressor"}
+_LAZY = {"HybridClassifier", "HybridRegressor", "permgrad_importance"}
 
 
 def __getattr__(name):
     if name in _LAZY:
-        from . import models
+        from . import inspection, models
 
-        return getattr(models, name)
+        return getattr(inspection if name == "permgrad_importance" else models, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
