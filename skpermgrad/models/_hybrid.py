@@ -61,6 +61,13 @@ def _tensorflow_seed(seed):
         tf.random.set_seed(tf_seed)
 
 
+_BRANCH_INPUTS = {
+    "both": (arch.INPUT_TABULAR, arch.INPUT_IMAGE),
+    "mlp": (arch.INPUT_TABULAR,),
+    "cnn": (arch.INPUT_IMAGE,),
+}
+
+
 class _HybridInputs(TransformerMixin, BaseEstimator):
     """Feature encoder: fits the imager on the training rows, feeds both branches.
 
@@ -80,11 +87,7 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         values = self.imager_.transform_values(X)
-        names = {"both": (arch.INPUT_TABULAR, arch.INPUT_IMAGE)}.get(
-            self.branches,
-            (arch.INPUT_TABULAR,) if self.branches == "mlp" else (arch.INPUT_IMAGE,),
-        )
-        return {name: values for name in names}
+        return {name: values for name in _BRANCH_INPUTS[self.branches]}
 
 
 class _Batches(keras.utils.PyDataset):
@@ -131,7 +134,6 @@ class _StandardTarget(TransformerMixin, BaseEstimator):
         self.mean_ = float(y.mean()) if self.scale else 0.0
         std = float(y.std()) if self.scale else 1.0
         self.std_ = std if std > 0 else 1.0
-        self.n_outputs_expected_ = 1
         return self
 
     def transform(self, y):
