@@ -15,7 +15,11 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+)
 
 from ..models import _architecture as arch
 
@@ -279,7 +283,8 @@ def permgrad_importance(
     model = _check_hybrid(hybrid)
     check_consistent_length(Xt, y, *([] if sample_weight is None else [sample_weight]))
     imager = hybrid.feature_encoder_.imager_
-    values = imager.transform_values(Xt)
+    # SciKeras hands its encoder plain arrays (it checks column names itself)
+    values = imager.transform_values(check_array(Xt, dtype=np.float64))
     y = np.asarray(y)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
