@@ -1,7 +1,9 @@
 """skpermgrad: interpretable hybrid neural networks for tabular data.
 
 Tabular rows become small TINTO images (:class:`TintoImager`); hybrid MLP+CNN
-networks read both views; PermGrad explains them.
+networks read both views (:class:`HybridRegressor`, :class:`HybridClassifier`);
+PermGrad explains them (:func:`permgrad_importance`). Keras and TensorFlow are
+imported only when one of those is first used.
 """
 
 from importlib.metadata import PackageNotFoundError, version

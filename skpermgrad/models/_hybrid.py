@@ -341,7 +341,6 @@ class _HybridMixin:
         tags.target_tags.required = True
         tags.target_tags.single_output = True
         tags.target_tags.multi_output = False
-        tags.non_deterministic = self.random_state is None
         return tags
 
 
