@@ -153,8 +153,8 @@ class TintoImager(TransformerMixin, BaseEstimator):
         ``"mean"`` lets them share the pixel, which then holds their mean;
         ``"error"`` raises, naming both features.
     random_state : int, RandomState instance or None, default=None
-        Seeds PCA's randomized solver and t-SNE. Pass an int for a reproducible
-        layout.
+        Seeds t-SNE; pass an int for a reproducible t-SNE layout. The PCA layout
+        is exact and does not depend on it.
 
     Attributes
     ----------
