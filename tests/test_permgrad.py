@@ -16,7 +16,7 @@ from skpermgrad import (  # noqa: E402
     TintoImager,
     permgrad_importance,
 )
-from skpermgrad.inspection._permgrad import _gradcam, _minmax  # noqa: E402
+from skpermgrad.inspection._permgrad import _minmax, _Network  # noqa: E402
 
 TRAIN = {
     **TINY,
@@ -93,46 +93,112 @@ def test_pipeline_and_max_samples(linear_task):
     assert result.permutation.importances.shape == (6, 1)
 
 
+# The CNN branch does the work when the MLP branch is one ReLU unit wide: a
+# single monotone projection of the values cannot carry |x0| + |x3|.
+CNN_DOMINANT = {**TRAIN, "dense_units": 1, "base_filters": 8}
+
+
 def test_classifier_gradcam_per_class():
+    # Class "a" depends on x0, class "b" on x3: each class's own gradient gives
+    # its own map (the notebook used the predicted class's for every class).
     rng = np.random.default_rng(1)
     X = rng.uniform(-1, 1, size=(300, 6))
     y = np.where(X[:, 0] > 0, "a", np.where(X[:, 3] > 0, "b", "c"))
-    clf = HybridClassifier(TintoImager(pixels=6, random_state=0), **TRAIN).fit(X, y)
+    imager = TintoImager(pixels=4, random_state=0)
+    clf = HybridClassifier(imager, **CNN_DOMINANT).fit(X, y)
     result = permgrad_importance(
         clf, X, y, n_repeats=2, random_state=0, scoring="neg_log_loss"
     )
     assert result.gradcam.shape == (3, 6)
     assert result.importances.shape == (3, 6)
+    assert result.heatmap.shape == (3, 4, 4)
     np.testing.assert_array_equal(result.classes, ["a", "b", "c"])
     assert np.argmax(result.permutation.importances_mean) in (0, 3)
+    a, b = _minmax(result.gradcam[0]), _minmax(result.gradcam[1])
+    assert np.abs(a - b).max() > 0.3
+
+
+def test_branch_weight_follows_the_branch_that_can_carry_the_target():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(400, 6))
+    # Numeric only: x0 and x1 are near copies, so they share a pixel whose value
+    # is their mean; y = x0 - x1 is in the table but not in the image.
+    X[:, 1] = X[:, 0] + 0.1 * rng.normal(size=400)
+    imager = TintoImager(pixels=4, collisions="mean")
+    assert np.array_equal(*imager.fit(X).feature_positions_[:2])
+    y = X[:, 0] - X[:, 1]
+    reg = HybridRegressor(imager, **TRAIN).fit(X, y)
+    weights = permgrad_importance(reg, X, y, n_repeats=1, random_state=0)
+    assert weights.branch_weights["mlp"] > 0.9
+    # Image pattern only: |x0| + |x3| needs two bends the one-unit MLP lacks.
+    y = np.abs(X[:, 0]) + np.abs(X[:, 3])
+    imager = TintoImager(pixels=4, random_state=0)
+    reg = HybridRegressor(imager, **CNN_DOMINANT).fit(X, y)
+    weights = permgrad_importance(reg, X, y, n_repeats=1, random_state=0)
+    assert weights.branch_weights["cnn"] > 0.8
+
+
+def _hand_built(imager, mlp_weight, cnn_weight):
+    """A network with the hybrid's layer names and known weights.
+
+    MLP branch: the sum of the values. CNN branch: the image itself (a 1x1
+    conv with weight 1, flattened). Output: ``mlp_weight * mlp + cnn_weight *
+    sum(image)``.
+    """
+    from skpermgrad.models import TintoRender
+
+    n_features = imager.n_features_in_
+    side = imager.image_shape_[0]
+    weights, mode = imager.get_render_weights()
+    tab = keras.Input((n_features,), name="tabular")
+    val = keras.Input((n_features,), name="image_input")
+    mlp_layer = keras.layers.Dense(1, name="mlp_output")
+    mlp = mlp_layer(tab)
+    img = TintoRender(weights, mode, side, name="image")(val)
+    conv = keras.layers.Conv2D(1, 1, name="last_conv")
+    cnn = keras.layers.Flatten(name="cnn_output")(conv(img))
+    both = keras.layers.Concatenate(name="concatenate")([mlp, cnn])
+    out_layer = keras.layers.Dense(1, name="output")
+    model = keras.Model([tab, val], out_layer(both))
+    mlp_layer.set_weights([np.ones((n_features, 1)), np.zeros(1)])
+    conv.set_weights([np.ones((1, 1, 1, 1)), np.zeros(1)])
+    kernel = np.r_[mlp_weight, np.full(side * side, cnn_weight)][:, None]
+    out_layer.set_weights([kernel, np.zeros(1)])
+    return model
 
 
 def test_gradcam_is_read_at_row_col_of_the_image():
-    # A network whose last conv map *is* the image and whose output is its sum:
-    # Grad-CAM then equals the image, so feature j's value is the mean of its
-    # own pixel. Reading (col, row) instead would hit empty pixels.
-    from skpermgrad.models import TintoRender
-
+    # With the hand-built network Grad-CAM equals the image, so feature j's
+    # value is the mean of its own pixel. Reading (col, row) instead would hit
+    # empty pixels: the layout is asymmetric.
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(40, 5)) * np.array([1, 2, 3, 4, 5])
     imager = TintoImager(pixels=7, random_state=0).fit(X)
     rows, cols = imager.feature_positions_.T
     assert not np.array_equal(rows, cols)
-    weights, mode = imager.get_render_weights()
-    tab = keras.Input((5,), name="tabular")
-    val = keras.Input((5,), name="image_input")
-    img = TintoRender(weights, mode, 7, name="image")(val)
-    conv = keras.layers.Conv2D(
-        1, 1, kernel_initializer="ones", bias_initializer="zeros", name="last_conv"
-    )(img)
-    both = keras.layers.Concatenate()([keras.layers.Flatten()(conv), tab])
-    out_layer = keras.layers.Dense(1, name="output")
-    out = out_layer(both)
-    out_layer.set_weights([np.r_[np.ones(49), np.zeros(5)][:, None], np.zeros(1)])
-    model = keras.Model([tab, val], out)
+    net = _Network(_hand_built(imager, 0.0, 1.0), imager.feature_positions_, 7, 1)
     values = imager.transform_values(X)
-    cam = _gradcam(model, values, imager.feature_positions_, 7, 1, batch_size=16)[0]
-    np.testing.assert_allclose(cam, values.mean(axis=0), rtol=1e-5)
+    cam, heat, image, _ = (t.numpy() for t in net.gradcam(values, np.zeros((1, 1))))
+    np.testing.assert_allclose(cam[0] / len(X), values.mean(axis=0), rtol=1e-5)
+    mean_image = imager.transform_images(X)[..., 0].mean(axis=0)
+    np.testing.assert_allclose(image.reshape(7, 7) / len(X), mean_image, rtol=1e-5)
+    np.testing.assert_allclose(heat[0].reshape(7, 7) / len(X), mean_image, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "weights, expected",
+    [((1.0, 0.0), {"mlp": 1.0, "cnn": 0.0}), ((0.0, 1.0), {"mlp": 0.0, "cnn": 1.0})],
+)
+def test_branch_weights_of_a_network_that_uses_one_branch(reg9, weights, expected):
+    # The prediction comes from one branch only: silencing the other changes
+    # nothing, so all the weight goes to the one in use.
+    X, _ = reg9
+    reg = HybridRegressor(TintoImager(pixels=4), **TINY).fit(X, X[:, 0])
+    reg.model_ = _hand_built(reg.feature_encoder_.imager_, *weights)
+    y = reg.predict(X)
+    result = permgrad_importance(reg, X, y, n_repeats=2, random_state=0)
+    assert result.branch_weights == pytest.approx(expected)
+    assert result.branch_score_drops["mlp" if weights[0] else "cnn"] > 0.5
 
 
 def test_minmax_of_a_constant_vector_is_zero():
@@ -152,3 +218,21 @@ def test_errors(linear_task, reg9):
     mlp_only = HybridRegressor(TintoImager(pixels=4), branches="mlp", **TINY)
     with pytest.raises(ValueError, match=r"has no layer\(s\)"):
         permgrad_importance(mlp_only.fit(Xr, yr), Xr, yr)
+
+
+def test_blocks_and_threads_do_not_change_the_result(linear_task, capsys):
+    reg, X, y = linear_task
+    one = permgrad_importance(reg, X, y, n_repeats=2, random_state=0)
+    blocks = permgrad_importance(
+        reg, X, y, n_repeats=2, random_state=0, batch_size=64, verbose=1
+    )
+    assert "[permgrad] permutations: block 7/7" in capsys.readouterr().err
+    threads = permgrad_importance(
+        reg, X, y, n_repeats=2, random_state=0, batch_size=64, n_jobs=2
+    )
+    for key in ("importances", "gradcam", "heatmap", "mean_image"):
+        np.testing.assert_array_equal(blocks[key], threads[key])
+        np.testing.assert_allclose(blocks[key], one[key], rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(
+        blocks.permutation.importances, threads.permutation.importances
+    )

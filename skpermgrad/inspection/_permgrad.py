@@ -2,9 +2,11 @@
 branch, fused by branch weights from ablating each branch at the concatenation."""
 
 import sys
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import is_classifier
 from sklearn.metrics import check_scoring
 from sklearn.pipeline import Pipeline
@@ -26,6 +28,7 @@ from ..models import _architecture as arch
 _NEEDED_LAYERS = (
     arch.INPUT_TABULAR,
     arch.INPUT_IMAGE,
+    arch.IMAGE,
     arch.MLP_OUTPUT,
     arch.LAST_CONV,
     arch.CNN_OUTPUT,
@@ -103,67 +106,188 @@ def _minmax(values):
     return np.where(span > 0, (values - low) / np.where(span > 0, span, 1.0), 0.0)
 
 
-def _gradcam(model, values, positions, image_side, n_outputs, batch_size):
-    """Mean Grad-CAM of ``last_conv`` per output, read at each feature's pixel.
+class _Network:
+    """Compiled pieces of a fitted hybrid network, looked up by layer name.
 
-    One GradientTape per batch (persistent across the outputs); each heatmap is
-    upsampled bilinearly to the image size before it is read at ``(row, col)``.
+    ``branches(v)`` gives both branch outputs; ``head(m, c)`` the network output
+    from branch outputs; ``permuted_head(v, c)`` the output for MLP input ``v``
+    next to given CNN outputs ``c`` (permutations with the image held fixed);
+    ``full(t, i)`` the whole network with separate tabular/image inputs;
+    ``gradcam(v, m)`` per-output Grad-CAM sums at the feature pixels, summed
+    heatmaps and images, and the head's output with MLP outputs ``m`` next to
+    the CNN's own. Each is one ``tf.function`` traced once for any batch size.
     """
-    import keras
-    import tensorflow as tf
 
-    grad_model = keras.Model(
-        model.inputs, [model.get_layer(arch.LAST_CONV).output, model.output]
-    )
-    rows, cols = positions[:, 0], positions[:, 1]
-    totals = np.zeros((n_outputs, len(rows)))
-    for start in range(0, len(values), batch_size):
-        batch = tf.convert_to_tensor(values[start : start + batch_size])
-        inputs = {arch.INPUT_TABULAR: batch, arch.INPUT_IMAGE: batch}
-        with tf.GradientTape(persistent=n_outputs > 1) as tape:
-            fmap, out = grad_model(inputs, training=False)
-            targets = [out[:, k] for k in range(n_outputs)]
-        for k, target in enumerate(targets):
-            grads = tape.gradient(target, fmap)
-            alpha = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
-            cam = tf.nn.relu(tf.reduce_sum(fmap * alpha, axis=-1, keepdims=True))
-            cam = tf.image.resize(cam, (image_side, image_side), method="bilinear")
-            totals[k] += cam.numpy()[:, rows, cols, 0].sum(axis=0)
-        del tape
-    return totals / len(values)
+    def __init__(self, model, positions, image_side, n_outputs):
+        import keras
+        import tensorflow as tf
+
+        layer = model.get_layer
+        tabular = layer(arch.INPUT_TABULAR).output
+        image_values = layer(arch.INPUT_IMAGE).output
+        mlp_out, cnn_out = layer(arch.MLP_OUTPUT).output, layer(arch.CNN_OUTPUT).output
+        concat = layer(arch.CONCATENATE)
+        if concat.input[0] is not mlp_out or concat.input[1] is not cnn_out:
+            raise ValueError(
+                f"The {arch.CONCATENATE!r} layer must join [{arch.MLP_OUTPUT!r}, "
+                f"{arch.CNN_OUTPUT!r}] in that order, as build_hybrid_model does."
+            )
+        mlp = keras.Model(tabular, mlp_out)
+        cnn = keras.Model(image_values, cnn_out)
+        head = keras.Model(concat.output, model.output)
+        # Grad-CAM targets the class score before a softmax/sigmoid (Selvaraju
+        # et al.): the output layer's logits, when it is a Dense with one.
+        output = layer(arch.OUTPUT)
+        squashed = getattr(getattr(output, "activation", None), "__name__", "") in (
+            "softmax",
+            "sigmoid",
+        )
+        logits_from = output.input if squashed else model.output
+        conv = keras.Model(
+            image_values,
+            [layer(arch.IMAGE).output, layer(arch.LAST_CONV).output, cnn_out],
+        )
+        to_logits = keras.Model(concat.output, logits_from)
+
+        def logits(h):
+            h = to_logits(h, training=False)
+            if squashed:
+                h = tf.matmul(h, output.kernel)
+                if output.bias is not None:
+                    h = h + output.bias
+            return h
+
+        n_features = len(positions)
+        flat = tf.constant(positions[:, 0] * image_side + positions[:, 1])
+        values = tf.TensorSpec((None, n_features), tf.float32)
+        width = tf.TensorSpec((None, None), tf.float32)
+
+        def branches(v):
+            return mlp(v, training=False), cnn(v, training=False)
+
+        def head_fn(m, c):
+            return head(tf.concat([m, c], axis=1), training=False)
+
+        def permuted_head(v, c):
+            return head(tf.concat([mlp(v, training=False), c], axis=1), training=False)
+
+        def full(t, i):
+            return model({arch.INPUT_TABULAR: t, arch.INPUT_IMAGE: i}, training=False)
+
+        def gradcam(v, mlp_fill):
+            with tf.GradientTape(persistent=True) as tape:
+                image, fmap, c = conv(v, training=False)
+                m = mlp(v, training=False)
+                scores = logits(tf.concat([m, c], axis=1))
+                targets = [scores[:, k] for k in range(n_outputs)]
+            sums, maps = [], []
+            for target in targets:
+                alpha = tf.reduce_mean(tape.gradient(target, fmap), axis=(1, 2))
+                cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", fmap, alpha))
+                cam = tf.image.resize(cam[..., None], (image_side, image_side))
+                cam = tf.reshape(cam, (-1, image_side * image_side))
+                sums.append(tf.reduce_sum(tf.gather(cam, flat, axis=1), axis=0))
+                maps.append(tf.reduce_sum(cam, axis=0))
+            del tape
+            fill = tf.broadcast_to(mlp_fill, tf.shape(m))
+            no_mlp = head(tf.concat([fill, c], axis=1), training=False)
+            image = tf.reduce_sum(tf.reduce_mean(image, axis=-1), axis=0)
+            return tf.stack(sums), tf.stack(maps), image, no_mlp
+
+        def compiled(fn, *specs):
+            # tf.function counts traces per code object, so the same closures
+            # made anew for each explained model would warn of "retracing in a
+            # loop"; a partial is counted by itself: one trace per network.
+            return tf.function(partial(fn), input_signature=list(specs))
+
+        self.branches = compiled(branches, values)
+        self.head = compiled(head_fn, width, width)
+        self.permuted_head = compiled(permuted_head, values, width)
+        self.full = compiled(full, values, values)
+        self.gradcam = compiled(gradcam, values, width)
+        self.n_outputs = n_outputs
 
 
-def _ablation_outputs(model, values, batch_size):
-    """Network outputs with all branches, without the MLP, without the CNN.
+def _forward_passes(
+    net, values, n_repeats, seed, permutation, batch_size, n_jobs, verbose
+):
+    """Every network output PermGrad scores, in two passes over row blocks.
 
-    A branch is silenced at the concatenation by replacing its output with its
-    mean over the explained rows: the head keeps its usual input scale but
-    receives no row-specific information from that branch.
+    Pass 1 runs both branches once per block, the head on them (baseline) and
+    the head on each permuted copy's MLP output next to the block's fixed CNN
+    output (``permutation="branch"``; the whole network on permuted copies for
+    ``"model"``). Pass 2 runs Grad-CAM (one tape per block) and, from the same
+    forward pass, the head with the MLP silenced. The CNN-silenced head needs
+    only stored MLP outputs. Blocks run in ``n_jobs`` threads; results are
+    combined in block order, so they do not depend on ``n_jobs``.
     """
-    import keras
-
-    inputs = {arch.INPUT_TABULAR: values, arch.INPUT_IMAGE: values}
-    branches = keras.Model(
-        model.inputs,
+    n_samples, n_features = values.shape
+    shuffler = np.random.RandomState(seed)
+    order = np.array(
         [
-            model.get_layer(arch.MLP_OUTPUT).output,
-            model.get_layer(arch.CNN_OUTPUT).output,
+            [shuffler.permutation(n_samples) for _ in range(n_repeats)]
+            for _ in range(n_features)
         ],
+        dtype=np.intp,
+    ).reshape(n_features, n_repeats, n_samples)
+    blocks = [slice(s, s + batch_size) for s in range(0, n_samples, batch_size)]
+    parallel = Parallel(n_jobs=n_jobs, prefer="threads")
+
+    def log(message):
+        if verbose:
+            print(f"[permgrad] {message}", file=sys.stderr, flush=True)
+
+    def first(i, block):
+        v = values[block]
+        mlp, cnn = net.branches(v)
+        permuted = np.empty((n_features, n_repeats, len(v), net.n_outputs), "float32")
+        copy = v.copy()
+        for j in range(n_features):
+            for r in range(n_repeats):
+                copy[:, j] = values[order[j, r, block], j]
+                permuted[j, r] = (
+                    net.permuted_head(copy, cnn)
+                    if permutation == "branch"
+                    else net.full(copy, copy)
+                )
+            copy[:, j] = v[:, j]
+        log(f"permutations: block {i + 1}/{len(blocks)}")
+        return (
+            mlp.numpy(),
+            cnn.numpy().sum(axis=0),
+            net.head(mlp, cnn).numpy(),
+            permuted,
+        )
+
+    mlp, cnn_sums, baseline, permuted = zip(
+        *parallel(delayed(first)(i, b) for i, b in enumerate(blocks))
     )
-    mlp, cnn = branches.predict(inputs, batch_size=batch_size, verbose=0)
-    head_input = keras.Input((mlp.shape[1] + cnn.shape[1],))
-    x = head_input
-    for layer in model.layers:  # the head is a chain after the concatenation
-        if layer.name.startswith("head_") or layer.name == arch.OUTPUT:
-            x = layer(x)
-    head = keras.Model(head_input, x)
+    mlp = np.concatenate(mlp)
+    mlp_mean = mlp.mean(axis=0, keepdims=True)
+    cnn_mean = (np.sum(cnn_sums, axis=0) / n_samples)[None].astype("float32")
+    no_cnn = np.concatenate(
+        [net.head(mlp[b], np.repeat(cnn_mean, len(mlp[b]), 0)) for b in blocks]
+    )
 
-    def run(m, c):
-        return head.predict(np.hstack([m, c]), batch_size=batch_size, verbose=0)
+    def second(i, block):
+        cam, heat, image, no_mlp = (
+            t.numpy() for t in net.gradcam(values[block], mlp_mean)
+        )
+        log(f"Grad-CAM: block {i + 1}/{len(blocks)}")
+        return cam, heat, image, no_mlp
 
-    mlp_mean = np.broadcast_to(mlp.mean(axis=0), mlp.shape)
-    cnn_mean = np.broadcast_to(cnn.mean(axis=0), cnn.shape)
-    return run(mlp, cnn), run(mlp_mean, cnn), run(mlp, cnn_mean)
+    cam, heat, image, no_mlp = zip(
+        *parallel(delayed(second)(i, b) for i, b in enumerate(blocks))
+    )
+    return Bunch(
+        baseline=np.concatenate(baseline),
+        permuted=np.concatenate(permuted, axis=2),
+        no_mlp=np.concatenate(no_mlp),
+        no_cnn=no_cnn,
+        gradcam=np.sum(cam, axis=0, dtype=np.float64) / n_samples,
+        heatmap=np.sum(heat, axis=0, dtype=np.float64) / n_samples,
+        mean_image=np.sum(image, axis=0, dtype=np.float64) / n_samples,
+    )
 
 
 @validate_params(
@@ -173,6 +297,7 @@ def _ablation_outputs(model, values, batch_size):
         "y": ["array-like"],
         "scoring": [callable, str, None],
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "sample_weight": ["array-like", None],
         "max_samples": [
@@ -192,6 +317,7 @@ def permgrad_importance(
     *,
     scoring=None,
     n_repeats: int = 5,
+    n_jobs: int | None = None,
     random_state=None,
     sample_weight=None,
     max_samples: float = 1.0,
@@ -205,10 +331,12 @@ def permgrad_importance(
 
     1. **Permutation** through the MLP branch: one column of the ``tabular``
        input is permuted while the image input stays fixed; the importance is
-       the drop of the score, over ``n_repeats`` permutations.
+       the drop of the score, over ``n_repeats`` permutations. The CNN branch
+       runs once per row: only the MLP and the head see the permuted copies.
     2. **Grad-CAM** of the ``last_conv`` layer per output (per class for a
-       classifier), upsampled bilinearly to the image size and read at each
-       feature's pixel ``(row, col)``, averaged over rows.
+       classifier, from that class's score before the softmax), upsampled
+       bilinearly to the image size and read at each feature's pixel
+       ``(row, col)``, averaged over rows.
     3. **Branch weights** from ablation at the concatenation: each branch's
        output is replaced by its mean over the rows and the score drop
        ``d_mlp``, ``d_cnn`` is measured;
@@ -232,6 +360,11 @@ def permgrad_importance(
         ``score`` (R² or accuracy).
     n_repeats : int, default=5
         Permutations per feature.
+    n_jobs : int or None, default=None
+        Threads running row blocks side by side (``-1``: all cores). TensorFlow
+        already spreads each forward pass over the cores, so this helps most
+        with small networks, whose passes are short. Results do not depend on
+        it.
     random_state : int, RandomState instance or None, default=None
         Seeds the permutations and the row subsample.
     sample_weight : array-like of shape (n_samples,), default=None
@@ -239,15 +372,17 @@ def permgrad_importance(
     max_samples : int or float, default=1.0
         Rows used: a count, or a fraction of ``n_samples``.
     batch_size : int, default=1024
-        Rows per forward pass and per Grad-CAM tape.
+        Rows per block: every forward pass and every Grad-CAM tape sees at most
+        this many rows.
     permutation : {"branch", "model"}, default="branch"
         ``"branch"`` (PermGrad) permutes the column in the MLP's input only.
         ``"model"`` permutes it in both inputs, so the image is re-drawn from the
         permuted value too: the importance of the feature to the whole network,
         which is what :func:`sklearn.inspection.permutation_importance` measures
-        (computed here in the same batched way).
+        (computed here in the same batched way, and with the CNN run on every
+        permuted copy, so it is slower).
     verbose : int, default=0
-        Print progress per feature to stderr when > 0.
+        Print progress per block of rows to stderr when > 0.
 
     Returns
     -------
@@ -259,7 +394,11 @@ def permgrad_importance(
         - ``branch_weights``: ``{"mlp": w, "cnn": 1 - w}``;
         - ``branch_score_drops``: ``{"mlp": d_mlp, "cnn": d_cnn}``;
         - ``importances``: the fused score, shaped like ``gradcam``;
-        - ``feature_names``: ndarray of str; ``classes`` for a classifier.
+        - ``feature_names``: ndarray of str; ``classes`` for a classifier;
+        - ``heatmap``: the mean upsampled Grad-CAM map, (height, width) for a
+          regressor, (n_classes, height, width) for a classifier;
+        - ``mean_image``: the mean TINTO image (height, width);
+        - ``feature_positions``: each feature's pixel (row, col), (n_features, 2).
 
     See Also
     --------
@@ -314,44 +453,23 @@ def permgrad_importance(
     def score(raw):
         return scorer(_Responses(hybrid, raw), values, y, **weights)
 
-    def predict(tabular, image):
-        inputs = {arch.INPUT_TABULAR: tabular, arch.INPUT_IMAGE: image}
-        return model.predict(inputs, batch_size=batch_size, verbose=0)
-
-    baseline = score(predict(values, values))
-    n_features = values.shape[1]
-    drops = np.empty((n_features, n_repeats))
-    shuffler = np.random.RandomState(seed)
-    permuted = values.copy()
-    for j in range(n_features):
-        for r in range(n_repeats):
-            permuted[:, j] = values[shuffler.permutation(len(values)), j]
-            image = permuted if permutation == "model" else values
-            drops[j, r] = baseline - score(predict(permuted, image))
-        permuted[:, j] = values[:, j]
-        if verbose:
-            print(f"[permgrad] permuted feature {j + 1}/{n_features}", file=sys.stderr)
-
     n_outputs = len(hybrid.classes_) if is_classifier(hybrid) else 1
-    gradcam = _gradcam(
-        model,
-        values,
-        imager.feature_positions_,
-        imager.image_shape_[0],
-        n_outputs,
-        batch_size,
+    side = imager.image_shape_[0]
+    net = _Network(model, imager.feature_positions_, side, n_outputs)
+    outputs = _forward_passes(
+        net, values, n_repeats, seed, permutation, batch_size, n_jobs, verbose
     )
-    if not is_classifier(hybrid):
-        gradcam = gradcam[0]
-    if verbose:
-        print("[permgrad] Grad-CAM done", file=sys.stderr)
-
-    full, no_mlp, no_cnn = (
-        score(raw) for raw in _ablation_outputs(model, values, batch_size)
+    baseline = score(outputs.baseline)
+    drops = np.array(
+        [[baseline - score(raw) for raw in feature] for feature in outputs.permuted]
     )
-    d_mlp, d_cnn = full - no_mlp, full - no_cnn
+    d_mlp = baseline - score(outputs.no_mlp)
+    d_cnn = baseline - score(outputs.no_cnn)
     positive = max(d_mlp, 0.0) + max(d_cnn, 0.0)
     w_mlp = max(d_mlp, 0.0) / positive if positive > 0 else 0.5
+    gradcam, heatmap = outputs.gradcam, outputs.heatmap.reshape(-1, side, side)
+    if not is_classifier(hybrid):
+        gradcam, heatmap = gradcam[0], heatmap[0]
 
     perm_mean = drops.mean(axis=1)
     fused = w_mlp * _minmax(perm_mean) + (1 - w_mlp) * _minmax(gradcam)
@@ -359,7 +477,7 @@ def permgrad_importance(
         names = (
             list(hybrid.feature_names_in_)
             if hasattr(hybrid, "feature_names_in_")
-            else [f"x{i}" for i in range(n_features)]
+            else [f"x{i}" for i in range(values.shape[1])]
         )
     result = Bunch(
         permutation=Bunch(
@@ -372,6 +490,9 @@ def permgrad_importance(
         branch_score_drops={"mlp": float(d_mlp), "cnn": float(d_cnn)},
         importances=fused,
         feature_names=np.asarray(names, dtype=object),
+        heatmap=heatmap,
+        mean_image=outputs.mean_image.reshape(side, side),
+        feature_positions=imager.feature_positions_.copy(),
     )
     if is_classifier(hybrid):
         result.classes = hybrid.classes_
