@@ -2,10 +2,13 @@
 
 Tabular rows become small TINTO images (:class:`TintoImager`); hybrid MLP+CNN
 networks read both views (:class:`HybridRegressor`, :class:`HybridClassifier`);
-PermGrad explains them (:func:`permgrad_importance`). Keras and TensorFlow are
+PermGrad explains them (:func:`permgrad_importance`,
+:class:`PermGradExplainer`, and the displays :class:`PermGradDisplay` and
+:class:`GradCAMDisplay`). Keras and TensorFlow are
 imported only when one of those is first used.
 """
 
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 from .imaging import TintoImager
@@ -16,22 +19,30 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "GradCAMDisplay",
     "HybridClassifier",
     "HybridRegressor",
+    "PermGradDisplay",
+    "PermGradExplainer",
     "TintoImager",
     "permgrad_importance",
     "__version__",
 ]
 
 # Keras and TensorFlow load only when a hybrid estimator is first used.
-_LAZY = {"HybridClassifier", "HybridRegressor", "permgrad_importance"}
+_LAZY = {
+    "GradCAMDisplay": "inspection",
+    "HybridClassifier": "models",
+    "HybridRegressor": "models",
+    "PermGradDisplay": "inspection",
+    "PermGradExplainer": "inspection",
+    "permgrad_importance": "inspection",
+}
 
 
 def __getattr__(name):
     if name in _LAZY:
-        from . import inspection, models
-
-        return getattr(inspection if name == "permgrad_importance" else models, name)
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

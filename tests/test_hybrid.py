@@ -384,3 +384,12 @@ def test_optuna_search_resumes_from_storage(reg9, tmp_path):
     second = search()  # a second worker / a restart continues the same study
     assert len(second.study_.trials) == 4
     assert set(second.best_params_) <= set(space)
+
+
+def test_compile_arguments_pass_through(reg9):
+    X, y = reg9
+    reg = HybridRegressor(
+        TintoImager(pixels=4), **TINY, metrics=["mae"], run_eagerly=True
+    ).fit(X, y)
+    assert reg.model_.run_eagerly
+    assert "mean_absolute_error" in reg.history_

@@ -213,7 +213,14 @@ class _HybridMixin:
             )
         else:
             optimizer = keras.optimizers.Adam(learning_rate=self.learning_rate)
-        model.compile(optimizer=optimizer, loss=compile_kwargs["loss"] or self._loss)
+        # SciKeras's other compile arguments (metrics, run_eagerly...) pass through
+        model.compile(
+            **{
+                **compile_kwargs,
+                "optimizer": optimizer,
+                "loss": compile_kwargs["loss"] or self._loss,
+            }
+        )
         return model
 
     @contextmanager

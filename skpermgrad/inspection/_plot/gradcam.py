@@ -1,0 +1,189 @@
+"""GradCAMDisplay: the mean Grad-CAM heatmap over the mean TINTO image."""
+
+from collections import defaultdict
+
+import numpy as np
+
+from .._permgrad import permgrad_importance
+from .permgrad import _class_index
+
+
+class GradCAMDisplay:
+    """Mean Grad-CAM heatmap over the mean image, each feature's pixel labelled.
+
+    Build it with :meth:`from_estimator` or :meth:`from_result`; the
+    constructor only stores precomputed values.
+
+    Parameters
+    ----------
+    heatmap : ndarray of shape (height, width)
+        Mean Grad-CAM map, upsampled to the image size.
+    mean_image : ndarray of shape (height, width)
+        Mean TINTO image of the explained rows.
+    feature_positions : ndarray of shape (n_features, 2)
+        Each feature's pixel as (row, col).
+    feature_names : array-like of str of shape (n_features,)
+        The labels; features sharing a pixel are listed together.
+    class_name : object, default=None
+        The class explained, shown in the title (classifiers).
+
+    Attributes
+    ----------
+    image_ : matplotlib AxesImage
+        The mean image.
+    heatmap_ : matplotlib AxesImage
+        The heatmap drawn over it.
+    texts_ : list of matplotlib Text
+        One label per occupied pixel.
+    ax_ : matplotlib Axes
+        Axes with the picture.
+    figure_ : matplotlib Figure
+        Figure holding the picture.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import make_regression
+    >>> from skpermgrad import GradCAMDisplay, HybridRegressor, TintoImager
+    >>> X, y = make_regression(80, 5, random_state=0)
+    >>> reg = HybridRegressor(TintoImager(pixels=4), n_conv_layers=1, epochs=3,
+    ...                       random_state=0).fit(X, y)
+    >>> display = GradCAMDisplay.from_estimator(reg, X, y, n_repeats=1,
+    ...                                         random_state=0)
+    >>> display.heatmap.shape
+    (4, 4)
+    """
+
+    def __init__(
+        self, *, heatmap, mean_image, feature_positions, feature_names, class_name=None
+    ):
+        self.heatmap = heatmap
+        self.mean_image = mean_image
+        self.feature_positions = feature_positions
+        self.feature_names = feature_names
+        self.class_name = class_name
+
+    @classmethod
+    def from_result(cls, result, *, target=None, ax=None, **kwargs):
+        """Plot the Grad-CAM of a :func:`~skpermgrad.permgrad_importance` result.
+
+        Parameters
+        ----------
+        result : :class:`~sklearn.utils.Bunch`
+            What :func:`~skpermgrad.permgrad_importance` returned (or a fitted
+            :class:`~skpermgrad.PermGradExplainer`'s ``explanation_``).
+        target : object, default=None
+            The class whose heatmap to show for a classifier; ``None``
+            averages the per-class heatmaps.
+        ax : matplotlib Axes, default=None
+            Where to draw.
+        **kwargs
+            Passed to :meth:`plot`.
+
+        Returns
+        -------
+        display : GradCAMDisplay
+        """
+        index = _class_index(result, target)
+        heatmap = np.asarray(result.heatmap)
+        if "classes" in result:  # (n_classes, height, width)
+            heatmap = heatmap.mean(axis=0) if index is None else heatmap[index]
+        display = cls(
+            heatmap=heatmap,
+            mean_image=result.mean_image,
+            feature_positions=result.feature_positions,
+            feature_names=result.feature_names,
+            class_name=target,
+        )
+        return display.plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y,
+        *,
+        target=None,
+        ax=None,
+        cmap="jet",
+        alpha=0.5,
+        **kwargs,
+    ):
+        """Explain a fitted hybrid (or Pipeline ending in one) and plot its Grad-CAM.
+
+        Parameters
+        ----------
+        estimator : HybridRegressor, HybridClassifier or Pipeline
+            Fitted.
+        X : array-like of shape (n_samples, n_features)
+            Rows to explain on.
+        y : array-like of shape (n_samples,)
+            Their targets.
+        target : object, default=None
+            See :meth:`from_result`.
+        ax : matplotlib Axes, default=None
+            Where to draw.
+        cmap, alpha
+            See :meth:`plot`.
+        **kwargs
+            Passed to :func:`~skpermgrad.permgrad_importance`.
+
+        Returns
+        -------
+        display : GradCAMDisplay
+        """
+        result = permgrad_importance(estimator, X, y, **kwargs)
+        return cls.from_result(result, target=target, ax=ax, cmap=cmap, alpha=alpha)
+
+    def plot(self, ax=None, *, cmap="jet", alpha=0.5):
+        """Draw the mean image in grey, the heatmap over it, and the labels.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when ``None``.
+        cmap : str, default="jet"
+            Colour map of the heatmap.
+        alpha : float, default=0.5
+            Opacity of the heatmap.
+
+        Returns
+        -------
+        display : GradCAMDisplay
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, 6))
+        self.image_ = ax.imshow(self.mean_image, cmap="gray")
+        self.heatmap_ = ax.imshow(self.heatmap, cmap=cmap, alpha=alpha)
+        ax.figure.colorbar(self.heatmap_, ax=ax, label="Grad-CAM")
+        names = defaultdict(list)
+        for name, (row, col) in zip(self.feature_names, self.feature_positions):
+            names[int(row), int(col)].append(str(name))
+        # imshow puts column c at x=c and row r at y=r
+        self.texts_ = [
+            ax.text(
+                col,
+                row,
+                "\n".join(labels),
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white",
+                bbox={"facecolor": "black", "alpha": 0.5, "pad": 1, "lw": 0},
+            )
+            for (row, col), labels in names.items()
+        ]
+        ax.set_xticks([])
+        ax.set_yticks([])
+        title = (
+            "Grad-CAM"
+            if self.class_name is None
+            else (f"Grad-CAM, class {self.class_name!r}")
+        )
+        ax.set_title(title)
+        self.ax_, self.figure_ = ax, ax.figure
+        return self

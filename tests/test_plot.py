@@ -1,0 +1,123 @@
+"""PermGradDisplay and GradCAMDisplay on the Agg backend."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from _tiny import TINY  # noqa: E402
+
+from skpermgrad import (  # noqa: E402
+    GradCAMDisplay,
+    HybridClassifier,
+    HybridRegressor,
+    PermGradDisplay,
+    TintoImager,
+    permgrad_importance,
+)
+from skpermgrad.inspection._permgrad import _minmax  # noqa: E402
+
+FAST = {**TINY, "run_eagerly": True}
+
+
+@pytest.fixture(scope="module")
+def regression():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(120, 5))
+    y = 3 * X[:, 0] + X[:, 2]
+    reg = HybridRegressor(TintoImager(pixels=4, random_state=0), **FAST).fit(X, y)
+    return reg, X, y, permgrad_importance(reg, X, y, n_repeats=3, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def classification():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(120, 5))
+    y = np.where(X[:, 0] > 0, "a", np.where(X[:, 1] > 0, "b", "c"))
+    clf = HybridClassifier(TintoImager(pixels=4, random_state=0), **FAST).fit(X, y)
+    return permgrad_importance(clf, X, y, n_repeats=2, random_state=0)
+
+
+def test_fused_bars_stack_the_two_parts(pyplot, regression):
+    *_, result = regression
+    display = PermGradDisplay.from_result(result)
+    mlp_bars, cnn_bars = display.bars_
+    order = np.argsort(-result.importances, kind="mergesort")[::-1]
+    mlp = np.array([bar.get_width() for bar in mlp_bars])
+    cnn = np.array([bar.get_width() for bar in cnn_bars])
+    w = result.branch_weights["mlp"]
+    expected_mlp = w * _minmax(result.permutation.importances_mean)
+    np.testing.assert_allclose(mlp, expected_mlp[order])
+    np.testing.assert_allclose(mlp + cnn, result.importances[order])
+    labels = [t.get_text() for t in display.ax_.get_yticklabels()]
+    assert labels == list(result.feature_names[order])
+    assert labels[-1] == result.feature_names[np.argmax(result.importances)]
+    assert display.figure_ is display.ax_.figure
+
+
+def test_permutation_bars_have_error_bars_and_top_n(pyplot, regression):
+    *_, result = regression
+    _, ax = pyplot.subplots()
+    display = PermGradDisplay.from_result(result, kind="permutation", top_n=2, ax=ax)
+    assert display.ax_ is ax
+    (bars,) = display.bars_
+    assert len(bars) == 2
+    top = np.argsort(-result.permutation.importances_mean)[:2][::-1]
+    widths = [bar.get_width() for bar in bars]
+    np.testing.assert_allclose(widths, result.permutation.importances_mean[top])
+    assert bars.errorbar is not None
+    display = PermGradDisplay.from_result(result, kind="gradcam")
+    assert len(display.bars_[0]) == 5
+
+
+def test_from_estimator_matches_from_result(pyplot, regression):
+    reg, X, y, result = regression
+    display = PermGradDisplay.from_estimator(reg, X, y, n_repeats=3, random_state=0)
+    np.testing.assert_allclose(display.importances, result.importances)
+
+
+def test_per_class_choice(pyplot, classification):
+    result = classification
+    display = PermGradDisplay.from_result(result, target="b")
+    np.testing.assert_array_equal(display.importances, result.importances[1])
+    assert "'b'" in display.ax_.get_title()
+    display = PermGradDisplay.from_result(result)
+    np.testing.assert_allclose(display.importances, result.importances.mean(axis=0))
+    cam = GradCAMDisplay.from_result(result, target="c")
+    np.testing.assert_array_equal(cam.heatmap, result.heatmap[2])
+    cam = GradCAMDisplay.from_result(result)
+    np.testing.assert_allclose(cam.heatmap, result.heatmap.mean(axis=0))
+
+
+def test_gradcam_labels_sit_on_each_features_pixel(pyplot, regression):
+    reg, X, y, result = regression
+    display = GradCAMDisplay.from_estimator(reg, X, y, n_repeats=1, random_state=0)
+    np.testing.assert_allclose(display.heatmap, result.heatmap, rtol=1e-6)
+    np.testing.assert_array_equal(display.heatmap_.get_array(), display.heatmap)
+    positions = {text.get_text(): text.get_position() for text in display.texts_}
+    for name, (row, col) in zip(result.feature_names, result.feature_positions):
+        # imshow: x is the column, y the row
+        assert positions[name] == (col, row)
+    assert display.image_.get_array().shape == (4, 4)
+
+
+def test_features_sharing_a_pixel_share_a_label(pyplot):
+    display = GradCAMDisplay(
+        heatmap=np.zeros((3, 3)),
+        mean_image=np.zeros((3, 3)),
+        feature_positions=np.array([[0, 1], [0, 1], [2, 0]]),
+        feature_names=["a", "b", "c"],
+    ).plot()
+    assert sorted(t.get_text() for t in display.texts_) == ["a\nb", "c"]
+
+
+def test_errors(pyplot, regression, classification):
+    *_, result = regression
+    with pytest.raises(ValueError, match="kind='bars' is not one of"):
+        PermGradDisplay.from_result(result, kind="bars")
+    with pytest.raises(ValueError, match="top_n=0 must be a positive int"):
+        PermGradDisplay.from_result(result, top_n=0)
+    with pytest.raises(ValueError, match="explanation is of a regressor"):
+        GradCAMDisplay.from_result(result, target="a")
+    with pytest.raises(ValueError, match=r"'z' is not one of the classes \['a'"):
+        PermGradDisplay.from_result(classification, target="z")
