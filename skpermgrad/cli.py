@@ -1,8 +1,25 @@
-"""Command-line entry point: ``skpermgrad`` / ``python -m skpermgrad``."""
+"""Command-line entry point: ``skpermgrad`` / ``python -m skpermgrad``.
+
+``skpermgrad run`` tunes, fits, explains and reports on a table;
+``skpermgrad predict`` reloads the fitted pipeline; ``skpermgrad demo`` draws
+puma8NH as TINTO images. Errors in the user's input print one line and exit
+with status 2, before anything is written.
+"""
 
 import argparse
+import json
+import os
+import shutil
 import sys
+import time
 from pathlib import Path
+
+from ._study import StudyError
+
+QUICK = {"trials": 2, "epochs": 3, "cv": 2, "n_repeats": 2, "timeout": None}
+DEFAULT = {"trials": 8, "epochs": 30, "cv": 3, "n_repeats": 5, "timeout": 900}
+# settings that define a study: a run in --out continues only if they agree
+STUDY_SETTINGS = ("data", "target", "task", "test_size", "seed", "study_name")
 
 
 def _demo(args):
@@ -45,6 +62,259 @@ def _demo(args):
     return 0
 
 
+def _resolve_settings(args, out):
+    """Settings of this run, from the command line or from ``out``'s run.json."""
+    from . import _study
+
+    stored_path = out / _study.SETTINGS_FILE
+    stored = json.loads(stored_path.read_text()) if stored_path.is_file() else None
+    if out.exists() and any(out.iterdir()) and stored is None:
+        raise StudyError(
+            f"--out {out} exists and holds files that are not a skpermgrad run; "
+            "choose another --out."
+        )
+    given = {
+        "data": None if args.data is None else str(Path(args.data).resolve()),
+        "target": args.target,
+        "task": args.task,
+        "test_size": args.test_size,
+        "seed": args.seed,
+        "study_name": args.study_name,
+    }
+    if args.resume:
+        if stored is None:
+            raise StudyError(f"--resume: there is no run to resume in {out}.")
+        clash = [k for k, v in given.items() if v is not None and v != stored.get(k)]
+        if clash:
+            raise StudyError(
+                f"--resume continues the run stored in {out}, but "
+                + ", ".join(
+                    f"{k}={given[k]!r} (stored {stored.get(k)!r})" for k in clash
+                )
+                + " differ; drop them or choose another --out."
+            )
+        settings = {k: stored[k] for k in STUDY_SETTINGS}
+    else:
+        settings = {
+            "data": given["data"],
+            "target": args.target,
+            "task": args.task or "auto",
+            "test_size": 0.2 if args.test_size is None else args.test_size,
+            "seed": 0 if args.seed is None else args.seed,
+            "study_name": args.study_name or "skpermgrad",
+        }
+    if settings["data"] is None and settings["target"] is None:
+        settings["target"] = "values"
+    if settings["target"] is None:
+        raise StudyError("--target is required with DATA: name the column to predict.")
+    if not 0 < settings["test_size"] < 1:
+        raise StudyError(f"--test-size {settings['test_size']} must be in (0, 1).")
+    budget = QUICK if args.quick else DEFAULT
+    for key in ("trials", "epochs", "cv"):
+        value = getattr(args, key)
+        settings[key] = budget[key] if value is None else value
+        if settings[key] < (2 if key == "cv" else 1):
+            raise StudyError(f"--{key} {settings[key]} is too small.")
+    settings["n_repeats"] = budget["n_repeats"]
+    settings["timeout"] = budget["timeout"] if args.timeout is None else args.timeout
+    settings["max_base_filters"] = args.max_base_filters
+    settings["storage"] = (
+        args.storage
+        or (stored or {}).get("storage")
+        or f"sqlite:///{(out / _study.STUDY_DB).resolve()}"
+    )
+    return settings, stored
+
+
+def _quiet_tensorflow():
+    """This process is the command line's: keep TensorFlow's logs to errors."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+
+
+def _run(args):
+    _quiet_tensorflow()
+    from sklearn.base import clone
+    from sklearn.model_selection import train_test_split
+
+    from . import _study
+    from .inspection import permgrad_importance
+    from .models._progress import EpochProgress
+
+    start = time.perf_counter()
+    out = Path(args.out)
+    settings, stored = _resolve_settings(args, out)
+    if settings["data"] is None:
+        frame, _ = _study.bundled_table()
+        name = "puma8NH (bundled)"
+    else:
+        frame = _study.read_table(settings["data"])
+        name = Path(settings["data"]).name
+    X, y, task = _study.split_target(frame, settings["target"], settings["task"])
+    settings["task"] = task
+    settings["fingerprint"] = _study.fingerprint(frame)
+    settings["scoring"] = (
+        "neg_root_mean_squared_error" if task == "regression" else "neg_log_loss"
+    )
+    if stored is not None:
+        clash = _study.settings_conflicts(stored, settings)
+        if clash:
+            raise StudyError(
+                f"--out {out} holds another study's files (different "
+                f"{', '.join(clash)}). Run again with --resume to continue that "
+                "study with its stored settings, or choose another --out."
+            )
+    # Everything is checked: from here on the study's state is written.
+    out.mkdir(parents=True, exist_ok=True)
+    (out / _study.SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+    X_train, X_test, y_train, y_test = train_test_split(
+        X,
+        y,
+        test_size=settings["test_size"],
+        random_state=settings["seed"],
+        stratify=y if task == "classification" else None,
+    )
+    pipeline = _study.make_pipeline(
+        X_train,
+        task,
+        epochs=settings["epochs"],
+        seed=settings["seed"],
+        progress=[EpochProgress],
+    )
+    study = _study.open_study(
+        settings["storage"], settings["study_name"], settings["seed"]
+    )
+    print(
+        f"{name}: {len(X)} rows, {X.shape[1]} features, {task} on "
+        f"{settings['target']!r}; study {settings['study_name']!r} in "
+        f"{settings['storage']} ({len(_study.completed_trials(study))} of "
+        f"{settings['trials']} trials complete)",
+        file=sys.stderr,
+    )
+    try:
+        _study.tune(
+            pipeline,
+            X_train,
+            y_train,
+            study,
+            trials=settings["trials"],
+            cv=settings["cv"],
+            scoring=settings["scoring"],
+            seed=settings["seed"],
+            max_base_filters=settings["max_base_filters"],
+            timeout=settings["timeout"],
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted: {len(_study.completed_trials(study))} complete trials "
+            f"are kept in {settings['storage']}; run the same command again to "
+            "continue.",
+            file=sys.stderr,
+        )
+        return 130
+    if not _study.completed_trials(study):
+        raise StudyError("no trial completed; see the errors above.")
+
+    best = clone(pipeline).set_params(**study.best_params).fit(X_train, y_train)
+    scores = {"hybrid": _study.metrics(task, best, X_test, y_test)}
+    for label, model in _study.baselines(best, task, settings["seed"]).items():
+        scores[label] = _study.metrics(
+            task, model.fit(X_train, y_train), X_test, y_test
+        )
+    result = permgrad_importance(
+        best,
+        X_test,
+        y_test,
+        scoring="r2" if task == "regression" else "neg_log_loss",
+        n_repeats=settings["n_repeats"],
+        random_state=settings["seed"],
+    )
+    importances = _study.importance_table(result)
+    summary = {
+        "name": name,
+        "rows": len(X),
+        "columns": X.shape[1],
+        "numeric": sum(_study._is_numeric(X[c]) for c in X.columns),
+        "categorical": sum(not _study._is_numeric(X[c]) for c in X.columns),
+        "missing": int(X.isna().sum().sum()),
+        "train_rows": len(X_train),
+        "test_rows": len(X_test),
+        "encoded": len(result.feature_names),
+    }
+    # Outputs go to a staging folder first: a failure leaves no half report.
+    staging = out / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    _study.write_report(
+        staging,
+        settings=settings,
+        summary=summary,
+        scores=scores,
+        importances=importances,
+        result=result,
+        study=study,
+    )
+    _study.write_plots(result, staging)
+    import joblib
+
+    best.set_params(hybrid__callbacks=None)  # no progress bars for later users
+    joblib.dump(best, staging / "model.joblib")
+    for file in _study.REPORT_FILES:
+        os.replace(staging / file, out / file)
+    staging.rmdir()
+
+    main_metric = "rmse" if task == "regression" else "accuracy"
+    others = ", ".join(
+        f"{label} {values[main_metric]:.4g}"
+        for label, values in scores.items()
+        if label != "hybrid"
+    )
+    top = importances["feature"].iloc[0]
+    print(
+        f"{name}: hybrid {main_metric} {scores['hybrid'][main_metric]:.4g} "
+        f"({others}); top feature {top}; report {out / 'report.md'} "
+        f"({_study.elapsed(start)})"
+    )
+    return 0
+
+
+def _predict(args):
+    import joblib
+    import numpy as np
+    import pandas as pd
+
+    from . import _study
+
+    model_path, out = Path(args.model), Path(args.out)
+    if not model_path.is_file():
+        raise StudyError(f"no such model file: {model_path}")
+    if out.exists() and not args.overwrite:
+        raise StudyError(f"{out} exists; pass --overwrite or another --out.")
+    frame = _study.read_table(args.data)
+    pipeline = joblib.load(model_path)
+    columns = list(pipeline.feature_names_in_)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise StudyError(
+            f"{args.data} lacks the column(s) {missing} the model was trained on."
+        )
+    ignored = [c for c in frame.columns if c not in columns]
+    if ignored:
+        print(f"ignoring column(s) the model does not use: {ignored}", file=sys.stderr)
+    X = frame[columns]
+    predictions = pd.DataFrame({"prediction": pipeline.predict(X)})
+    if hasattr(pipeline, "predict_proba"):
+        proba = pipeline.predict_proba(X)
+        for k, label in enumerate(pipeline.classes_):
+            predictions[f"proba[{label}]"] = np.asarray(proba)[:, k]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    predictions.to_csv(out, index=False)
+    print(f"wrote {len(predictions)} predictions to {out}")
+    return 0
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="skpermgrad",
@@ -63,6 +333,57 @@ def _parser():
         "--overwrite", action="store_true", help="replace earlier demo output"
     )
     demo.set_defaults(func=_demo)
+
+    run = sub.add_parser(
+        "run",
+        help="tune, fit, explain and report on a table (default: bundled puma8NH)",
+        description="Tune the hybrid with OptunaSearchCV on the training split, "
+        "refit the best, score it on the test split next to HistGradientBoosting "
+        "and its MLP-only and CNN-only variants, explain it with PermGrad and "
+        "write a report to --out.",
+    )
+    run.add_argument(
+        "data", nargs="?", help="CSV/TSV (compressed too) or Parquet; none: puma8NH"
+    )
+    run.add_argument("--target", help="target column (puma8NH: values)")
+    run.add_argument(
+        "--task", choices=["auto", "regression", "classification"], default=None
+    )
+    run.add_argument("--trials", type=int, help="complete trials to reach (8)")
+    run.add_argument("--storage", help="Optuna storage URL (sqlite file in --out)")
+    run.add_argument("--study-name", help="Optuna study name (skpermgrad)")
+    run.add_argument("--test-size", type=float, help="test fraction (0.2)")
+    run.add_argument("--seed", type=int, help="split, sampler and network seed (0)")
+    run.add_argument("--out", default="skpermgrad-run", help="output folder")
+    run.add_argument(
+        "--quick", action="store_true", help="2 trials, 3 epochs, 2 folds: minutes"
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run stored in --out with its stored settings",
+    )
+    run.add_argument("--epochs", type=int, help="maximum epochs per fit (30)")
+    run.add_argument("--cv", type=int, help="cross-validation folds (3)")
+    run.add_argument(
+        "--timeout", type=float, help="seconds after which no new trial starts (900)"
+    )
+    run.add_argument(
+        "--max-base-filters",
+        type=int,
+        default=32,
+        help="top of the base_filters range (the notebook's 256 needs a GPU)",
+    )
+    run.set_defaults(func=_run)
+
+    predict = sub.add_parser(
+        "predict", help="predict with a model.joblib written by run"
+    )
+    predict.add_argument("model", help="model.joblib from skpermgrad run")
+    predict.add_argument("data", help="CSV/TSV or Parquet with the feature columns")
+    predict.add_argument("--out", required=True, help="CSV file to write")
+    predict.add_argument("--overwrite", action="store_true")
+    predict.set_defaults(func=_predict)
     return parser
 
 
@@ -71,7 +392,11 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     if getattr(args, "n_images", 1) < 1:
         raise SystemExit("error: --n-images must be at least 1")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except StudyError as exc:
+        print(f"skpermgrad {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

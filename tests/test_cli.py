@@ -16,3 +16,191 @@ def test_demo_refuses_to_overwrite(tmp_path):
     with pytest.raises(SystemExit, match="already holds demo output"):
         main(["demo", "--out", str(tmp_path), "--n-images", "1"])
     assert main(["demo", "--out", str(tmp_path), "--n-images", "1", "--overwrite"]) == 0
+
+
+# ----------------------------------------------------------------- skpermgrad run
+
+import json  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+FAST = ["--trials", "2", "--epochs", "2", "--cv", "2"]
+REPORT = (
+    "report.md",
+    "metrics.json",
+    "importances.csv",
+    "importance.png",
+    "gradcam.png",
+    "trials.csv",
+    "model.joblib",
+    "run.json",
+    "study.db",
+)
+
+
+@pytest.fixture(scope="module")
+def puma_csv(tmp_path_factory):
+    from skpermgrad.datasets import load_puma8nh
+
+    path = tmp_path_factory.mktemp("data") / "puma.csv"
+    load_puma8nh(as_frame=True).frame.iloc[:150].to_csv(path, index=False)
+    return path
+
+
+def test_run_regression_end_to_end_and_predict(puma_csv, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["run", str(puma_csv), "--target", "values", *FAST, "--out", str(out)]
+    assert main(argv) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(REPORT)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert set(metrics["models"]) == {
+        "hybrid",
+        "hist_gradient_boosting",
+        "mlp_only",
+        "cnn_only",
+    }
+    for scores in metrics["models"].values():
+        assert set(scores) == {"mae", "mse", "rmse", "mape", "r2"}
+    assert metrics["n_trials_complete"] == 2
+    assert set(metrics["branch_weights"]) == {"mlp", "cnn"}
+    assert all(k.startswith("hybrid__") for k in metrics["best_params"])
+    importances = pd.read_csv(out / "importances.csv")
+    assert sorted(importances["feature"]) == sorted(
+        ["theta1", "theta2", "theta3", "thetad1", "thetad2", "thetad3", "tau1", "tau2"]
+    )
+    assert len(pd.read_csv(out / "trials.csv")) == 2
+    report = (out / "report.md").read_text()
+    for part in ("## Test metrics", "## PermGrad explanation", "importance.png"):
+        assert part in report
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith("puma.csv: hybrid rmse")
+
+    predictions = tmp_path / "pred.csv"
+    argv = ["predict", str(out / "model.joblib"), str(puma_csv), "--out"]
+    assert main([*argv, str(predictions)]) == 0
+    frame = pd.read_csv(predictions)
+    assert list(frame.columns) == ["prediction"] and len(frame) == 150
+    assert "ignoring column(s) the model does not use: ['values']" in (
+        capsys.readouterr().err
+    )
+    assert main([*argv, str(predictions)]) == 2  # exists: refuses
+    assert main([*argv, str(predictions), "--overwrite"]) == 0
+
+
+def test_run_classification_with_categories_and_missing_values(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "size": rng.normal(size=n),
+            "weight": rng.normal(size=n),
+            "colour": rng.choice(["red", "green", "blue"], size=n),
+        }
+    )
+    frame.loc[::10, "weight"] = np.nan
+    frame["label"] = np.where(frame["size"] > 0, "big", "small")
+    data = tmp_path / "table.tsv.gz"
+    frame.to_csv(data, sep="\t", index=False)
+    out = tmp_path / "run"
+    argv = ["run", str(data), "--target", "label", "--trials", "1"]
+    assert main([*argv, "--epochs", "2", "--cv", "2", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["settings"]["task"] == "classification"
+    assert set(metrics["models"]["hybrid"]) == {
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "roc_auc",
+        "log_loss",
+    }
+    assert metrics["data"]["missing"] == 12 and metrics["data"]["encoded"] == 5
+    features = set(pd.read_csv(out / "importances.csv")["feature"])
+    assert features == {"size", "weight", "colour_blue", "colour_green", "colour_red"}
+    assert "importance[big]" in pd.read_csv(out / "importances.csv").columns
+
+
+def test_interrupted_study_resumes_without_losing_trials(
+    puma_csv, tmp_path, monkeypatch
+):
+    import optuna
+    from optuna.study import MaxTrialsCallback
+
+    out = tmp_path / "run"
+    argv = ["run", str(puma_csv), "--target", "values", "--trials", "3"]
+    argv += ["--epochs", "2", "--cv", "2", "--out", str(out)]
+
+    def interrupt(self, study, trial):  # Ctrl-C right after the first trial
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MaxTrialsCallback, "__call__", interrupt)
+        assert main(argv) == 130
+    # the study's state is kept, no report was written half-way
+    assert sorted(p.name for p in out.iterdir()) == ["run.json", "study.db"]
+    storage = f"sqlite:///{out / 'study.db'}"
+    first = optuna.load_study(study_name="skpermgrad", storage=storage).trials
+    assert [t.state.name for t in first] == ["COMPLETE"]
+
+    assert main(argv) == 0
+    trials = optuna.load_study(study_name="skpermgrad", storage=storage).trials
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 3
+    assert trials[0].params == first[0].params and trials[0].value == first[0].value
+    assert len(pd.read_csv(out / "trials.csv")) == 3
+
+
+@pytest.mark.parametrize(
+    "content, argv, message",
+    [
+        (None, ["--target", "y"], "no such file"),
+        ("a,b\n1,2\n3,4\n", ["--target", "z"], "target column 'z' is not in"),
+        ("a,y\n1,2\n3,\n", ["--target", "y"], "has 1 missing value"),
+        ("a,y\n1,u\n3,u\n", ["--target", "y"], "single class"),
+        ("a,y\n1,u\n2,v\n3,v\n", ["--target", "y"], "has a single row"),
+        ("a,y\n1,u\n2,v\n", ["--target", "y", "--task", "regression"], "numeric"),
+        ("a,y\n", ["--target", "y"], "empty table"),
+        ("a,b\n1,2,3,4\n", ["--target", "b"], "cannot read"),
+        ("a,y\n1,2\n3,4\n", [], "--target is required"),
+    ],
+)
+def test_run_refuses_bad_input_before_writing(tmp_path, content, argv, message, capsys):
+    data = tmp_path / "table.csv"
+    if content is not None:
+        data.write_text(content)
+    out = tmp_path / "out"
+    assert main(["run", str(data), *argv, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_run_refuses_an_unreadable_compressed_file(tmp_path, capsys):
+    data = tmp_path / "table.csv.gz"
+    data.write_text("not gzip at all")
+    assert main(["run", str(data), "--target", "y", "--out", str(tmp_path / "o")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_run_refuses_another_studys_out(tmp_path, capsys):
+    data = tmp_path / "table.csv"
+    data.write_text("a,y\n" + "".join(f"{i},{i % 7}.5\n" for i in range(40)))
+    out = tmp_path / "out"
+    out.mkdir()
+    settings = {
+        "data": str(tmp_path / "other.csv"),
+        "target": "y",
+        "task": "regression",
+        "test_size": 0.2,
+        "seed": 0,
+        "study_name": "skpermgrad",
+    }
+    (out / "run.json").write_text(json.dumps(settings))
+    before = sorted(out.iterdir())
+    assert main(["run", str(data), "--target", "y", "--out", str(out)]) == 2
+    assert "holds another study's files (different data" in capsys.readouterr().err
+    assert main(["run", str(data), "--resume", "--out", str(out)]) == 2
+    assert "--resume continues the run stored" in capsys.readouterr().err
+    assert sorted(out.iterdir()) == before
+    (out / "run.json").unlink()
+    (out / "notes.txt").write_text("mine")
+    assert main(["run", str(data), "--target", "y", "--out", str(out)]) == 2
+    assert "not a skpermgrad run" in capsys.readouterr().err

@@ -1,10 +1,15 @@
 """The PermGrad notebook's Optuna search space, ready for ``OptunaSearchCV``."""
 
-from sklearn.utils._param_validation import validate_params
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, validate_params
 
 
-@validate_params({"prefix": [str]}, prefer_skip_nested_validation=True)
-def hybrid_search_space(prefix: str = "") -> dict:
+@validate_params(
+    {"prefix": [str], "max_base_filters": [Interval(Integral, 8, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
+def hybrid_search_space(prefix: str = "", *, max_base_filters: int = 256) -> dict:
     """The PermGrad notebook's search space as Optuna distributions.
 
     ``dropout`` 0.1-0.4, ``learning_rate`` 1e-5-1e-2 (log), ``n_dense_layers`` and
@@ -20,6 +25,10 @@ def hybrid_search_space(prefix: str = "") -> dict:
     prefix : str, default=""
         Prepended to every name, e.g. ``"hybridregressor__"`` when the estimator
         is the last step of a Pipeline made with ``make_pipeline``.
+    max_base_filters : int, default=256
+        Upper end of ``base_filters`` (the notebook's 256). With 4 conv layers
+        the last one has ``8 * base_filters`` filters: the notebook's top of the
+        range needs a GPU; on a CPU, 32 keeps a trial to minutes.
 
     Returns
     -------
@@ -53,7 +62,7 @@ def hybrid_search_space(prefix: str = "") -> dict:
         "learning_rate": FloatDistribution(1e-5, 1e-2, log=True),
         "n_dense_layers": IntDistribution(1, 4),
         "n_conv_layers": IntDistribution(1, 4),
-        "base_filters": IntDistribution(8, 256),
+        "base_filters": IntDistribution(8, max_base_filters),
         "dense_units": IntDistribution(8, 256),
         "head_units": IntDistribution(8, 256),
         "optimizer": CategoricalDistribution(["adam", "adamw"]),
