@@ -117,6 +117,10 @@ def _resolve_settings(args, out):
             raise StudyError(f"--{key} {settings[key]} is too small.")
     settings["n_repeats"] = budget["n_repeats"]
     settings["timeout"] = budget["timeout"] if args.timeout is None else args.timeout
+    if args.max_base_filters < 8:
+        raise StudyError(f"--max-base-filters {args.max_base_filters} is below 8.")
+    if settings["timeout"] is not None and settings["timeout"] <= 0:
+        raise StudyError(f"--timeout {settings['timeout']} must be positive.")
     settings["max_base_filters"] = args.max_base_filters
     settings["storage"] = (
         args.storage

@@ -160,16 +160,16 @@ class TintoImager(TransformerMixin, BaseEstimator):
     ----------
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (n_features,)
         Names of features seen during ``fit``, when ``X`` has string column names.
-    data_min_, data_max_ : ndarray of shape (n_features_in_,)
+    data_min_, data_max_ : ndarray of shape (n_features,)
         Per-feature minimum and maximum of the training data.
-    scale_, min_ : ndarray of shape (n_features_in_,)
+    scale_, min_ : ndarray of shape (n_features,)
         Min-max scaling learned from the training data: ``X * scale_ + min_``
         (the arithmetic of :class:`~sklearn.preprocessing.MinMaxScaler`).
-    feature_coordinates_ : ndarray of shape (n_features_in_, 2)
+    feature_coordinates_ : ndarray of shape (n_features, 2)
         Each feature's 2-D coordinate from PCA or t-SNE.
-    feature_positions_ : ndarray of shape (n_features_in_, 2), dtype int
+    feature_positions_ : ndarray of shape (n_features, 2), dtype int
         ``(row, col)`` of each feature's pixel in the rendered image (the
         top-left pixel of its ``zoom x zoom`` block). With ``zoom=1`` these are
         TINTOlib's ``pos_pixel_caract`` where no collision occurred.
@@ -404,7 +404,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        weights : ndarray of shape (n_features_in_, pixels**2)
+        weights : ndarray of shape (n_features, pixels**2)
             Without blur, 1 at the feature's pixel (``1/k`` on a pixel shared by
             ``k`` features); with blur, the feature's rings.
         mode : {"linear", "mean", "max"}
@@ -444,12 +444,12 @@ class TintoImager(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Numeric data.
 
         Returns
         -------
-        X_scaled : ndarray of shape (n_samples, n_features_in_), float32
+        X_scaled : ndarray of shape (n_samples, n_features), float32
             ``clip(X, data_min_, data_max_) * scale_ + min_``.
         """
         check_is_fitted(self)
@@ -462,7 +462,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Numeric data; values outside the training range are clipped to it.
 
         Returns
@@ -499,7 +499,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Numeric data; values outside the training range are clipped to it.
 
         Returns
@@ -525,7 +525,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, n_features)
             The feature values, in the original units.
         """
         check_is_fitted(self)

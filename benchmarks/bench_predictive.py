@@ -1,0 +1,266 @@
+"""Predictive benchmark: the hybrids against standard tabular models, 5-fold CV.
+
+Usage: python benchmarks/bench_predictive.py [--quick] [--only NAME,...]
+       [--folds K] [--max-rows N] [--epochs N] [--data-dir DIR] [--out FILE]
+
+Every dataset of ``../shared/datasets`` (see its README), the same shuffled
+(stratified for classification) folds for every model:
+
+- ``hybrid``: HybridRegressor/HybridClassifier with its defaults, not tuned
+  (budget: 0 trials; at most ``--epochs`` epochs, early stopping on 10% of the
+  training rows), inputs standardised first;
+- ``mlp_only`` / ``cnn_only``: the same network and training with one branch;
+- ``hist_gradient_boosting``, ``random_forest`` (200 trees), ``sklearn_mlp``
+  (MLPRegressor/MLPClassifier with early stopping, standardised inputs).
+
+Regression: RMSE and R²; classification: accuracy and ROC AUC (one-vs-rest for
+several classes); mean and standard deviation over folds, fit and predict
+seconds. Rows beyond ``--max-rows`` are subsampled (seeded) before the folds.
+It measures and writes results (JSON and a markdown table); it never asserts.
+"""
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _results import RESULTS, write_result
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DATASETS = {
+    # name: (file, target, task)
+    "puma8NH": ("permgrad/puma8NH.csv", "values", "regression"),
+    "houses": ("pmlb/537_houses.tsv.gz", "target", "regression"),
+    "cpu_act": ("pmlb/197_cpu_act.tsv.gz", "target", "regression"),
+    "adult": ("pmlb/adult.tsv.gz", "target", "classification"),
+    "spambase": ("pmlb/spambase.tsv.gz", "target", "classification"),
+    "phoneme": ("pmlb/phoneme.tsv.gz", "target", "classification"),
+    "satimage": ("pmlb/satimage.tsv.gz", "target", "classification"),
+    "pendigits": ("pmlb/pendigits.tsv.gz", "target", "classification"),
+    "wine_quality_white": (
+        "pmlb/wine_quality_white.tsv.gz",
+        "target",
+        "classification",
+    ),
+}
+QUICK_DATASETS = ("puma8NH", "phoneme")
+
+
+def _load(data_dir, name, max_rows, seed):
+    file, target, task = DATASETS[name]
+    path = Path(data_dir) / file
+    if path.is_file():
+        frame = pd.read_csv(path, sep="\t" if ".tsv" in path.name else ",")
+    else:  # only puma8NH gets here (see main): the package bundles it
+        from skpermgrad.datasets import load_puma8nh
+
+        frame = load_puma8nh(as_frame=True).frame
+    if len(frame) > max_rows:
+        frame = frame.sample(max_rows, random_state=seed)
+    X = frame.drop(columns=[target]).to_numpy(dtype=np.float64)
+    y = frame[target].to_numpy()
+    return X, y, task
+
+
+def _models(task, epochs, seed):
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+        RandomForestClassifier,
+        RandomForestRegressor,
+    )
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skpermgrad import HybridClassifier, HybridRegressor
+
+    regression = task == "regression"
+    hybrid = HybridRegressor if regression else HybridClassifier
+
+    def net(branches):
+        return make_pipeline(
+            StandardScaler(),
+            hybrid(branches=branches, epochs=epochs, random_state=seed),
+        )
+
+    return {
+        "hybrid": net("both"),
+        "mlp_only": net("mlp"),
+        "cnn_only": net("cnn"),
+        "hist_gradient_boosting": (
+            HistGradientBoostingRegressor
+            if regression
+            else HistGradientBoostingClassifier
+        )(random_state=seed),
+        "random_forest": (
+            RandomForestRegressor if regression else RandomForestClassifier
+        )(n_estimators=200, n_jobs=-1, random_state=seed),
+        "sklearn_mlp": make_pipeline(
+            StandardScaler(),
+            (MLPRegressor if regression else MLPClassifier)(
+                hidden_layer_sizes=(64, 64),
+                early_stopping=True,
+                max_iter=500,
+                random_state=seed,
+            ),
+        ),
+    }
+
+
+def _scores(task, model, X, y):
+    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+
+    start = time.perf_counter()
+    if task == "regression":
+        pred = model.predict(X)
+        seconds = time.perf_counter() - start
+        return {
+            "rmse": float(np.sqrt(np.mean((y - pred) ** 2))),
+            "r2": float(r2_score(y, pred)),
+        }, seconds
+    proba = model.predict_proba(X)
+    seconds = time.perf_counter() - start
+    classes = model.classes_
+    pred = classes[np.argmax(proba, axis=1)]
+    if len(classes) == 2:
+        auc = roc_auc_score(y == classes[1], proba[:, 1])
+    else:
+        auc = roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+    return {"accuracy": float(accuracy_score(y, pred)), "roc_auc": float(auc)}, seconds
+
+
+def run_dataset(name, data_dir, folds, max_rows, epochs, seed):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    X, y, task = _load(data_dir, name, max_rows, seed)
+    splitter = (KFold if task == "regression" else StratifiedKFold)(
+        folds, shuffle=True, random_state=seed
+    )
+    splits = list(splitter.split(X, y))
+    results = {}
+    for label, model in _models(task, epochs, seed).items():
+        per_fold, fit_s, predict_s = [], [], []
+        for train, test in splits:
+            start = time.perf_counter()
+            model.fit(X[train], y[train])
+            fit_s.append(time.perf_counter() - start)
+            scores, seconds = _scores(task, model, X[test], y[test])
+            per_fold.append(scores)
+            predict_s.append(seconds)
+        summary = {}
+        for metric in per_fold[0]:
+            values = [fold[metric] for fold in per_fold]
+            summary[metric] = {
+                "mean": statistics.fmean(values),
+                "std": statistics.pstdev(values),
+            }
+        results[label] = {
+            **summary,
+            "fit_seconds": statistics.fmean(fit_s),
+            "predict_seconds": statistics.fmean(predict_s),
+        }
+        print(
+            f"  {name:20} {label:24} "
+            + ", ".join(
+                f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in summary.items()
+            )
+            + f"  fit {results[label]['fit_seconds']:.1f}s",
+            flush=True,
+        )
+    return {"task": task, "rows": len(y), "features": X.shape[1], "models": results}
+
+
+def markdown(results, settings):
+    lines = [
+        "# Predictive benchmark",
+        "",
+        f"{settings['folds']}-fold CV (same folds for every model), at most "
+        f"{settings['max_rows']} rows per dataset, hybrids untuned (defaults, at "
+        f"most {settings['epochs']} epochs with early stopping).",
+        "",
+    ]
+    for task, metrics in (
+        ("regression", ("rmse", "r2")),
+        ("classification", ("accuracy", "roc_auc")),
+    ):
+        names = [n for n, r in results.items() if r["task"] == task]
+        if not names:
+            continue
+        models = list(results[names[0]]["models"])
+        for metric in metrics:
+            lines += [f"## {task}: {metric}", ""]
+            lines.append("| dataset | " + " | ".join(models) + " |")
+            lines.append("|---|" + "---:|" * len(models))
+            for name in names:
+                cells = [
+                    f"{results[name]['models'][m][metric]['mean']:.4f} ± "
+                    f"{results[name]['models'][m][metric]['std']:.4f}"
+                    for m in models
+                ]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="2 sets, 1000 rows, 2 folds"
+    )
+    parser.add_argument("--only", help="comma-separated dataset names")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--max-rows", type=int, default=10000)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
+    parser.add_argument("--out", default=str(RESULTS / "bench_predictive.json"))
+    args = parser.parse_args(argv)
+    names = list(DATASETS)
+    if args.quick:
+        names = list(QUICK_DATASETS)
+        args.folds, args.max_rows, args.epochs = 2, 1000, 3
+    if args.only:
+        names = [n.strip() for n in args.only.split(",")]
+        unknown = sorted(set(names) - set(DATASETS))
+        if unknown:
+            parser.error(f"unknown dataset(s) {unknown}; known: {list(DATASETS)}")
+    missing = [
+        n
+        for n in names
+        if n != "puma8NH" and not (Path(args.data_dir) / DATASETS[n][0]).is_file()
+    ]
+    if missing and not args.quick:
+        parser.error(f"no data for {missing} under {args.data_dir}; pass --data-dir")
+    for name in missing:
+        print(f"skipping {name}: no file under {args.data_dir}", flush=True)
+    names = [n for n in names if n not in missing]
+    settings = {
+        "folds": args.folds,
+        "max_rows": args.max_rows,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "tuning": "none (defaults)",
+    }
+    results = {}
+    for name in names:
+        results[name] = run_dataset(
+            name, args.data_dir, args.folds, args.max_rows, args.epochs, args.seed
+        )
+    out = Path(args.out)
+    write_result(
+        out,
+        "bench_predictive",
+        ["tensorflow-cpu", "keras"],
+        settings=settings,
+        datasets=results,
+    )
+    table = markdown(results, settings)
+    out.with_suffix(".md").write_text(table + "\n")
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

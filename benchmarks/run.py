@@ -1,0 +1,73 @@
+"""Run every benchmark, each in its own process, and list what they wrote.
+
+Usage: python benchmarks/run.py [--quick] [--only NAME,...]
+
+Full runs write ``benchmarks/results/<name>.json`` (and ``.md`` where there is a
+table); ``--quick`` runs everything small in minutes and writes to
+``benchmarks/results/quick/`` instead, leaving the full results alone. Every
+result records the machine, package versions and the date. Needs the
+``bench`` extra (``pip install -e ".[bench]"``: TINTOlib for the imager
+comparison, shap for the faithfulness comparison).
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+# name: (script, arguments of the quick run)
+BENCHMARKS = {
+    "imager": ("bench_imager.py", ["--repeats", "1"]),
+    "wrapper": (
+        "bench_wrapper.py",
+        ["--epochs", "1", "--repeats", "1", "--rows", "100000"],
+    ),
+    "explainer": ("bench_explainer.py", ["--quick"]),
+    "predictive": ("bench_predictive.py", ["--quick"]),
+    "faithfulness": ("bench_faithfulness.py", ["--quick"]),
+}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="everything small")
+    parser.add_argument("--only", help=f"comma-separated, from {list(BENCHMARKS)}")
+    parser.add_argument("--results", help="folder for the results (default: above)")
+    args = parser.parse_args(argv)
+    names = list(BENCHMARKS)
+    if args.only:
+        names = [n.strip() for n in args.only.split(",")]
+        unknown = sorted(set(names) - set(BENCHMARKS))
+        if unknown:
+            parser.error(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
+    folder = Path(args.results) if args.results else RESULTS
+    if args.quick and not args.results:
+        folder = RESULTS / "quick"
+    failed, timings = [], {}
+    for name in names:
+        script, quick_args = BENCHMARKS[name]
+        command = [sys.executable, str(HERE / script)]
+        if args.quick:
+            command += quick_args
+        command += ["--out", str(folder / f"bench_{name}.json")]
+        print(f"== {name}: {' '.join(command[1:])}", flush=True)
+        start = time.perf_counter()
+        status = subprocess.call(command, cwd=HERE)
+        timings[name] = time.perf_counter() - start
+        if status:
+            failed.append(name)
+            print(f"== {name} FAILED (exit {status})", flush=True)
+    print("\n== summary")
+    for name, seconds in timings.items():
+        state = "FAILED" if name in failed else "ok"
+        print(f"{name:14} {state:7} {seconds:8.1f} s")
+    print(f"results in {folder}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""
+Optuna search on the PermGrad notebook's space
+==============================================
+
+:func:`~skpermgrad.model_selection.hybrid_search_space` gives the notebook's space
+as Optuna distributions for ``OptunaSearchCV``; a study on a storage makes the
+search resumable and shareable between machines (see the user guide).
+"""
+
+# %%
+import optuna
+from optuna_integration import OptunaSearchCV
+
+from skpermgrad import HybridRegressor, TintoImager
+from skpermgrad.datasets import load_puma8nh
+from skpermgrad.model_selection import hybrid_search_space
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+X, y = load_puma8nh(return_X_y=True)
+X, y = X[:600], y[:600]
+
+study = optuna.create_study(direction="maximize")  # storage="sqlite:///..." to resume
+search = OptunaSearchCV(
+    HybridRegressor(TintoImager(pixels=16), epochs=3, random_state=0),
+    hybrid_search_space(max_base_filters=16),
+    study=study,
+    n_trials=2,
+    cv=2,
+    random_state=0,
+)
+search.fit(X, y)
+print(search.best_params_)
