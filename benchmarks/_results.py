@@ -2,11 +2,30 @@
 
 import json
 import platform
+import subprocess
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+
+
+def _commit():
+    """The checked-out commit, marked ``+dirty`` when tracked files changed."""
+    here = Path(__file__).parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return None
+    return (head + "+dirty" if dirty else head) or None
 
 
 def write_result(path, benchmark, packages, **fields):
@@ -20,6 +39,7 @@ def write_result(path, benchmark, packages, **fields):
     result = dict(
         benchmark=benchmark,
         date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        commit=_commit(),
         machine=dict(
             platform=platform.platform(),
             processor=platform.processor() or platform.machine(),
