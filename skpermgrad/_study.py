@@ -25,6 +25,8 @@ REPORT_FILES = (
 )
 SETTINGS_FILE = "run.json"
 STUDY_DB = "study.db"
+# settings that define a study: a run in --out continues only if they agree
+STUDY_SETTINGS = ("data", "target", "task", "test_size", "seed", "study_name")
 TARGET_CLASSES_MAX = 10  # an integer target with at most this many values is a class
 
 
@@ -101,7 +103,7 @@ def split_target(frame, target, task):
             "value(s); drop or fill those rows first."
         )
     if task == "auto":
-        numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+        numeric = _is_numeric(y)
         integer = numeric and np.all(np.mod(y.to_numpy(dtype=float), 1) == 0)
         task = (
             "regression"
@@ -441,7 +443,7 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
 
 def settings_conflicts(stored, wanted):
     """Names of settings that differ between a stored run and this one."""
-    keys = ("data", "fingerprint", "target", "task", "test_size", "seed", "study_name")
+    keys = (*STUDY_SETTINGS, "fingerprint")
     return [k for k in keys if stored.get(k) != wanted.get(k)]
 
 

@@ -14,12 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-from ._study import StudyError
+from ._study import STUDY_SETTINGS, StudyError
 
 QUICK = {"trials": 2, "epochs": 3, "cv": 2, "n_repeats": 2, "timeout": None}
 DEFAULT = {"trials": 8, "epochs": 30, "cv": 3, "n_repeats": 5, "timeout": 900}
-# settings that define a study: a run in --out continues only if they agree
-STUDY_SETTINGS = ("data", "target", "task", "test_size", "seed", "study_name")
 
 
 def _demo(args):

@@ -2,10 +2,8 @@
 
 from collections import defaultdict
 
-import numpy as np
-
 from .._permgrad import permgrad_importance
-from .permgrad import _class_index
+from .permgrad import _class_index, _for_target
 
 
 class GradCAMDisplay:
@@ -85,12 +83,8 @@ class GradCAMDisplay:
         -------
         display : GradCAMDisplay
         """
-        index = _class_index(result, target)
-        heatmap = np.asarray(result.heatmap)
-        if "classes" in result:  # (n_classes, height, width)
-            heatmap = heatmap.mean(axis=0) if index is None else heatmap[index]
         display = cls(
-            heatmap=heatmap,
+            heatmap=_for_target(result, "heatmap", _class_index(result, target)),
             mean_image=result.mean_image,
             feature_positions=result.feature_positions,
             feature_names=result.feature_names,

@@ -26,10 +26,13 @@ def _class_index(result, target):
     return int(matches[0])
 
 
-def _for_target(values, index):
-    """``values[index]`` for one class, their mean over classes for None."""
-    values = np.asarray(values)
-    if values.ndim == 1:
+def _for_target(result, key, index):
+    """``result[key]`` for class ``index``, averaged over classes for None.
+
+    A regressor's values have no class axis and are returned as they are.
+    """
+    values = np.asarray(result[key])
+    if "classes" not in result:
         return values
     return values.mean(axis=0) if index is None else values[index]
 
@@ -117,9 +120,9 @@ class PermGradDisplay:
         """
         index = _class_index(result, target)
         display = cls(
-            importances=_for_target(result.importances, index),
+            importances=_for_target(result, "importances", index),
             permutation_importances=result.permutation.importances,
-            gradcam=_for_target(result.gradcam, index),
+            gradcam=_for_target(result, "gradcam", index),
             branch_weights=result.branch_weights,
             feature_names=result.feature_names,
             class_name=target,
