@@ -202,6 +202,14 @@ def markdown(results, settings):
                 ]
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
             lines.append("")
+    models = list(next(iter(results.values()))["models"])
+    lines += ["## fit seconds per fold (mean)", ""]
+    lines.append("| dataset | " + " | ".join(models) + " |")
+    lines.append("|---|" + "---:|" * len(models))
+    for name, result in results.items():
+        cells = [f"{result['models'][m]['fit_seconds']:.1f}" for m in models]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -244,21 +252,22 @@ def main(argv=None):
         "seed": args.seed,
         "tuning": "none (defaults)",
     }
+    out = Path(args.out)
     results = {}
     for name in names:
         results[name] = run_dataset(
             name, args.data_dir, args.folds, args.max_rows, args.epochs, args.seed
         )
-    out = Path(args.out)
-    write_result(
-        out,
-        "bench_predictive",
-        ["tensorflow-cpu", "keras"],
-        settings=settings,
-        datasets=results,
-    )
-    table = markdown(results, settings)
-    out.with_suffix(".md").write_text(table + "\n")
+        # written after every dataset: a long run stopped midway keeps what it did
+        write_result(
+            out,
+            "bench_predictive",
+            ["tensorflow-cpu", "keras"],
+            settings=settings,
+            datasets=results,
+        )
+        table = markdown(results, settings)
+        out.with_suffix(".md").write_text(table + "\n")
     print(table)
 
 
