@@ -11,7 +11,8 @@ own share of y: |coef|·std for a linear term, half of the interaction term's,
 a third of the block term's, 0 for noise.
 
 One HybridRegressor (defaults, early stopping) per seed, explained on held-out
-rows by: PermGrad's fused score, its permutation and Grad-CAM parts,
+rows by: PermGrad's fused score, its permutation and Grad-CAM parts, the
+fused score with ``cnn_importance="permutation"`` and that image permutation,
 ``sklearn.inspection.permutation_importance`` of the whole model, and mean |SHAP|
 (``shap.PermutationExplainer``, when the ``bench`` extra's shap is installed).
 SHAP explains ``--shap-rows`` held-out rows against 100 background rows.
@@ -89,10 +90,20 @@ def explain_all(model, X_test, y_test, seed, shap_rows):
     from skpermgrad import permgrad_importance
 
     result = permgrad_importance(model, X_test, y_test, n_repeats=5, random_state=seed)
+    image = permgrad_importance(
+        model,
+        X_test,
+        y_test,
+        n_repeats=5,
+        random_state=seed,
+        cnn_importance="permutation",
+    )
     scores = {
         "permgrad_fused": result.importances,
         "permgrad_permutation": result.permutation.importances_mean,
         "permgrad_gradcam": result.gradcam,
+        "permgrad_fused_image_permutation": image.importances,
+        "permgrad_image_permutation": image.image_permutation.importances_mean,
         "sklearn_permutation_importance": permutation_importance(
             model, X_test, y_test, n_repeats=5, random_state=seed
         ).importances_mean,

@@ -135,6 +135,14 @@ def test_classifier_is_stratified_and_delegates_proba():
     assert explainer.predict_proba(X[:4]).shape == (4, 2)
     scores = cross_val_score(explainer, X, y, cv=2, scoring="roc_auc")
     assert np.all(np.isfinite(scores))
+    # the image permutation is one score for all classes
+    explainer.set_params(cnn_importance="permutation", max_features=2).fit(X, y)
+    assert explainer.explanation_.cnn_importance == "permutation"
+    assert explainer.importances_.shape == (5,)
+    np.testing.assert_array_equal(
+        explainer.feature_importances_, explainer.importances_
+    )
+    assert explainer.transform(X).shape == (120, 2)
 
 
 def test_no_selection_when_the_pipeline_changes_the_columns():

@@ -167,6 +167,54 @@ def _hand_built(imager, mlp_weight, cnn_weight):
     return model
 
 
+@pytest.mark.parametrize("weights", [(0.0, 1.0), (1.0, 0.0), (1.0, 1.0)])
+def test_image_permutation_mirrors_the_mlp_permutation(reg9, weights):
+    # Hand-built network: output = a * sum(values) + b * sum(image). Permuting a
+    # column in the image input only changes the b-part; in the tabular input
+    # only, the a-part; in both ("model"), both. The same seed draws the same
+    # permutations for all three, so on a CNN-only network the image
+    # permutation equals the whole-model one, and on an MLP-only one it is 0.
+    X, _ = reg9
+    reg = HybridRegressor(TintoImager(pixels=4), **TINY).fit(X, X[:, 0])
+    reg.model_ = _hand_built(reg.feature_encoder_.imager_, *weights)
+    y = reg.predict(X)  # exact: any change of the output is a score drop
+    kwargs = dict(n_repeats=2, random_state=0, scoring="neg_mean_squared_error")
+    result = permgrad_importance(reg, X, y, cnn_importance="permutation", **kwargs)
+    image = result.image_permutation.importances
+    mlp = result.permutation.importances
+    whole = permgrad_importance(reg, X, y, permutation="model", **kwargs)
+    assert result.cnn_importance == "permutation"
+    if weights == (0.0, 1.0):
+        np.testing.assert_allclose(image, whole.permutation.importances, rtol=1e-4)
+        np.testing.assert_array_equal(mlp, 0.0)
+    elif weights == (1.0, 0.0):
+        np.testing.assert_array_equal(image, 0.0)
+    else:  # each branch alone carries part of every feature's effect
+        assert np.all(image.mean(axis=1) > 0) and np.all(mlp.mean(axis=1) > 0)
+    w = result.branch_weights["mlp"]
+    np.testing.assert_allclose(
+        result.importances,
+        w * _minmax(mlp.mean(axis=1)) + (1 - w) * _minmax(image.mean(axis=1)),
+    )
+    # Grad-CAM is still computed; the default fuses it and has no image part
+    default = permgrad_importance(reg, X, y, **kwargs)
+    np.testing.assert_allclose(default.gradcam, result.gradcam, rtol=1e-6)
+    assert default.cnn_importance == "gradcam" and "image_permutation" not in default
+
+
+def test_image_permutation_of_a_classifier_is_one_score():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, size=(120, 5))
+    y = np.where(X[:, 0] > 0, "a", np.where(X[:, 3] > 0, "b", "c"))
+    clf = HybridClassifier(TintoImager(pixels=4, random_state=0), **TINY).fit(X, y)
+    result = permgrad_importance(
+        clf, X, y, n_repeats=2, random_state=0, cnn_importance="permutation"
+    )
+    assert result.gradcam.shape == (3, 5)
+    assert result.importances.shape == (5,)
+    assert result.image_permutation.importances.shape == (5, 2)
+
+
 def test_gradcam_is_read_at_row_col_of_the_image():
     # With the hand-built network Grad-CAM equals the image, so feature j's
     # value is the mean of its own pixel. Reading (col, row) instead would hit

@@ -55,6 +55,24 @@ def test_fused_bars_stack_the_two_parts(pyplot, regression):
     assert display.figure_ is display.ax_.figure
 
 
+def test_fused_bars_name_the_image_permutation(pyplot, regression):
+    reg, X, y, _ = regression
+    result = permgrad_importance(
+        reg, X, y, n_repeats=2, random_state=0, cnn_importance="permutation"
+    )
+    display = PermGradDisplay.from_result(result)
+    mlp_bars, cnn_bars = display.bars_
+    order = np.argsort(-result.importances, kind="mergesort")[::-1]
+    widths = [bar.get_width() for bar in mlp_bars] + [
+        bar.get_width() for bar in cnn_bars
+    ]
+    np.testing.assert_allclose(
+        np.add(*np.split(np.array(widths), 2)), result.importances[order]
+    )
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert legend[1].startswith("CNN branch: permutation in the image")
+
+
 def test_permutation_bars_have_error_bars_and_top_n(pyplot, regression):
     *_, result = regression
     _, ax = pyplot.subplots()

@@ -86,6 +86,10 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Rows of the explanation set used: a count or a fraction.
     permutation : {"branch", "model"}, default="branch"
         See :func:`~skpermgrad.permgrad_importance`.
+    cnn_importance : {"gradcam", "permutation"}, default="gradcam"
+        The CNN branch's part of the fused score: Grad-CAM (per class) or the
+        permutation of the column in the image input only (one score for all
+        classes); see :func:`~skpermgrad.permgrad_importance`.
     batch_size : int, default=1024
         Rows per block of the explanation.
     n_jobs : int or None, default=None
@@ -104,7 +108,8 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Everything :func:`~skpermgrad.permgrad_importance` returned; pass it to
         :meth:`PermGradDisplay.from_result` or :meth:`GradCAMDisplay.from_result`.
     importances_ : ndarray of shape (n_features,) or (n_classes, n_features)
-        The fused PermGrad score (per class for a classifier).
+        The fused PermGrad score (per class for a classifier with
+        ``cnn_importance="gradcam"``).
     feature_importances_ : ndarray of shape (n_features,)
         ``importances_``, averaged over classes for a classifier; what the
         selection and :class:`~sklearn.feature_selection.SelectFromModel` read.
@@ -158,6 +163,7 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             Interval(Real, 0, 1, closed="right"),
         ],
         "permutation": [StrOptions({"branch", "model"})],
+        "cnn_importance": [StrOptions({"gradcam", "permutation"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -176,6 +182,7 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         validation_fraction=0.2,
         max_samples=1.0,
         permutation="branch",
+        cnn_importance="gradcam",
         batch_size=1024,
         n_jobs=None,
         random_state=None,
@@ -190,6 +197,7 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.max_samples = max_samples
         self.permutation = permutation
+        self.cnn_importance = cnn_importance
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -257,6 +265,7 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             max_samples=self.max_samples,
             batch_size=self.batch_size,
             permutation=self.permutation,
+            cnn_importance=self.cnn_importance,
             verbose=self.verbose,
         )
         result = self.explanation_

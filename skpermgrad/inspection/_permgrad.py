@@ -112,6 +112,8 @@ class _Network:
     ``branches(v)`` gives both branch outputs; ``head(m, c)`` the network output
     from branch outputs; ``permuted_head(v, c)`` the output for MLP input ``v``
     next to given CNN outputs ``c`` (permutations with the image held fixed);
+    ``image_permuted_head(m, v)`` its mirror, the image drawn from ``v`` next
+    to given MLP outputs ``m``;
     ``full(t, i)`` the whole network with separate tabular/image inputs;
     ``gradcam(v, m)`` per-output Grad-CAM sums at the feature pixels, summed
     heatmaps and images, and the head's output with MLP outputs ``m`` next to
@@ -171,6 +173,9 @@ class _Network:
         def permuted_head(v, c):
             return head(tf.concat([mlp(v, training=False), c], axis=1), training=False)
 
+        def image_permuted_head(m, v):
+            return head(tf.concat([m, cnn(v, training=False)], axis=1), training=False)
+
         def full(t, i):
             return model({arch.INPUT_TABULAR: t, arch.INPUT_IMAGE: i}, training=False)
 
@@ -203,21 +208,32 @@ class _Network:
         self.branches = compiled(branches, values)
         self.head = compiled(head_fn, width, width)
         self.permuted_head = compiled(permuted_head, values, width)
+        self.image_permuted_head = compiled(image_permuted_head, width, values)
         self.full = compiled(full, values, values)
         self.gradcam = compiled(gradcam, values, width)
         self.n_outputs = n_outputs
 
 
 def _forward_passes(
-    net, values, n_repeats, seed, permutation, batch_size, n_jobs, verbose
+    net,
+    values,
+    n_repeats,
+    seed,
+    permutation,
+    image_permutation,
+    batch_size,
+    n_jobs,
+    verbose,
 ):
     """Every network output PermGrad scores, in two passes over row blocks.
 
     Pass 1 runs both branches once per block, the head on them (baseline) and
     the head on each permuted copy's MLP output next to the block's fixed CNN
     output (``permutation="branch"``; the whole network on permuted copies for
-    ``"model"``). Pass 2 runs Grad-CAM (one tape per block) and, from the same
-    forward pass, the head with the MLP silenced. The CNN-silenced head needs
+    ``"model"``); with ``image_permutation``, also the head on the CNN output
+    of each permuted copy's image next to the block's fixed MLP output. Pass 2
+    runs Grad-CAM (one tape per block) and, from the same forward pass, the
+    head with the MLP silenced. The CNN-silenced head needs
     only stored MLP outputs. Blocks run in ``n_jobs`` threads; results are
     combined in block order, so they do not depend on ``n_jobs``.
     """
@@ -240,7 +256,9 @@ def _forward_passes(
     def first(i, block):
         v = values[block]
         mlp, cnn = net.branches(v)
-        permuted = np.empty((n_features, n_repeats, len(v), net.n_outputs), "float32")
+        shape = (n_features, n_repeats, len(v), net.n_outputs)
+        permuted = np.empty(shape, "float32")
+        image_permuted = np.empty(shape if image_permutation else 0, "float32")
         copy = v.copy()
         for j in range(n_features):
             for r in range(n_repeats):
@@ -250,6 +268,8 @@ def _forward_passes(
                     if permutation == "branch"
                     else net.full(copy, copy)
                 )
+                if image_permutation:
+                    image_permuted[j, r] = net.image_permuted_head(mlp, copy)
             copy[:, j] = v[:, j]
         log(f"permutations: block {i + 1}/{len(blocks)}")
         return (
@@ -257,9 +277,10 @@ def _forward_passes(
             cnn.numpy().sum(axis=0),
             net.head(mlp, cnn).numpy(),
             permuted,
+            image_permuted,
         )
 
-    mlp, cnn_sums, baseline, permuted = zip(
+    mlp, cnn_sums, baseline, permuted, image_permuted = zip(
         *parallel(delayed(first)(i, b) for i, b in enumerate(blocks))
     )
     mlp = np.concatenate(mlp)
@@ -282,6 +303,9 @@ def _forward_passes(
     return Bunch(
         baseline=np.concatenate(baseline),
         permuted=np.concatenate(permuted, axis=2),
+        image_permuted=np.concatenate(image_permuted, axis=2)
+        if image_permutation
+        else None,
         no_mlp=np.concatenate(no_mlp),
         no_cnn=no_cnn,
         gradcam=np.sum(cam, axis=0, dtype=np.float64) / n_samples,
@@ -306,6 +330,7 @@ def _forward_passes(
         ],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "permutation": [StrOptions({"branch", "model"})],
+        "cnn_importance": [StrOptions({"gradcam", "permutation"})],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
@@ -323,6 +348,7 @@ def permgrad_importance(
     max_samples: float = 1.0,
     batch_size: int = 1024,
     permutation: str = "branch",
+    cnn_importance: str = "gradcam",
     verbose: int = 0,
 ) -> Bunch:
     """PermGrad feature importance of a fitted hybrid network.
@@ -345,6 +371,9 @@ def permgrad_importance(
        depend on the scale of the score (unlike a softmax of raw losses).
     4. **Fused score**: ``w_mlp * minmax(permutation) + w_cnn * minmax(gradcam)``,
        where ``minmax`` maps a vector to [0, 1] and a constant vector to 0.
+       With ``cnn_importance="permutation"`` the CNN's part is instead the
+       mirror of the first: the score drop when the column is permuted in the
+       image input only, the MLP's input held fixed.
 
     Parameters
     ----------
@@ -381,6 +410,14 @@ def permgrad_importance(
         which is what :func:`sklearn.inspection.permutation_importance` measures
         (computed here in the same batched way, and with the CNN run on every
         permuted copy, so it is slower).
+    cnn_importance : {"gradcam", "permutation"}, default="gradcam"
+        The CNN branch's part of the fused score. ``"gradcam"`` (PermGrad):
+        Grad-CAM at each feature's pixel, per class for a classifier.
+        ``"permutation"``: the score drop when the column is permuted in the
+        image input only (as many CNN passes as ``permutation="model"``); it
+        ranks features more faithfully than Grad-CAM in the faithfulness
+        benchmark, and is one score for all classes. Grad-CAM is computed
+        either way.
     verbose : int, default=0
         Print progress per block of rows to stderr when > 0.
 
@@ -393,7 +430,11 @@ def permgrad_importance(
           for a classifier;
         - ``branch_weights``: ``{"mlp": w, "cnn": 1 - w}``;
         - ``branch_score_drops``: ``{"mlp": d_mlp, "cnn": d_cnn}``;
-        - ``importances``: the fused score, shaped like ``gradcam``;
+        - ``image_permutation``: like ``permutation``, for the column permuted
+          in the image input only (``cnn_importance="permutation"`` only);
+        - ``cnn_importance``: the CNN part used in the fused score;
+        - ``importances``: the fused score, shaped like ``gradcam``, or
+          (n_features,) with ``cnn_importance="permutation"``;
         - ``feature_names``: ndarray of str; ``classes`` for a classifier;
         - ``heatmap``: the mean upsampled Grad-CAM map, (height, width) for a
           regressor, (n_classes, height, width) for a classifier;
@@ -457,12 +498,29 @@ def permgrad_importance(
     side = imager.image_shape_[0]
     net = _Network(model, imager.feature_positions_, side, n_outputs)
     outputs = _forward_passes(
-        net, values, n_repeats, seed, permutation, batch_size, n_jobs, verbose
+        net,
+        values,
+        n_repeats,
+        seed,
+        permutation,
+        cnn_importance == "permutation",
+        batch_size,
+        n_jobs,
+        verbose,
     )
     baseline = score(outputs.baseline)
-    drops = np.array(
-        [[baseline - score(raw) for raw in feature] for feature in outputs.permuted]
-    )
+
+    def permutation_bunch(permuted):
+        drops = np.array(
+            [[baseline - score(raw) for raw in feature] for feature in permuted]
+        )
+        return Bunch(
+            importances_mean=drops.mean(axis=1),
+            importances_std=drops.std(axis=1),
+            importances=drops,
+        )
+
+    mlp_part = permutation_bunch(outputs.permuted)
     d_mlp = baseline - score(outputs.no_mlp)
     d_cnn = baseline - score(outputs.no_cnn)
     positive = max(d_mlp, 0.0) + max(d_cnn, 0.0)
@@ -471,8 +529,12 @@ def permgrad_importance(
     if not is_classifier(hybrid):
         gradcam, heatmap = gradcam[0], heatmap[0]
 
-    perm_mean = drops.mean(axis=1)
-    fused = w_mlp * _minmax(perm_mean) + (1 - w_mlp) * _minmax(gradcam)
+    if cnn_importance == "permutation":
+        image_part = permutation_bunch(outputs.image_permuted)
+        cnn_part = image_part.importances_mean
+    else:
+        cnn_part = gradcam
+    fused = w_mlp * _minmax(mlp_part.importances_mean) + (1 - w_mlp) * _minmax(cnn_part)
     if names is None:
         names = (
             list(hybrid.feature_names_in_)
@@ -480,20 +542,19 @@ def permgrad_importance(
             else [f"x{i}" for i in range(values.shape[1])]
         )
     result = Bunch(
-        permutation=Bunch(
-            importances_mean=perm_mean,
-            importances_std=drops.std(axis=1),
-            importances=drops,
-        ),
+        permutation=mlp_part,
         gradcam=gradcam,
         branch_weights={"mlp": float(w_mlp), "cnn": float(1 - w_mlp)},
         branch_score_drops={"mlp": float(d_mlp), "cnn": float(d_cnn)},
+        cnn_importance=cnn_importance,
         importances=fused,
         feature_names=np.asarray(names, dtype=object),
         heatmap=heatmap,
         mean_image=outputs.mean_image.reshape(side, side),
         feature_positions=imager.feature_positions_.copy(),
     )
+    if cnn_importance == "permutation":
+        result.image_permutation = image_part
     if is_classifier(hybrid):
         result.classes = hybrid.classes_
     return result

@@ -29,10 +29,11 @@ def _class_index(result, target):
 def _for_target(result, key, index):
     """``result[key]`` for class ``index``, averaged over classes for None.
 
-    A regressor's values have no class axis and are returned as they are.
+    Values without a class axis (a regressor's, or a classifier's fused score
+    with ``cnn_importance="permutation"``) are returned as they are.
     """
     values = np.asarray(result[key])
-    if "classes" not in result:
+    if "classes" not in result or values.ndim == 1:
         return values
     return values.mean(axis=0) if index is None else values[index]
 
@@ -57,6 +58,9 @@ class PermGradDisplay:
         Names on the bars.
     class_name : object, default=None
         The class explained, shown in the title (classifiers).
+    cnn_importance : {"gradcam", "permutation"}, default="gradcam"
+        What the CNN branch's part of ``importances`` is (see
+        :func:`~skpermgrad.permgrad_importance`), named in the legend.
 
     Attributes
     ----------
@@ -91,6 +95,7 @@ class PermGradDisplay:
         branch_weights,
         feature_names,
         class_name=None,
+        cnn_importance="gradcam",
     ):
         self.importances = importances
         self.permutation_importances = permutation_importances
@@ -98,6 +103,7 @@ class PermGradDisplay:
         self.branch_weights = branch_weights
         self.feature_names = feature_names
         self.class_name = class_name
+        self.cnn_importance = cnn_importance
 
     @classmethod
     def from_result(cls, result, *, target=None, kind="fused", top_n=None, ax=None):
@@ -126,6 +132,7 @@ class PermGradDisplay:
             branch_weights=result.branch_weights,
             feature_names=result.feature_names,
             class_name=target,
+            cnn_importance=result.get("cnn_importance", "gradcam"),
         )
         return display.plot(ax=ax, kind=kind, top_n=top_n)
 
@@ -174,7 +181,8 @@ class PermGradDisplay:
             Where to draw; a new figure when ``None``.
         kind : {"fused", "permutation", "gradcam"}, default="fused"
             ``"fused"``: the PermGrad score as stacked bars of its two parts,
-            ``w_mlp * minmax(permutation)`` and ``w_cnn * minmax(gradcam)``.
+            ``w_mlp * minmax(permutation)`` and ``w_cnn * minmax(gradcam)``
+            (or of the permutation in the image, see ``cnn_importance``).
             ``"permutation"``: mean score drop with the standard deviation
             over repeats as error bars. ``"gradcam"``: Grad-CAM values.
         top_n : int, default=None
@@ -205,6 +213,10 @@ class PermGradDisplay:
         position = np.arange(len(order))
         w_mlp = self.branch_weights["mlp"]
         if kind == "fused":
+            cnn_label = {
+                "gradcam": "Grad-CAM",
+                "permutation": "permutation in the image",
+            }[self.cnn_importance]
             mlp_part = w_mlp * _minmax(drop_mean)
             cnn_part = scores - mlp_part
             self.bars_ = [
@@ -217,7 +229,7 @@ class PermGradDisplay:
                     position,
                     cnn_part[order],
                     left=mlp_part[order],
-                    label=f"CNN branch: Grad-CAM (w={1 - w_mlp:.2f})",
+                    label=f"CNN branch: {cnn_label} (w={1 - w_mlp:.2f})",
                 ),
             ]
             ax.legend(loc="lower right")
