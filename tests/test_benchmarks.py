@@ -31,3 +31,43 @@ def test_quick_run_writes_results(tmp_path):
     assert result["benchmark"] == "bench_explainer"
     assert {"machine", "versions", "date"} <= set(result)
     assert result["ratio_to_bare_forward"]["permgrad"] > 0
+
+
+def _scores(**means):
+    return {
+        m: {
+            "rmse": {"mean": v, "std": 0.0},
+            "r2": {"mean": 1 / v, "std": 0.0},
+            "fit_seconds": 1.0,
+        }
+        for m, v in means.items()
+    }
+
+
+def test_predictive_summary_ranks_the_hybrid(tmp_path):
+    # --render rewrites the markdown of a results file without running anything
+    models = _scores(
+        hybrid=2.0,
+        mlp_only=2.5,
+        cnn_only=1.5,
+        hist_gradient_boosting=3.0,
+        random_forest=1.0,
+        sklearn_mlp=2.0,
+    )
+    saved = {
+        "settings": {"folds": 5, "max_rows": 100, "epochs": 3},
+        "datasets": {"toy": {"task": "regression", "models": models}},
+    }
+    path = tmp_path / "bench_predictive.json"
+    path.write_text(json.dumps(saved))
+    script = RUN.parent / "bench_predictive.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--render", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    table = path.with_suffix(".md").read_text()
+    # ranked 3rd of 6 (1.0, 1.5, then the tie at 2.0 in the models' order)
+    assert "| toy | rmse | 2 | 3 | random_forest | 1 | yes | no | yes |" in table
+    assert "beats both its MLP-only and CNN-only variants on 0 of 1" in table
