@@ -340,8 +340,12 @@ def importance_table(result) -> pd.DataFrame:
             "gradcam": np.atleast_2d(result.gradcam).mean(axis=0),
         }
     )
+    if "image_permutation" in result:
+        table["image_permutation_mean"] = result.image_permutation.importances_mean
+        table["image_permutation_std"] = result.image_permutation.importances_std
     for k, label in enumerate(result.get("classes", [])):
-        table[f"importance[{label}]"] = result.importances[k]
+        if result.importances.ndim == 2:
+            table[f"importance[{label}]"] = result.importances[k]
         table[f"gradcam[{label}]"] = result.gradcam[k]
     return table.sort_values("importance", ascending=False, kind="mergesort")
 
@@ -429,7 +433,13 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
         "",
         f"Branch weights: MLP {result.branch_weights['mlp']:.3f}, "
         f"CNN {result.branch_weights['cnn']:.3f} (from the score drop when each "
-        "branch is silenced at the concatenation).",
+        "branch is silenced at the concatenation). The CNN's part of the fused "
+        + (
+            "importance is Grad-CAM at each feature's pixel."
+            if result.cnn_importance == "gradcam"
+            else "importance is the score drop when the column is permuted in the "
+            "image only."
+        ),
         "",
         _markdown_table(importances),
         "",

@@ -120,6 +120,7 @@ def _resolve_settings(args, out):
     if settings["timeout"] is not None and settings["timeout"] <= 0:
         raise StudyError(f"--timeout {settings['timeout']} must be positive.")
     settings["max_base_filters"] = args.max_base_filters
+    settings["cnn_importance"] = args.cnn_importance
     settings["storage"] = (
         args.storage
         or (stored or {}).get("storage")
@@ -232,6 +233,7 @@ def _run(args):
         scoring="r2" if task == "regression" else "neg_log_loss",
         n_repeats=settings["n_repeats"],
         random_state=settings["seed"],
+        cnn_importance=settings["cnn_importance"],
     )
     importances = _study.importance_table(result)
     summary = {
@@ -375,6 +377,13 @@ def _parser():
         type=int,
         default=32,
         help="top of the base_filters range (the notebook's 256 needs a GPU)",
+    )
+    run.add_argument(
+        "--cnn-importance",
+        choices=("gradcam", "permutation"),
+        default="gradcam",
+        help="the CNN branch's part of the fused score: Grad-CAM (PermGrad) or "
+        "the permutation of the column in the image only (more faithful)",
     )
     run.set_defaults(func=_run)
 

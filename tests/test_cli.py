@@ -104,6 +104,7 @@ def test_run_classification_with_categories_and_missing_values(tmp_path):
     frame.to_csv(data, sep="\t", index=False)
     out = tmp_path / "run"
     argv = ["run", str(data), "--target", "label", "--trials", "1"]
+    argv += ["--cnn-importance", "permutation"]
     assert main([*argv, "--epochs", "2", "--cv", "2", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["settings"]["task"] == "classification"
@@ -117,7 +118,11 @@ def test_run_classification_with_categories_and_missing_values(tmp_path):
     assert metrics["data"]["missing"] == 12 and metrics["data"]["encoded"] == 5
     features = set(pd.read_csv(out / "importances.csv")["feature"])
     assert features == {"size", "weight", "colour_blue", "colour_green", "colour_red"}
-    assert "importance[big]" in pd.read_csv(out / "importances.csv").columns
+    # the image permutation is one score for all classes; Grad-CAM is per class
+    columns = pd.read_csv(out / "importances.csv").columns
+    assert "image_permutation_mean" in columns and "gradcam[big]" in columns
+    assert "importance[big]" not in columns
+    assert "permuted in the image only" in (out / "report.md").read_text()
 
 
 def test_interrupted_study_resumes_without_losing_trials(
