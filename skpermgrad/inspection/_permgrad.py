@@ -233,8 +233,8 @@ def _forward_passes(
     ``"model"``); with ``image_permutation``, also the head on the CNN output
     of each permuted copy's image next to the block's fixed MLP output. Pass 2
     runs Grad-CAM (one tape per block) and, from the same forward pass, the
-    head with the MLP silenced. The CNN-silenced head needs
-    only stored MLP outputs. Blocks run in ``n_jobs`` threads; results are
+    head with the MLP silenced. The CNN-silenced head needs only stored MLP
+    outputs. Blocks run in ``n_jobs`` threads; results are
     combined in block order, so they do not depend on ``n_jobs``.
     """
     n_samples, n_features = values.shape
