@@ -126,10 +126,12 @@ def _scores(task, model, X, y):
     seconds = time.perf_counter() - start
     classes = model.classes_
     pred = classes[np.argmax(proba, axis=1)]
+    # one-vs-rest AUC, macro mean over the classes this fold's rows hold (a
+    # rare class may be missing from a fold; its AUC is undefined)
+    present = [k for k, c in enumerate(classes) if 0 < np.sum(y == c) < len(y)]
     if len(classes) == 2:
-        auc = roc_auc_score(y == classes[1], proba[:, 1])
-    else:
-        auc = roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+        present = present[1:]
+    auc = statistics.fmean(roc_auc_score(y == classes[k], proba[:, k]) for k in present)
     return {"accuracy": float(accuracy_score(y, pred)), "roc_auc": float(auc)}, seconds
 
 
