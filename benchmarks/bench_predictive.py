@@ -229,8 +229,8 @@ def markdown(results, settings):
             )
         ]
         lines.append(
-            f"| {row['dataset']} | {row['metric']} | {row['hybrid']:.4g} | "
-            f"{row['rank']} | {row['best_model']} | {row['best']:.4g} | "
+            f"| {row['dataset']} | {row['metric']} | {row['hybrid']:.5g} | "
+            f"{row['rank']} | {row['best_model']} | {row['best']:.5g} | "
             + " | ".join(marks)
             + " |"
         )
