@@ -7,7 +7,6 @@ functions of :mod:`skpermgrad.models._architecture`.
 import os
 import random
 from contextlib import contextmanager
-from functools import partial
 from numbers import Integral, Real
 
 import keras
@@ -22,6 +21,7 @@ from sklearn.utils.validation import column_or_1d
 
 from ..imaging import TintoImager
 from . import _architecture as arch
+from ._training import LR_SCHEDULES, training_callbacks
 
 
 @contextmanager
@@ -158,6 +158,7 @@ _HYBRID_CONSTRAINTS = {
     "n_head_layers": [Interval(Integral, 0, None, closed="left")],
     "head_units": [Interval(Integral, 1, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
+    "normalization": [StrOptions({"batch", "layer"}), None],
     "activation": [str],
     "kernel_initializer": [str],
     "optimizer": [StrOptions({"adam", "adamw"})],
@@ -167,7 +168,7 @@ _HYBRID_CONSTRAINTS = {
     "epochs": [Interval(Integral, 1, None, closed="left")],
     "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
     "patience": [Interval(Integral, 1, None, closed="left")],
-    "lr_schedule": [StrOptions({"one_cycle", "constant"})],
+    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
 }
@@ -202,6 +203,7 @@ class _HybridMixin:
             n_head_layers=self.n_head_layers,
             head_units=self.head_units,
             dropout=self.dropout,
+            normalization=self.normalization,
             activation=self.activation,
             kernel_initializer=self.kernel_initializer,
             n_outputs=self._n_model_outputs(meta),
@@ -243,29 +245,19 @@ class _HybridMixin:
     def _fit_keras_model(
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
     ):
-        callbacks = []
-        if self.lr_schedule == "one_cycle":
-            schedule = partial(
-                arch.one_cycle_learning_rate,
-                total_epochs=initial_epoch + epochs,
-                max_lr=self.learning_rate,
-            )
-            callbacks.append(
-                keras.callbacks.LearningRateScheduler(lambda epoch, lr: schedule(epoch))
-            )
         seed = check_random_state(self._random_state).randint(2**31 - 1)
         train, val = self._split_rows(y, seed)
         if val is not None:
             kwargs["validation_data"] = _Batches(
                 X, y, sample_weight, val, self.batch_size, seed=None
             )
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_loss",
-                    patience=self.patience,
-                    restore_best_weights=True,
-                )
-            )
+        callbacks = training_callbacks(
+            schedule=self.lr_schedule,
+            learning_rate=self.learning_rate,
+            epochs=initial_epoch + epochs,
+            patience=self.patience,
+            validation=val is not None,
+        )
         # Batches are gathered from the encoded arrays on demand: no copy of the
         # training rows, nothing of size n_samples handed to TensorFlow.
         batches = _Batches(X, y, sample_weight, train, self.batch_size, seed=seed)
@@ -474,6 +466,7 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         n_head_layers=1,
         head_units=64,
         dropout=0.1,
+        normalization="batch",
         activation="relu",
         kernel_initializer="he_normal",
         optimizer="adam",
@@ -506,6 +499,7 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         self.n_head_layers = n_head_layers
         self.head_units = head_units
         self.dropout = dropout
+        self.normalization = normalization
         self.activation = activation
         self.kernel_initializer = kernel_initializer
         self.learning_rate = learning_rate
@@ -576,6 +570,7 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         n_head_layers=1,
         head_units=64,
         dropout=0.1,
+        normalization="batch",
         activation="relu",
         kernel_initializer="he_normal",
         optimizer="adam",
@@ -610,6 +605,7 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         self.n_head_layers = n_head_layers
         self.head_units = head_units
         self.dropout = dropout
+        self.normalization = normalization
         self.activation = activation
         self.kernel_initializer = kernel_initializer
         self.learning_rate = learning_rate

@@ -1,0 +1,220 @@
+"""Ablation of the hybrid's training defaults on the shared datasets.
+
+Usage: python benchmarks/bench_defaults.py [--quick] [--only NAME,...]
+       [--configs NAME,...] [--folds K] [--max-rows N] [--out FILE]
+
+Each configuration is a set of HybridRegressor/HybridClassifier parameters
+(everything else at the library's defaults); every configuration is
+cross-validated on the same shuffled (stratified for classification) folds of
+each dataset of ``benchmarks/bench_predictive.py``, inputs standardised first.
+Results are merged into ``--out`` after every dataset, so a long ablation can
+run across sessions with ``--only``; the markdown table ranks the
+configurations per dataset and on average. It measures; it never asserts.
+"""
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from _results import RESULTS, write_result
+from bench_predictive import DATA_DIR, DATASETS, PRIMARY, _load, _scores
+
+# The PermGrad notebook's training, and the candidates for the new defaults.
+CONFIGS = {
+    "notebook": dict(
+        batch_size=32,
+        lr_schedule="one_cycle",
+        patience=6,
+        normalization="batch",
+        dropout=0.1,
+    ),
+    "b256_batchnorm": dict(
+        batch_size=256,
+        lr_schedule="warmup_plateau",
+        patience=16,
+        normalization="batch",
+        dropout=0.1,
+    ),
+    "b256_nonorm": dict(
+        batch_size=256,
+        lr_schedule="warmup_plateau",
+        patience=16,
+        normalization=None,
+        dropout=0.1,
+    ),
+    "b256_nonorm_nodropout": dict(
+        batch_size=256,
+        lr_schedule="warmup_plateau",
+        patience=16,
+        normalization=None,
+        dropout=0.0,
+    ),
+}
+QUICK_DATASETS = ("puma8NH",)
+
+
+def _model(task, params, seed):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skpermgrad import HybridClassifier, HybridRegressor
+
+    hybrid = HybridRegressor if task == "regression" else HybridClassifier
+    return make_pipeline(StandardScaler(), hybrid(random_state=seed, **params))
+
+
+def run_dataset(name, configs, data_dir, folds, max_rows, seed):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    X, y, task = _load(data_dir, name, max_rows, seed)
+    splitter = (KFold if task == "regression" else StratifiedKFold)(
+        folds, shuffle=True, random_state=seed
+    )
+    splits = list(splitter.split(X, y))
+    metric, _ = PRIMARY[task]
+    results = {}
+    for label in configs:
+        model = _model(task, CONFIGS[label], seed)
+        scores, fit_s, epochs = [], [], []
+        for train, test in splits:
+            start = time.perf_counter()
+            model.fit(X[train], y[train])
+            fit_s.append(time.perf_counter() - start)
+            scores.append(_scores(task, model, X[test], y[test])[0][metric])
+            epochs.append(len(model[-1].history_["loss"]))
+        results[label] = {
+            "params": CONFIGS[label],
+            metric: {
+                "mean": statistics.fmean(scores),
+                "std": statistics.pstdev(scores),
+                "folds": scores,
+            },
+            "fit_seconds": statistics.fmean(fit_s),
+            "epochs": statistics.fmean(epochs),
+        }
+        print(
+            f"  {name:20} {label:24} {metric} {statistics.fmean(scores):.4f}"
+            f"±{statistics.pstdev(scores):.4f}  min {min(scores):.4f}  "
+            f"fit {statistics.fmean(fit_s):.1f}s  epochs {statistics.fmean(epochs):.0f}",
+            flush=True,
+        )
+    return {
+        "task": task,
+        "metric": metric,
+        "rows": len(y),
+        "features": X.shape[1],
+        "configs": results,
+    }
+
+
+def markdown(results, settings):
+    lines = [
+        "# Ablation of the hybrid's training defaults",
+        "",
+        f"{settings['folds']}-fold CV (same folds for every configuration), at most "
+        f"{settings['max_rows']} rows per dataset, inputs standardised, no tuning. "
+        "Main metric (RMSE, lower is better; accuracy, higher is better), mean ± "
+        "standard deviation over folds; fit seconds per fold and epochs trained.",
+        "",
+    ]
+    configs = list(CONFIGS)
+    lines.append("| configuration | " + " | ".join(f"`{c}`" for c in configs) + " |")
+    lines.append("|---|" + "---|" * len(configs))
+    keys = sorted({k for c in CONFIGS.values() for k in c})
+    for key in keys:
+        cells = [repr(CONFIGS[c].get(key, "default")) for c in configs]
+        lines.append(f"| {key} | " + " | ".join(cells) + " |")
+    lines += ["", "| dataset | metric | " + " | ".join(configs) + " |"]
+    lines.append("|---|---|" + "---:|" * len(configs))
+    ranks = {c: [] for c in configs}
+    for name, result in results.items():
+        metric, sign = PRIMARY[result["task"]]
+        done = [c for c in configs if c in result["configs"]]
+        order = sorted(done, key=lambda c: sign * result["configs"][c][metric]["mean"])
+        for c in done:
+            ranks[c].append(order.index(c) + 1)
+        cells = []
+        for c in configs:
+            r = result["configs"].get(c)
+            cells.append(
+                "—"
+                if r is None
+                else f"{r[metric]['mean']:.5g} ± {r[metric]['std']:.2g} "
+                f"({r['fit_seconds']:.0f} s, {r['epochs']:.0f} ep)"
+            )
+        lines.append(f"| {name} | {metric} | " + " | ".join(cells) + " |")
+    lines += ["", "| | " + " | ".join(configs) + " |", "|---|" + "---:|" * len(configs)]
+    lines.append(
+        "| mean rank | "
+        + " | ".join(
+            f"{statistics.fmean(ranks[c]):.2f}" if ranks[c] else "—" for c in configs
+        )
+        + " |"
+    )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 set, 600 rows")
+    parser.add_argument("--only", help="comma-separated dataset names")
+    parser.add_argument("--configs", help=f"comma-separated, from {list(CONFIGS)}")
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--max-rows", type=int, default=6000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", default=str(DATA_DIR))
+    parser.add_argument("--out", default=str(RESULTS / "bench_defaults.json"))
+    args = parser.parse_args(argv)
+    names = list(DATASETS)
+    configs = list(CONFIGS)
+    if args.quick:
+        names, args.folds, args.max_rows = list(QUICK_DATASETS), 2, 600
+        configs = ["notebook", "b256_nonorm"]
+    if args.only:
+        names = [n.strip() for n in args.only.split(",")]
+        unknown = sorted(set(names) - set(DATASETS))
+        if unknown:
+            parser.error(f"unknown dataset(s) {unknown}; known: {list(DATASETS)}")
+    if args.configs:
+        configs = [c.strip() for c in args.configs.split(",")]
+        unknown = sorted(set(configs) - set(CONFIGS))
+        if unknown:
+            parser.error(f"unknown config(s) {unknown}; known: {list(CONFIGS)}")
+    settings = {"folds": args.folds, "max_rows": args.max_rows, "seed": args.seed}
+    out = Path(args.out)
+    results, commits = {}, {}
+    if out.is_file():  # merge: a run with --only adds to what earlier runs measured
+        saved = json.loads(out.read_text())
+        if saved.get("settings") == settings:
+            results, commits = saved["datasets"], saved.get("commits", {})
+    for name in names:
+        if name != "puma8NH" and not (Path(args.data_dir) / DATASETS[name][0]).is_file():
+            print(f"skipping {name}: no file under {args.data_dir}", flush=True)
+            continue
+        measured = run_dataset(
+            name, configs, args.data_dir, args.folds, args.max_rows, args.seed
+        )
+        previous = results.get(name, {}).get("configs", {})
+        results[name] = {**measured, "configs": {**previous, **measured["configs"]}}
+        write_result(
+            out,
+            "bench_defaults",
+            ["tensorflow-cpu", "keras"],
+            settings=settings,
+            datasets=results,
+            commits=commits,
+        )
+        # the commit each dataset was measured on, kept across merged runs
+        saved = json.loads(out.read_text())
+        commits[name] = saved["commit"]
+        saved["commits"] = commits
+        out.write_text(json.dumps(saved, indent=2) + "\n")
+        out.with_suffix(".md").write_text(markdown(results, settings) + "\n")
+    print(markdown(results, settings))
+
+
+if __name__ == "__main__":
+    main()
