@@ -97,7 +97,8 @@ def run_dataset(name, configs, data_dir, folds, max_rows, seed):
         print(
             f"  {name:20} {label:24} {metric} {statistics.fmean(scores):.4f}"
             f"±{statistics.pstdev(scores):.4f}  min {min(scores):.4f}  "
-            f"fit {statistics.fmean(fit_s):.1f}s  epochs {statistics.fmean(epochs):.0f}",
+            f"fit {statistics.fmean(fit_s):.1f}s  "
+            f"epochs {statistics.fmean(epochs):.0f}",
             flush=True,
         )
     return {
@@ -191,7 +192,10 @@ def main(argv=None):
         if saved.get("settings") == settings:
             results, commits = saved["datasets"], saved.get("commits", {})
     for name in names:
-        if name != "puma8NH" and not (Path(args.data_dir) / DATASETS[name][0]).is_file():
+        if (
+            name != "puma8NH"
+            and not (Path(args.data_dir) / DATASETS[name][0]).is_file()
+        ):
             print(f"skipping {name}: no file under {args.data_dir}", flush=True)
             continue
         measured = run_dataset(

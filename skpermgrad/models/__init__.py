@@ -1,8 +1,8 @@
 """Hybrid MLP + CNN networks on TINTO images, as scikit-learn estimators."""
 
 from ._architecture import TintoRender, build_hybrid_model
-from ._training import one_cycle_learning_rate
 from ._hybrid import HybridClassifier, HybridRegressor
+from ._training import one_cycle_learning_rate
 
 __all__ = [
     "HybridClassifier",

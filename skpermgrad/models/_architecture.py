@@ -48,7 +48,6 @@ def _normalization(kind, name):
     return layers.Identity(name=name)
 
 
-
 @keras.saving.register_keras_serializable(package="skpermgrad")
 class TintoRender(layers.Layer):
     """Draw TINTO images from scaled values inside the graph (not trainable).

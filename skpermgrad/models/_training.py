@@ -123,9 +123,7 @@ class WarmupPlateau(keras.callbacks.Callback):
     after the warm-up; ``None``: never), down to ``min_factor * learning_rate``.
     """
 
-    def __init__(
-        self, learning_rate, *, warmup, patience, factor=0.2, min_factor=0.01
-    ):
+    def __init__(self, learning_rate, *, warmup, patience, factor=0.2, min_factor=0.01):
         super().__init__()
         self.learning_rate = learning_rate
         self.warmup = warmup
