@@ -52,3 +52,32 @@ def write_result(path, benchmark, packages, **fields):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
+
+
+def merge_dataset(path, benchmark, packages, settings, name, measured):
+    """Add one dataset's results to the file at ``path`` and write it back.
+
+    Earlier results in the file are kept when they were measured with the same
+    ``settings`` (a long benchmark runs across sessions with ``--only``); a
+    dataset measured again replaces its entries (merged one level down, so a
+    run of some models or configurations keeps the others). Each dataset
+    records the commit it was measured on under ``commits``. Returns all
+    datasets now in the file.
+    """
+    path = Path(path)
+    datasets, commits = {}, {}
+    if path.is_file():
+        saved = json.loads(path.read_text())
+        if saved.get("settings") == settings:
+            datasets, commits = saved.get("datasets", {}), saved.get("commits", {})
+    previous = datasets.get(name, {})
+    merged = dict(measured)
+    for key, value in measured.items():
+        if isinstance(value, dict) and isinstance(previous.get(key), dict):
+            merged[key] = {**previous[key], **value}
+    datasets[name] = merged
+    commits[name] = _commit()
+    write_result(
+        path, benchmark, packages, settings=settings, datasets=datasets, commits=commits
+    )
+    return datasets

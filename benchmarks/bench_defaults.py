@@ -13,12 +13,11 @@ configurations per dataset and on average. It measures; it never asserts.
 """
 
 import argparse
-import json
 import statistics
 import time
 from pathlib import Path
 
-from _results import RESULTS, write_result
+from _results import RESULTS, merge_dataset
 from bench_predictive import DATA_DIR, DATASETS, PRIMARY, _load, _scores
 
 # The PermGrad notebook's training, and the candidates for the new defaults.
@@ -53,6 +52,7 @@ CONFIGS = {
     ),
 }
 QUICK_DATASETS = ("puma8NH",)
+PACKAGES = ["tensorflow-cpu", "keras"]
 
 
 def _model(task, params, seed):
@@ -186,36 +186,18 @@ def main(argv=None):
             parser.error(f"unknown config(s) {unknown}; known: {list(CONFIGS)}")
     settings = {"folds": args.folds, "max_rows": args.max_rows, "seed": args.seed}
     out = Path(args.out)
-    results, commits = {}, {}
-    if out.is_file():  # merge: a run with --only adds to what earlier runs measured
-        saved = json.loads(out.read_text())
-        if saved.get("settings") == settings:
-            results, commits = saved["datasets"], saved.get("commits", {})
+    results = {}
     for name in names:
-        if (
-            name != "puma8NH"
-            and not (Path(args.data_dir) / DATASETS[name][0]).is_file()
-        ):
+        file = Path(args.data_dir) / DATASETS[name][0]
+        if name != "puma8NH" and not file.is_file():
             print(f"skipping {name}: no file under {args.data_dir}", flush=True)
             continue
         measured = run_dataset(
             name, configs, args.data_dir, args.folds, args.max_rows, args.seed
         )
-        previous = results.get(name, {}).get("configs", {})
-        results[name] = {**measured, "configs": {**previous, **measured["configs"]}}
-        write_result(
-            out,
-            "bench_defaults",
-            ["tensorflow-cpu", "keras"],
-            settings=settings,
-            datasets=results,
-            commits=commits,
+        results = merge_dataset(
+            out, "bench_defaults", PACKAGES, settings, name, measured
         )
-        # the commit each dataset was measured on, kept across merged runs
-        saved = json.loads(out.read_text())
-        commits[name] = saved["commit"]
-        saved["commits"] = commits
-        out.write_text(json.dumps(saved, indent=2) + "\n")
         out.with_suffix(".md").write_text(markdown(results, settings) + "\n")
     print(markdown(results, settings))
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _results import RESULTS, write_result
+from _results import RESULTS, merge_dataset
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DATASETS = {
@@ -325,16 +325,18 @@ def main(argv=None):
     out = Path(args.out)
     results = {}
     for name in names:
-        results[name] = run_dataset(
+        measured = run_dataset(
             name, args.data_dir, args.folds, args.max_rows, args.epochs, args.seed
         )
-        # written after every dataset: a long run stopped midway keeps what it did
-        write_result(
+        # merged and written after every dataset: a long run may span sessions
+        # (--only) and a run stopped midway keeps what it did
+        results = merge_dataset(
             out,
             "bench_predictive",
             ["tensorflow-cpu", "keras"],
-            settings=settings,
-            datasets=results,
+            settings,
+            name,
+            measured,
         )
         table = markdown(results, settings)
         out.with_suffix(".md").write_text(table + "\n")

@@ -186,16 +186,6 @@ def test_early_stopping_on_internal_validation(reg9):
     assert len(reg.history_["loss"]) <= 30
 
 
-def test_one_cycle_schedule_drives_the_learning_rate():
-    from skpermgrad.models import one_cycle_learning_rate
-
-    lrs = [one_cycle_learning_rate(e, 20, 1e-2) for e in range(20)]
-    assert lrs[0] == pytest.approx(1e-5)
-    assert max(lrs) == pytest.approx(1e-2)
-    assert int(np.argmax(lrs)) == 5
-    assert lrs[-1] < 1e-3
-
-
 # --- item 5: tags and meta-estimators -------------------------------------------
 
 

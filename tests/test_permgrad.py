@@ -226,7 +226,10 @@ def test_gradcam_is_read_at_row_col_of_the_image():
     assert not np.array_equal(rows, cols)
     net = _Network(_hand_built(imager, 0.0, 1.0), imager.feature_positions_, 7, 1)
     values = imager.transform_values(X)
-    cam, heat, image, _ = (t.numpy() for t in net.gradcam(values, np.zeros((1, 1))))
+    ones = np.ones(len(values), "float32")
+    cam, heat, image, _ = (
+        t.numpy() for t in net.gradcam(values, ones, np.zeros((1, 1)))
+    )
     np.testing.assert_allclose(cam[0] / len(X), values.mean(axis=0), rtol=1e-5)
     mean_image = imager.transform_images(X)[..., 0].mean(axis=0)
     np.testing.assert_allclose(image.reshape(7, 7) / len(X), mean_image, rtol=1e-5)
@@ -284,3 +287,134 @@ def test_blocks_and_threads_do_not_change_the_result(linear_task, capsys):
     np.testing.assert_array_equal(
         blocks.permutation.importances, threads.permutation.importances
     )
+
+
+# --- issue 16, item 6: weights, empty selections, classifier scoring, zoom ---
+
+
+def test_sample_weight_weights_every_mean_over_rows(linear_task):
+    """Zero weight on half the rows equals explaining the other half."""
+    reg, X, y = linear_task
+    keep = np.arange(len(y)) % 2 == 0
+    weighted = permgrad_importance(
+        reg, X, y, n_repeats=1, random_state=0, sample_weight=keep.astype(float)
+    )
+    subset = permgrad_importance(reg, X[keep], y[keep], n_repeats=1, random_state=0)
+    np.testing.assert_allclose(weighted.gradcam, subset.gradcam, rtol=1e-5)
+    np.testing.assert_allclose(weighted.heatmap, subset.heatmap, rtol=1e-5)
+    np.testing.assert_allclose(weighted.mean_image, subset.mean_image, rtol=1e-5)
+    for branch in ("mlp", "cnn"):
+        assert weighted.branch_score_drops[branch] == pytest.approx(
+            subset.branch_score_drops[branch], rel=1e-4, abs=1e-6
+        )
+
+
+@pytest.mark.parametrize(
+    "weights, message",
+    [
+        (-np.ones(400), "Negative values in data passed to `sample_weight`"),
+        (np.zeros(400), "Sample weights must contain at least one non-zero"),
+        (np.ones(3), "inconsistent numbers of samples"),
+    ],
+)
+def test_bad_sample_weight_is_refused(linear_task, weights, message):
+    reg, X, y = linear_task
+    with pytest.raises(ValueError, match=message):
+        permgrad_importance(reg, X, y, sample_weight=weights)
+
+
+def test_max_samples_selecting_no_row_is_refused(linear_task):
+    reg, X, y = linear_task
+    with pytest.raises(ValueError, match=r"max_samples=1e-09 selects no row of the"):
+        permgrad_importance(reg, X, y, max_samples=1e-9)
+
+
+def test_classifier_default_scoring_is_the_log_loss():
+    from sklearn.metrics import log_loss, make_scorer
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(200, 5))
+    y = np.where(X[:, 0] > 0, "yes", "no")
+    clf = HybridClassifier(TintoImager(pixels=4), **TRAIN).fit(X, y)
+    default = permgrad_importance(clf, X[:60], y[:60], n_repeats=2, random_state=0)
+    scorer = make_scorer(
+        log_loss,
+        greater_is_better=False,
+        response_method="predict_proba",
+        labels=clf.classes_,
+    )
+    explicit = permgrad_importance(
+        clf, X[:60], y[:60], n_repeats=2, random_state=0, scoring=scorer
+    )
+    np.testing.assert_allclose(
+        default.permutation.importances, explicit.permutation.importances
+    )
+    assert default.branch_weights_defined
+    # rows of one class only: the log loss still needs every class's label
+    one_class = permgrad_importance(
+        clf, X[y == "yes"][:20], y[y == "yes"][:20], n_repeats=1, random_state=0
+    )
+    assert np.all(np.isfinite(one_class.permutation.importances))
+
+
+def test_undefined_branch_weights_warn_and_are_flagged(linear_task):
+    reg, X, y = linear_task
+
+    def constant_score(estimator, X, y):
+        return 0.0
+
+    with pytest.warns(UserWarning, match="branch weights are undefined"):
+        result = permgrad_importance(
+            reg, X, y, n_repeats=1, random_state=0, scoring=constant_score
+        )
+    assert result.branch_weights == {"mlp": 0.5, "cnn": 0.5}
+    assert result.branch_weights_defined is False
+
+
+@pytest.mark.parametrize("zoom, n_conv_layers", [(1, 2), (2, 1), (2, 2)])
+def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layers):
+    """Grad-CAM of the whole model, computed directly, read at each feature's block.
+
+    Two conv layers put ``last_conv`` at half the image's side (the map is
+    upsampled); ``zoom=2`` makes each feature a 2x2 block of the image.
+    """
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(120, 5))
+    y = X[:, 0] - X[:, 2]
+    imager = TintoImager(pixels=4, zoom=zoom, random_state=0)
+    params = {**TRAIN, "epochs": 3, "n_conv_layers": n_conv_layers}
+    reg = HybridRegressor(imager, **params).fit(X, y)
+    result = permgrad_importance(reg, X, y, n_repeats=1, random_state=0)
+
+    # the network from last_conv on, layer by layer, by the documented names
+    model, last = reg.model_, n_conv_layers - 1
+    values = reg.feature_encoder_.imager_.transform_values(X).astype("float32")
+    inputs = {"tabular": values, "image_input": values}
+    fmap = keras.Model(model.inputs, model.get_layer("last_conv").output)(inputs)
+    mlp = keras.Model(model.inputs, model.get_layer("mlp_output").output)(inputs)
+    after_conv = [f"conv_norm_{last}", f"conv_pool_{last}", f"conv_dropout_{last}"]
+    head = ["head_dense_0", "head_norm_0", "head_dropout_0", "output"]
+    with tf.GradientTape() as tape:
+        tape.watch(fmap)
+        x = fmap
+        for name in [*after_conv, "cnn_output"]:
+            x = model.get_layer(name)(x, training=False)
+        x = model.get_layer("concatenate")([mlp, x])
+        for name in head:
+            x = model.get_layer(name)(x, training=False)
+        target = x[:, 0]
+    grads = tape.gradient(target, fmap).numpy()
+    np.testing.assert_allclose(x.numpy()[:, 0], reg.model_(inputs)[:, 0], rtol=1e-4)
+    fmap = fmap.numpy()
+    cam = np.maximum(np.einsum("bhwc,bc->bhw", fmap, grads.mean(axis=(1, 2))), 0)
+    side = 4 * zoom
+    cam = tf.image.resize(cam[..., None], (side, side)).numpy()[..., 0]
+    assert fmap.shape[1] == side // 2 ** (n_conv_layers - 1)  # upsampled if < side
+    expected = [
+        cam[:, r : r + zoom, c : c + zoom].mean(axis=(1, 2)).mean()
+        for r, c in reg.feature_encoder_.imager_.feature_positions_
+    ]
+    np.testing.assert_allclose(result.gradcam, expected, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(result.heatmap, cam.mean(axis=0), rtol=1e-4, atol=1e-7)

@@ -68,7 +68,8 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     n_repeats : int, default=5
         Permutations per feature.
     scoring : str, callable or None, default=None
-        Scorer of the explanation; ``None`` uses R² or accuracy.
+        Scorer of the explanation; ``None`` uses R² or the log loss (see
+        :func:`~skpermgrad.permgrad_importance`).
     threshold : float, str or None, default=None
         Features with ``feature_importances_ >= threshold`` are kept: a number,
         ``"mean"``, ``"median"`` or a scaled one like ``"1.25*mean"``. ``None``

@@ -2,13 +2,14 @@
 branch, fused by branch weights from ablating each branch at the concatenation."""
 
 import sys
+import warnings
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import is_classifier
-from sklearn.metrics import check_scoring
+from sklearn.metrics import check_scoring, log_loss, make_scorer
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import (
@@ -18,6 +19,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 from sklearn.utils.validation import (
+    _check_sample_weight,
     check_array,
     check_consistent_length,
     check_is_fitted,
@@ -115,12 +117,13 @@ class _Network:
     ``image_permuted_head(m, v)`` its mirror, the image drawn from ``v`` next
     to given MLP outputs ``m``;
     ``full(t, i)`` the whole network with separate tabular/image inputs;
-    ``gradcam(v, m)`` per-output Grad-CAM sums at the feature pixels, summed
-    heatmaps and images, and the head's output with MLP outputs ``m`` next to
+    ``gradcam(v, w, m)`` per-output Grad-CAM sums at the feature pixels (the
+    mean over each feature's ``zoom x zoom`` block), heatmaps and images, each
+    row weighted by ``w``, and the head's output with MLP outputs ``m`` next to
     the CNN's own. Each is one ``tf.function`` traced once for any batch size.
     """
 
-    def __init__(self, model, positions, image_side, n_outputs):
+    def __init__(self, model, positions, image_side, n_outputs, zoom=1):
         import keras
         import tensorflow as tf
 
@@ -160,9 +163,15 @@ class _Network:
             return h
 
         n_features = len(positions)
-        flat = tf.constant(positions[:, 0] * image_side + positions[:, 1])
+        # each feature's pixel is a zoom x zoom block from its top-left corner:
+        # Grad-CAM is read as the mean over the block (its centre for zoom 2+)
+        offsets = np.arange(zoom)
+        rows = positions[:, 0, None, None] + offsets[None, :, None]
+        cols = positions[:, 1, None, None] + offsets[None, None, :]
+        block = tf.constant((rows * image_side + cols).reshape(n_features, -1))
         values = tf.TensorSpec((None, n_features), tf.float32)
         width = tf.TensorSpec((None, None), tf.float32)
+        row_weights = tf.TensorSpec((None,), tf.float32)
 
         def branches(v):
             return mlp(v, training=False), cnn(v, training=False)
@@ -179,7 +188,7 @@ class _Network:
         def full(t, i):
             return model({arch.INPUT_TABULAR: t, arch.INPUT_IMAGE: i}, training=False)
 
-        def gradcam(v, mlp_fill):
+        def gradcam(v, w, mlp_fill):
             with tf.GradientTape(persistent=True) as tape:
                 image, fmap, c = conv(v, training=False)
                 m = mlp(v, training=False)
@@ -190,13 +199,15 @@ class _Network:
                 alpha = tf.reduce_mean(tape.gradient(target, fmap), axis=(1, 2))
                 cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", fmap, alpha))
                 cam = tf.image.resize(cam[..., None], (image_side, image_side))
-                cam = tf.reshape(cam, (-1, image_side * image_side))
-                sums.append(tf.reduce_sum(tf.gather(cam, flat, axis=1), axis=0))
+                cam = tf.reshape(cam, (-1, image_side * image_side)) * w[:, None]
+                at_features = tf.reduce_mean(tf.gather(cam, block, axis=1), axis=2)
+                sums.append(tf.reduce_sum(at_features, axis=0))
                 maps.append(tf.reduce_sum(cam, axis=0))
             del tape
             fill = tf.broadcast_to(mlp_fill, tf.shape(m))
             no_mlp = head(tf.concat([fill, c], axis=1), training=False)
-            image = tf.reduce_sum(tf.reduce_mean(image, axis=-1), axis=0)
+            image = tf.reduce_mean(image, axis=-1) * w[:, None, None]
+            image = tf.reduce_sum(image, axis=0)
             return tf.stack(sums), tf.stack(maps), image, no_mlp
 
         def compiled(fn, *specs):
@@ -210,13 +221,14 @@ class _Network:
         self.permuted_head = compiled(permuted_head, values, width)
         self.image_permuted_head = compiled(image_permuted_head, width, values)
         self.full = compiled(full, values, values)
-        self.gradcam = compiled(gradcam, values, width)
+        self.gradcam = compiled(gradcam, values, row_weights, width)
         self.n_outputs = n_outputs
 
 
 def _forward_passes(
     net,
     values,
+    weights,
     n_repeats,
     seed,
     permutation,
@@ -234,7 +246,8 @@ def _forward_passes(
     of each permuted copy's image next to the block's fixed MLP output. Pass 2
     runs Grad-CAM (one tape per block) and, from the same forward pass, the
     head with the MLP silenced. The CNN-silenced head needs only stored MLP
-    outputs. Blocks run in ``n_jobs`` threads; results are
+    outputs. Means over rows (the ablation fills, Grad-CAM, heatmap, image)
+    are weighted by ``weights``. Blocks run in ``n_jobs`` threads; results are
     combined in block order, so they do not depend on ``n_jobs``.
     """
     n_samples, n_features = values.shape
@@ -274,7 +287,7 @@ def _forward_passes(
         log(f"permutations: block {i + 1}/{len(blocks)}")
         return (
             mlp.numpy(),
-            cnn.numpy().sum(axis=0),
+            (weights[block, None] * cnn.numpy()).sum(axis=0),
             net.head(mlp, cnn).numpy(),
             permuted,
             image_permuted,
@@ -284,15 +297,16 @@ def _forward_passes(
         *parallel(delayed(first)(i, b) for i, b in enumerate(blocks))
     )
     mlp = np.concatenate(mlp)
-    mlp_mean = mlp.mean(axis=0, keepdims=True)
-    cnn_mean = (np.sum(cnn_sums, axis=0) / n_samples)[None].astype("float32")
+    total = weights.sum(dtype=np.float64)
+    mlp_mean = (weights @ mlp / total)[None].astype("float32")
+    cnn_mean = (np.sum(cnn_sums, axis=0) / total)[None].astype("float32")
     no_cnn = np.concatenate(
         [net.head(mlp[b], np.repeat(cnn_mean, len(mlp[b]), 0)) for b in blocks]
     )
 
     def second(i, block):
         cam, heat, image, no_mlp = (
-            t.numpy() for t in net.gradcam(values[block], mlp_mean)
+            t.numpy() for t in net.gradcam(values[block], weights[block], mlp_mean)
         )
         log(f"Grad-CAM: block {i + 1}/{len(blocks)}")
         return cam, heat, image, no_mlp
@@ -308,9 +322,9 @@ def _forward_passes(
         else None,
         no_mlp=np.concatenate(no_mlp),
         no_cnn=no_cnn,
-        gradcam=np.sum(cam, axis=0, dtype=np.float64) / n_samples,
-        heatmap=np.sum(heat, axis=0, dtype=np.float64) / n_samples,
-        mean_image=np.sum(image, axis=0, dtype=np.float64) / n_samples,
+        gradcam=np.sum(cam, axis=0, dtype=np.float64) / total,
+        heatmap=np.sum(heat, axis=0, dtype=np.float64) / total,
+        mean_image=np.sum(image, axis=0, dtype=np.float64) / total,
     )
 
 
@@ -362,13 +376,16 @@ def permgrad_importance(
     2. **Grad-CAM** of the ``last_conv`` layer per output (per class for a
        classifier, from that class's score before the softmax), upsampled
        bilinearly to the image size and read at each feature's pixel
-       ``(row, col)``, averaged over rows.
+       ``(row, col)`` (the mean over its ``zoom x zoom`` block), averaged over
+       rows.
     3. **Branch weights** from ablation at the concatenation: each branch's
        output is replaced by its mean over the rows and the score drop
        ``d_mlp``, ``d_cnn`` is measured;
-       ``w_mlp = max(d_mlp, 0) / (max(d_mlp, 0) + max(d_cnn, 0))`` (0.5 when
-       neither drop is positive) and ``w_cnn = 1 - w_mlp``. The ratio does not
-       depend on the scale of the score (unlike a softmax of raw losses).
+       ``w_mlp = max(d_mlp, 0) / (max(d_mlp, 0) + max(d_cnn, 0))`` and
+       ``w_cnn = 1 - w_mlp``. The ratio does not depend on the scale of the
+       score (unlike a softmax of raw losses). When neither drop is positive
+       the weights are undefined: they are set to 0.5 with a warning, and
+       ``branch_weights_defined`` is False.
     4. **Fused score**: ``w_mlp * minmax(permutation) + w_cnn * minmax(gradcam)``,
        where ``minmax`` maps a vector to [0, 1] and a constant vector to 0.
        With ``cnn_importance="permutation"`` the CNN's part is instead the
@@ -385,8 +402,10 @@ def permgrad_importance(
     y : array-like of shape (n_samples,)
         Their targets.
     scoring : str, callable or None, default=None
-        A scikit-learn scorer (higher is better); ``None`` uses the estimator's
-        ``score`` (R² or accuracy).
+        A scikit-learn scorer (higher is better). ``None``: R² for a regressor;
+        the negative log loss over the classifier's ``classes_`` for a
+        classifier (accuracy changes only when a prediction flips, so its drops
+        are often 0 on every feature and for both branches).
     n_repeats : int, default=5
         Permutations per feature.
     n_jobs : int or None, default=None
@@ -397,7 +416,8 @@ def permgrad_importance(
     random_state : int, RandomState instance or None, default=None
         Seeds the permutations and the row subsample.
     sample_weight : array-like of shape (n_samples,), default=None
-        Weights for the scores.
+        Non-negative row weights: of the scores, and of every mean over rows
+        (the branch ablation's fills, Grad-CAM, the heatmap and mean image).
     max_samples : int or float, default=1.0
         Rows used: a count, or a fraction of ``n_samples``.
     batch_size : int, default=1024
@@ -430,6 +450,8 @@ def permgrad_importance(
           for a classifier;
         - ``branch_weights``: ``{"mlp": w, "cnn": 1 - w}``;
         - ``branch_score_drops``: ``{"mlp": d_mlp, "cnn": d_cnn}``;
+        - ``branch_weights_defined``: False when neither drop was positive
+          (the weights are then 0.5 each, with a warning);
         - ``image_permutation``: like ``permutation``, for the column permuted
           in the image input only (``cnn_importance="permutation"`` only);
         - ``cnn_importance``: the CNN part used in the fused score;
@@ -467,7 +489,9 @@ def permgrad_importance(
     values = imager.transform_values(check_array(Xt, dtype=np.float64))
     y = np.asarray(y)
     if sample_weight is not None:
-        sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        sample_weight = _check_sample_weight(
+            sample_weight, values, dtype=np.float64, ensure_non_negative=True
+        )
 
     rng = check_random_state(random_state)
     n_samples = len(values)
@@ -480,14 +504,28 @@ def permgrad_importance(
         raise ValueError(
             f"max_samples={max_samples} is more than the {n_samples} rows."
         )
+    if n_rows < 1:
+        raise ValueError(
+            f"max_samples={max_samples} selects no row of the {n_samples} given; "
+            "pass a row count (an int >= 1) or a larger fraction."
+        )
     if n_rows < n_samples:
         rows = rng.choice(n_samples, n_rows, replace=False)
         values, y = values[rows], y[rows]
         sample_weight = None if sample_weight is None else sample_weight[rows]
     seed = rng.randint(2**31 - 1)
 
-    if scoring is None:  # what the estimator's own ``score`` computes
-        scoring = "accuracy" if is_classifier(hybrid) else "r2"
+    if scoring is None:  # R², or the log loss: accuracy rarely moves
+        scoring = (
+            make_scorer(
+                log_loss,
+                greater_is_better=False,
+                response_method="predict_proba",
+                labels=hybrid.classes_,
+            )
+            if is_classifier(hybrid)
+            else "r2"
+        )
     scorer = check_scoring(hybrid, scoring=scoring)
     weights = {} if sample_weight is None else {"sample_weight": sample_weight}
 
@@ -496,10 +534,15 @@ def permgrad_importance(
 
     n_outputs = len(hybrid.classes_) if is_classifier(hybrid) else 1
     side = imager.image_shape_[0]
-    net = _Network(model, imager.feature_positions_, side, n_outputs)
+    net = _Network(
+        model, imager.feature_positions_, side, n_outputs, zoom=imager.zoom
+    )
     outputs = _forward_passes(
         net,
         values,
+        np.ones(len(values), "float32")
+        if sample_weight is None
+        else sample_weight.astype("float32"),
         n_repeats,
         seed,
         permutation,
@@ -524,7 +567,20 @@ def permgrad_importance(
     d_mlp = baseline - score(outputs.no_mlp)
     d_cnn = baseline - score(outputs.no_cnn)
     positive = max(d_mlp, 0.0) + max(d_cnn, 0.0)
-    w_mlp = max(d_mlp, 0.0) / positive if positive > 0 else 0.5
+    weights_defined = bool(positive > 0)
+    if weights_defined:
+        w_mlp = max(d_mlp, 0.0) / positive
+    else:
+        w_mlp = 0.5
+        warnings.warn(
+            f"Neither branch's ablation lowered the score (drops: MLP {d_mlp:.4g}, "
+            f"CNN {d_cnn:.4g}), so the branch weights are undefined and set to "
+            "0.5/0.5 (result.branch_weights_defined is False). Explain on more "
+            "rows, or with a scoring that the model's outputs move (e.g. the log "
+            "loss).",
+            UserWarning,
+            stacklevel=3,  # the caller of permgrad_importance's validation wrapper
+        )
     gradcam, heatmap = outputs.gradcam, outputs.heatmap.reshape(-1, side, side)
     if not is_classifier(hybrid):
         gradcam, heatmap = gradcam[0], heatmap[0]
@@ -546,6 +602,7 @@ def permgrad_importance(
         gradcam=gradcam,
         branch_weights={"mlp": float(w_mlp), "cnn": float(1 - w_mlp)},
         branch_score_drops={"mlp": float(d_mlp), "cnn": float(d_cnn)},
+        branch_weights_defined=weights_defined,
         cnn_importance=cnn_importance,
         importances=fused,
         feature_names=np.asarray(names, dtype=object),

@@ -77,7 +77,7 @@ def training_callbacks(
     - ``"warmup_plateau"``: the learning rate rises linearly over the warm-up
       epochs, then stays flat; with validation rows it is divided by 5 whenever
       the validation loss has not improved for ``max(1, patience // 3)``
-      epochs (at most twice below 1/100 of ``learning_rate``).
+      epochs, down to 1/100 of ``learning_rate`` (:class:`WarmupPlateau`).
     - ``"one_cycle"``: :func:`one_cycle_learning_rate` over ``epochs``.
     - ``"constant"``: ``learning_rate`` throughout.
 
@@ -142,10 +142,11 @@ class WarmupPlateau(keras.callbacks.Callback):
         else:
             rate = self._rate
         self.model.optimizer.learning_rate.assign(rate)
+        self._current = float(rate)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs if logs is not None else {}
-        logs["learning_rate"] = float(self.model.optimizer.learning_rate.numpy())
+        logs["learning_rate"] = self._current
         loss = logs.get("val_loss")
         if self.patience is None or epoch < self.warmup or loss is None:
             return
