@@ -44,17 +44,13 @@ def test_early_stopping_starts_after_the_warmup(schedule):
     callbacks = training_callbacks(
         schedule=schedule, learning_rate=1e-3, epochs=40, patience=5, validation=True
     )
-    (stopping,) = [
-        c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)
-    ]
+    (stopping,) = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)]
     assert stopping.start_from_epoch == warmup_epochs(schedule, 40)
     assert stopping.restore_best_weights and stopping.patience == 5
     no_validation = training_callbacks(
         schedule=schedule, learning_rate=1e-3, epochs=40, patience=5, validation=False
     )
-    assert not any(
-        isinstance(c, keras.callbacks.EarlyStopping) for c in no_validation
-    )
+    assert not any(isinstance(c, keras.callbacks.EarlyStopping) for c in no_validation)
 
 
 def test_a_fit_never_stops_inside_the_warmup():

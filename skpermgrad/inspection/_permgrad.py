@@ -534,9 +534,7 @@ def permgrad_importance(
 
     n_outputs = len(hybrid.classes_) if is_classifier(hybrid) else 1
     side = imager.image_shape_[0]
-    net = _Network(
-        model, imager.feature_positions_, side, n_outputs, zoom=imager.zoom
-    )
+    net = _Network(model, imager.feature_positions_, side, n_outputs, zoom=imager.zoom)
     outputs = _forward_passes(
         net,
         values,
