@@ -383,3 +383,39 @@ def test_compile_arguments_pass_through(reg9):
     ).fit(X, y)
     assert reg.model_.run_eagerly
     assert "mean_absolute_error" in reg.history_
+
+
+# --- feature names, as scikit-learn estimators check them (issue 13) -----------
+
+
+@pytest.fixture(scope="module")
+def named():
+    X = pd.DataFrame(
+        np.random.default_rng(0).normal(size=(120, 5)), columns=list("abcde")
+    )
+    return X, 2 * X.a + X.b
+
+
+@pytest.mark.parametrize("make", [tiny_regressor, tiny_classifier])
+def test_feature_names_are_learned_and_checked(named, make):
+    X, y = named
+    y = y if make is tiny_regressor else (y > 0).astype(int)
+    est = make().fit(X, y)
+    np.testing.assert_array_equal(est.feature_names_in_, list("abcde"))
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        est.predict(X[list("edcba")])
+    renamed = X.rename(columns={"a": "z"})
+    with pytest.raises(ValueError, match="Feature names unseen at fit time"):
+        est.predict(renamed)
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        est.predict(X.to_numpy())
+    assert not hasattr(make().fit(X.to_numpy(), y), "feature_names_in_")
+
+
+def test_explanations_name_the_dataframe_columns(named):
+    from skpermgrad import permgrad_importance
+
+    X, y = named
+    reg = tiny_regressor().fit(X, y)
+    result = permgrad_importance(reg, X, y, n_repeats=1, random_state=0)
+    assert list(result.feature_names) == list("abcde")

@@ -17,7 +17,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import _check_feature_names, column_or_1d
 
 from ..imaging import TintoImager
 from . import _architecture as arch
@@ -325,6 +325,11 @@ class _HybridMixin:
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
     def _validate_data(self, X=None, y=None, reset=False, **kwargs):
+        if X is not None:
+            # SciKeras 0.13 never sets feature_names_in_: scikit-learn's own
+            # check sets it on fit, refuses renamed or reordered columns and
+            # warns on an array after a DataFrame.
+            _check_feature_names(self, X, reset=reset)
         # scikit-learn's wording for a wrong number of features (SciKeras has its own).
         if not reset and X is not None and hasattr(self, "n_features_in_"):
             shape = getattr(X, "shape", ())
