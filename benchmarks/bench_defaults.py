@@ -1,7 +1,8 @@
 """Ablation of the hybrid's training defaults on the shared datasets.
 
 Usage: python benchmarks/bench_defaults.py [--quick] [--only NAME,...]
-       [--configs NAME,...] [--folds K] [--max-rows N] [--out FILE]
+       [--configs NAME,...] [--seed-check] [--folds K] [--max-rows N]
+       [--out FILE]
 
 Each configuration is a set of HybridRegressor/HybridClassifier parameters
 (everything else at the library's defaults); every configuration is
@@ -9,7 +10,9 @@ cross-validated on the same shuffled (stratified for classification) folds of
 each dataset of ``benchmarks/bench_predictive.py``, inputs standardised first.
 Results are merged into ``--out`` after every dataset, so a long ablation can
 run across sessions with ``--only``; the markdown table ranks the
-configurations per dataset and on average. It measures; it never asserts.
+configurations per dataset and on average. ``--seed-check`` runs instead the
+every-seed-trains check of each configuration (the settings of
+``tests/test_training.py``). It measures; it never asserts.
 """
 
 import argparse
@@ -52,6 +55,7 @@ CONFIGS = {
     ),
 }
 QUICK_DATASETS = ("puma8NH",)
+SEED_CHECK = "seed_check"
 PACKAGES = ["tensorflow-cpu", "keras"]
 
 
@@ -110,6 +114,46 @@ def run_dataset(name, configs, data_dir, folds, max_rows, seed):
     }
 
 
+def seed_check(configs, seeds=6):
+    """Every seed trains? The settings of ``tests/test_training.py``, per config.
+
+    A linear target (R²) and a linear class boundary (accuracy), 1,000 training
+    and 500 test rows, 6 features, ``TintoImager(pixels=8)``, 60 epochs.
+    """
+    import numpy as np
+
+    from skpermgrad import HybridClassifier, HybridRegressor, TintoImager
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(1500, 6))
+    targets = {
+        "regression_r2": (
+            HybridRegressor,
+            4 * X[:, 0] + 2 * X[:, 1] + 0.05 * rng.normal(size=1500),
+        ),
+        "classification_accuracy": (
+            HybridClassifier,
+            np.where(X[:, 0] + 0.5 * X[:, 1] > 0, "pos", "neg"),
+        ),
+    }
+    results = {}
+    for label in configs:
+        results[label] = {}
+        for task, (estimator, y) in targets.items():
+            scores = []
+            for seed in range(seeds):
+                model = estimator(
+                    TintoImager(pixels=8),
+                    epochs=60,
+                    random_state=seed,
+                    **CONFIGS[label],
+                ).fit(X[:1000], y[:1000])
+                scores.append(float(model.score(X[1000:], y[1000:])))
+            results[label][task] = {"min": min(scores), "seeds": scores}
+            print(f"  seed check {label:24} {task:24} min {min(scores):.4f}")
+    return results
+
+
 def markdown(results, settings):
     lines = [
         "# Ablation of the hybrid's training defaults",
@@ -131,6 +175,8 @@ def markdown(results, settings):
     lines.append("|---|---|" + "---:|" * len(configs))
     ranks = {c: [] for c in configs}
     for name, result in results.items():
+        if name == SEED_CHECK:
+            continue
         metric, sign = PRIMARY[result["task"]]
         done = [c for c in configs if c in result["configs"]]
         order = sorted(done, key=lambda c: sign * result["configs"][c][metric]["mean"])
@@ -154,6 +200,22 @@ def markdown(results, settings):
         )
         + " |"
     )
+    checks = results.get(SEED_CHECK, {}).get("configs", {})
+    if checks:
+        lines += [
+            "",
+            "Every seed trains? (`seed_check`: 6 seeds; linear target, test R² "
+            "must reach 0.97; linear class boundary, test accuracy 0.95; the "
+            "settings of `tests/test_training.py`). Lowest score over the seeds:",
+            "",
+            "| check | " + " | ".join(configs) + " |",
+            "|---|" + "---:|" * len(configs),
+        ]
+        for task in ("regression_r2", "classification_accuracy"):
+            cells = [
+                f"{checks[c][task]['min']:.4f}" if c in checks else "—" for c in configs
+            ]
+            lines.append(f"| {task} | " + " | ".join(cells) + " |")
     lines.append("")
     return "\n".join(lines)
 
@@ -163,6 +225,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="1 set, 600 rows")
     parser.add_argument("--only", help="comma-separated dataset names")
     parser.add_argument("--configs", help=f"comma-separated, from {list(CONFIGS)}")
+    parser.add_argument(
+        "--seed-check",
+        action="store_true",
+        help="only the every-seed-trains check of each configuration",
+    )
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--max-rows", type=int, default=6000)
     parser.add_argument("--seed", type=int, default=0)
@@ -187,6 +254,17 @@ def main(argv=None):
     settings = {"folds": args.folds, "max_rows": args.max_rows, "seed": args.seed}
     out = Path(args.out)
     results = {}
+    if args.seed_check:
+        names = []
+        results = merge_dataset(
+            out,
+            "bench_defaults",
+            PACKAGES,
+            settings,
+            SEED_CHECK,
+            {"configs": seed_check(configs)},
+        )
+        out.with_suffix(".md").write_text(markdown(results, settings) + "\n")
     for name in names:
         file = Path(args.data_dir) / DATASETS[name][0]
         if name != "puma8NH" and not file.is_file():

@@ -2,12 +2,13 @@
 
 from ._architecture import TintoRender, build_hybrid_model
 from ._hybrid import HybridClassifier, HybridRegressor
-from ._training import one_cycle_learning_rate
+from ._training import WarmupPlateau, one_cycle_learning_rate
 
 __all__ = [
     "HybridClassifier",
     "HybridRegressor",
     "TintoRender",
+    "WarmupPlateau",
     "build_hybrid_model",
     "one_cycle_learning_rate",
 ]

@@ -118,9 +118,37 @@ class WarmupPlateau(keras.callbacks.Callback):
     """Linear warm-up, then a flat learning rate cut by ``factor`` on plateaus.
 
     Epoch ``e < warmup`` trains at ``learning_rate * (e + 1) / (warmup + 1)``;
-    from then on at ``learning_rate``, divided by ``1 / factor`` whenever the
+    from then on at ``learning_rate``, multiplied by ``factor`` whenever the
     validation loss has not improved for ``patience`` epochs (counted only
     after the warm-up; ``None``: never), down to ``min_factor * learning_rate``.
+    The rate of each epoch is logged as ``learning_rate`` in the history.
+    This is what ``lr_schedule="warmup_plateau"`` of the hybrids uses, with
+    ``patience=max(1, patience // 3)`` of the early stopping's.
+
+    Parameters
+    ----------
+    learning_rate : float
+        The rate after the warm-up.
+    warmup : int
+        Epochs of linear warm-up.
+    patience : int or None
+        Epochs without a better validation loss before the rate is cut.
+    factor : float, default=0.2
+        What each cut multiplies the rate by.
+    min_factor : float, default=0.01
+        The lowest rate, as a fraction of ``learning_rate``.
+
+    See Also
+    --------
+    keras.callbacks.ReduceLROnPlateau : The plateau cut alone; it counts
+        epochs from the first, so a warm-up's early losses can trigger it.
+
+    Examples
+    --------
+    >>> import keras
+    >>> from skpermgrad.models import WarmupPlateau
+    >>> schedule = WarmupPlateau(1e-3, warmup=2, patience=4)
+    >>> callbacks = [schedule, keras.callbacks.EarlyStopping(start_from_epoch=2)]
     """
 
     def __init__(self, learning_rate, *, warmup, patience, factor=0.2, min_factor=0.01):
