@@ -216,6 +216,22 @@ def markdown(results, settings):
                 f"{checks[c][task]['min']:.4f}" if c in checks else "—" for c in configs
             ]
             lines.append(f"| {task} | " + " | ".join(cells) + " |")
+        passing = [
+            c
+            for c in configs
+            if c in checks
+            and checks[c]["regression_r2"]["min"] >= 0.97
+            and checks[c]["classification_accuracy"]["min"] >= 0.95
+            and ranks[c]
+        ]
+        if passing:
+            best = min(passing, key=lambda c: statistics.fmean(ranks[c]))
+            lines += [
+                "",
+                "Rule: the default is the configuration with the best mean rank "
+                f"among those where every seed trains: **`{best}`** (of "
+                f"{', '.join(f'`{c}`' for c in passing)}).",
+            ]
     lines.append("")
     return "\n".join(lines)
 

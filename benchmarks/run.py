@@ -28,6 +28,7 @@ BENCHMARKS = {
     ),
     "explainer": ("bench_explainer.py", ["--quick"]),
     "predictive": ("bench_predictive.py", ["--quick"]),
+    "defaults": ("bench_defaults.py", ["--quick"]),
     "faithfulness": ("bench_faithfulness.py", ["--quick"]),
 }
 

@@ -71,3 +71,21 @@ def test_predictive_summary_ranks_the_hybrid(tmp_path):
     # ranked 3rd of 6 (1.0, 1.5, then the tie at 2.0 in the models' order)
     assert "| toy | rmse | 2 | 3 | random_forest | 1 | yes | no | yes |" in table
     assert "beats both its MLP-only and CNN-only variants on 0 of 1" in table
+
+
+def test_results_merge_per_dataset_across_runs(tmp_path, monkeypatch):
+    # a long benchmark runs across sessions with --only: each run adds its
+    # datasets (and, one level down, its models) to what the file holds
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    from _results import merge_dataset
+
+    path, settings = tmp_path / "bench.json", {"folds": 3}
+    merge_dataset(path, "bench", [], settings, "a", {"models": {"m1": 1, "m2": 2}})
+    merge_dataset(path, "bench", [], settings, "b", {"models": {"m1": 3}})
+    merged = merge_dataset(path, "bench", [], settings, "a", {"models": {"m2": 5}})
+    assert merged == {"a": {"models": {"m1": 1, "m2": 5}}, "b": {"models": {"m1": 3}}}
+    saved = json.loads(path.read_text())
+    assert set(saved["commits"]) == {"a", "b"} and saved["settings"] == settings
+    # other settings: earlier results are not comparable and are not kept
+    fresh = merge_dataset(path, "bench", [], {"folds": 5}, "b", {"models": {}})
+    assert fresh == {"b": {"models": {}}}
