@@ -373,6 +373,10 @@ _SHARED_DOC = """
         Units of each head Dense layer.
     dropout : float, default=0.1
         Dropout rate of every block.
+    normalization : {"batch", "layer"} or None, default="batch"
+        The normalisation layer of every block: batch normalisation (the
+        PermGrad notebook's, with a moving-average momentum of 0.9), layer
+        normalisation, or none.
     activation : str, default="relu"
         Keras activation of the hidden layers.
     kernel_initializer : str, default="he_normal"
@@ -388,15 +392,26 @@ _SHARED_DOC = """
     epochs : int, default=100
         Maximum number of epochs.
     validation_fraction : float or None, default=0.1
-        Fraction of the training rows held out (shuffled with ``random_state``)
-        for early stopping on the validation loss, best weights restored;
-        ``None`` trains all ``epochs`` on every row.
+        Fraction of the training rows held out (shuffled with ``random_state``,
+        stratified for a classifier) for early stopping on the validation
+        loss, best weights restored; ``None`` trains all ``epochs`` on every
+        row.
     patience : int, default=6
-        Early stopping patience, in epochs.
-    lr_schedule : {"one_cycle", "constant"}, default="one_cycle"
+        Early stopping patience, in epochs. Epochs of the schedule's warm-up
+        do not count: early stopping watches the validation loss only from
+        the end of the warm-up, so it never stops a network whose learning
+        rate is still rising.
+    lr_schedule : {"one_cycle", "warmup_plateau", "constant"}, \
+default="one_cycle"
         ``"one_cycle"``: the PermGrad notebook's schedule, linear warm-up over
         the first quarter of ``epochs`` then cosine decay
         (:func:`~skpermgrad.models.one_cycle_learning_rate`).
+        ``"warmup_plateau"``: a 2-epoch warm-up, then flat, cut by 5 when the
+        validation loss stalls for ``patience // 3`` epochs
+        (:class:`~skpermgrad.models.WarmupPlateau`); suits larger
+        ``batch_size`` and ``patience``. ``"constant"``: ``learning_rate``
+        throughout. The defaults were chosen by an ablation on nine datasets
+        (``benchmarks/results/bench_defaults.md``).
     random_state : int, RandomState instance or None, default=None
         Seeds weights, dropout, shuffling and the validation split; the same
         int gives identical predictions on CPU. Global random states are
