@@ -101,7 +101,9 @@ def test_selector_in_a_pipeline_and_for_select_from_model(data):
         Ridge(),
     ).fit(X, y)
     assert pipe[-1].coef_.shape == (2,)
-    selector = SelectFromModel(pipe[0], prefit=True, max_features=2)
+    # threshold=None means no threshold with max_features here; SelectFromModel
+    # applies "mean" then, so its equivalent is threshold=-inf
+    selector = SelectFromModel(pipe[0], prefit=True, max_features=2, threshold=-np.inf)
     np.testing.assert_array_equal(selector.get_support(), pipe[0].get_support())
 
 

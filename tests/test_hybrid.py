@@ -419,3 +419,9 @@ def test_explanations_name_the_dataframe_columns(named):
     reg = tiny_regressor().fit(X, y)
     result = permgrad_importance(reg, X, y, n_repeats=1, random_state=0)
     assert list(result.feature_names) == list("abcde")
+
+
+def test_classifier_refuses_a_single_class(binary):
+    X, _ = binary
+    with pytest.raises(ValueError, match="only one class: 'a'"):
+        tiny_classifier().fit(X, ["a"] * len(X))

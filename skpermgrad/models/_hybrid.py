@@ -322,7 +322,11 @@ class _HybridMixin:
                     "MultiOutputClassifier)."
                 )
             y = column_or_1d(y, warn=True)
+        self._check_target(y)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def _check_target(self, y):
+        """Refuse a target the estimator cannot learn (the classifier's hook)."""
 
     def _validate_data(self, X=None, y=None, reset=False, **kwargs):
         if X is not None:
@@ -636,6 +640,14 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
 
     def _n_model_outputs(self, meta):
         return meta["n_classes_"]
+
+    def _check_target(self, y):
+        classes = np.unique(np.asarray(y, dtype=object).ravel())
+        if len(classes) == 1:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {classes[0]!r}."
+            )
 
     def _stratify(self, y, n_val):
         labels = np.asarray(y).reshape(len(y), -1)[:, 0]
