@@ -642,7 +642,7 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         return meta["n_classes_"]
 
     def _check_target(self, y):
-        classes = np.unique(np.asarray(y, dtype=object).ravel())
+        classes = list(dict.fromkeys(np.asarray(y).ravel().tolist()))
         if len(classes) == 1:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
