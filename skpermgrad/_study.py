@@ -395,6 +395,7 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
         "best_cv_score": study.best_value,
         "n_trials_complete": len(completed_trials(study)),
         "branch_weights": result.branch_weights,
+        "branch_weights_defined": result.branch_weights_defined,
         "models": scores,
     }
     (folder / "metrics.json").write_text(json.dumps(document, indent=2, default=float))
@@ -431,9 +432,15 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
         "",
         "## PermGrad explanation",
         "",
-        f"Branch weights: MLP {result.branch_weights['mlp']:.3f}, "
-        f"CNN {result.branch_weights['cnn']:.3f} (from the score drop when each "
-        "branch is silenced at the concatenation). The CNN's part of the fused "
+        (
+            f"Branch weights: MLP {result.branch_weights['mlp']:.3f}, "
+            f"CNN {result.branch_weights['cnn']:.3f} (from the score drop when "
+            "each branch is silenced at the concatenation). "
+            if result.branch_weights_defined
+            else "Branch weights: **undefined** — silencing neither branch lowered "
+            "the test score, so both parts of the fused importance count 0.5. "
+        )
+        + "The CNN's part of the fused "
         + (
             "importance is Grad-CAM at each feature's pixel."
             if result.cnn_importance == "gradcam"

@@ -64,6 +64,11 @@ def test_run_regression_end_to_end_and_predict(puma_csv, tmp_path, capsys):
         assert set(scores) == {"mae", "mse", "rmse", "mape", "r2"}
     assert metrics["n_trials_complete"] == 2
     assert set(metrics["branch_weights"]) == {"mlp", "cnn"}
+    report = (out / "report.md").read_text()
+    if metrics["branch_weights_defined"]:
+        assert "Branch weights: MLP" in report
+    else:
+        assert "Branch weights: **undefined**" in report
     assert all(k.startswith("hybrid__") for k in metrics["best_params"])
     importances = pd.read_csv(out / "importances.csv")
     assert sorted(importances["feature"]) == sorted(
