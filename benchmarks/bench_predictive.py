@@ -262,13 +262,17 @@ def markdown(results, settings):
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
             lines.append("")
     models = list(next(iter(results.values()))["models"])
-    lines += ["## fit seconds per fold (mean)", ""]
-    lines.append("| dataset | " + " | ".join(models) + " |")
-    lines.append("|---|" + "---:|" * len(models))
-    for name, result in results.items():
-        cells = [f"{result['models'][m]['fit_seconds']:.1f}" for m in models]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines.append("")
+    for key, title in (("fit_seconds", "fit"), ("predict_seconds", "predict")):
+        lines += [f"## {title} seconds per fold (mean)", ""]
+        lines.append("| dataset | " + " | ".join(models) + " |")
+        lines.append("|---|" + "---:|" * len(models))
+        for name, result in results.items():
+            cells = [
+                f"{result['models'][m][key]:.2f}" if key in result["models"][m] else "—"
+                for m in models
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
