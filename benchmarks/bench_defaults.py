@@ -21,9 +21,18 @@ import time
 from pathlib import Path
 
 from _results import RESULTS, merge_dataset
-from bench_predictive import DATA_DIR, DATASETS, PRIMARY, _load, _scores
+from bench_predictive import (
+    DATA_DIR,
+    DATASETS,
+    PRIMARY,
+    _load,
+    _scores,
+    cv_splits,
+    parse_names,
+)
 
 # The PermGrad notebook's training, and the candidates for the new defaults.
+_LARGE_BATCHES = dict(batch_size=256, lr_schedule="warmup_plateau", patience=16)
 CONFIGS = {
     "notebook": dict(
         batch_size=32,
@@ -32,27 +41,9 @@ CONFIGS = {
         normalization="batch",
         dropout=0.1,
     ),
-    "b256_batchnorm": dict(
-        batch_size=256,
-        lr_schedule="warmup_plateau",
-        patience=16,
-        normalization="batch",
-        dropout=0.1,
-    ),
-    "b256_nonorm": dict(
-        batch_size=256,
-        lr_schedule="warmup_plateau",
-        patience=16,
-        normalization=None,
-        dropout=0.1,
-    ),
-    "b256_nonorm_nodropout": dict(
-        batch_size=256,
-        lr_schedule="warmup_plateau",
-        patience=16,
-        normalization=None,
-        dropout=0.0,
-    ),
+    "b256_batchnorm": dict(**_LARGE_BATCHES, normalization="batch", dropout=0.1),
+    "b256_nonorm": dict(**_LARGE_BATCHES, normalization=None, dropout=0.1),
+    "b256_nonorm_nodropout": dict(**_LARGE_BATCHES, normalization=None, dropout=0.0),
 }
 QUICK_DATASETS = ("puma8NH",)
 SEED_CHECK = "seed_check"
@@ -70,13 +61,8 @@ def _model(task, params, seed):
 
 
 def run_dataset(name, configs, data_dir, folds, max_rows, seed):
-    from sklearn.model_selection import KFold, StratifiedKFold
-
     X, y, task = _load(data_dir, name, max_rows, seed)
-    splitter = (KFold if task == "regression" else StratifiedKFold)(
-        folds, shuffle=True, random_state=seed
-    )
-    splits = list(splitter.split(X, y))
+    splits = cv_splits(task, X, y, folds, seed)
     metric, _ = PRIMARY[task]
     results = {}
     for label in configs:
@@ -258,15 +244,9 @@ def main(argv=None):
         names, args.folds, args.max_rows = list(QUICK_DATASETS), 2, 600
         configs = ["notebook", "b256_nonorm"]
     if args.only:
-        names = [n.strip() for n in args.only.split(",")]
-        unknown = sorted(set(names) - set(DATASETS))
-        if unknown:
-            parser.error(f"unknown dataset(s) {unknown}; known: {list(DATASETS)}")
+        names = parse_names(parser, args.only, DATASETS, "dataset")
     if args.configs:
-        configs = [c.strip() for c in args.configs.split(",")]
-        unknown = sorted(set(configs) - set(CONFIGS))
-        if unknown:
-            parser.error(f"unknown config(s) {unknown}; known: {list(CONFIGS)}")
+        configs = parse_names(parser, args.configs, CONFIGS, "config")
     settings = {"folds": args.folds, "max_rows": args.max_rows, "seed": args.seed}
     out = Path(args.out)
     results = {}

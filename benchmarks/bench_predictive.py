@@ -135,14 +135,29 @@ def _scores(task, model, X, y):
     return {"accuracy": float(accuracy_score(y, pred)), "roc_auc": float(auc)}, seconds
 
 
-def run_dataset(name, data_dir, folds, max_rows, epochs, seed):
+def cv_splits(task, X, y, folds, seed):
+    """The shuffled folds every model of a dataset is scored on (stratified
+    for classification)."""
     from sklearn.model_selection import KFold, StratifiedKFold
 
-    X, y, task = _load(data_dir, name, max_rows, seed)
     splitter = (KFold if task == "regression" else StratifiedKFold)(
         folds, shuffle=True, random_state=seed
     )
-    splits = list(splitter.split(X, y))
+    return list(splitter.split(X, y))
+
+
+def parse_names(parser, text, known, kind):
+    """A comma-separated ``--only``-style list, each name checked against ``known``."""
+    names = [n.strip() for n in text.split(",")]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        parser.error(f"unknown {kind}(s) {unknown}; known: {list(known)}")
+    return names
+
+
+def run_dataset(name, data_dir, folds, max_rows, epochs, seed):
+    X, y, task = _load(data_dir, name, max_rows, seed)
+    splits = cv_splits(task, X, y, folds, seed)
     results = {}
     for label, model in _models(task, epochs, seed).items():
         per_fold, fit_s, predict_s = [], [], []
@@ -305,10 +320,7 @@ def main(argv=None):
         names = list(QUICK_DATASETS)
         args.folds, args.max_rows, args.epochs = 2, 1000, 3
     if args.only:
-        names = [n.strip() for n in args.only.split(",")]
-        unknown = sorted(set(names) - set(DATASETS))
-        if unknown:
-            parser.error(f"unknown dataset(s) {unknown}; known: {list(DATASETS)}")
+        names = parse_names(parser, args.only, DATASETS, "dataset")
     missing = [
         n
         for n in names

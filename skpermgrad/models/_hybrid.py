@@ -158,7 +158,7 @@ _HYBRID_CONSTRAINTS = {
     "n_head_layers": [Interval(Integral, 0, None, closed="left")],
     "head_units": [Interval(Integral, 1, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
-    "normalization": [StrOptions({"batch", "layer"}), None],
+    "normalization": [StrOptions(set(arch.NORMALIZATIONS) - {None}), None],
     "activation": [str],
     "kernel_initializer": [str],
     "optimizer": [StrOptions({"adam", "adamw"})],

@@ -12,6 +12,7 @@ import math
 import keras
 
 LR_SCHEDULES = ("warmup_plateau", "one_cycle", "constant")
+ONE_CYCLE_WARMUP = 0.25  # the share of the epochs the one-cycle warm-up spans
 
 
 def one_cycle_learning_rate(
@@ -43,10 +44,10 @@ def one_cycle_learning_rate(
     >>> [round(one_cycle_learning_rate(e, 8, 1e-3), 5) for e in range(0, 8, 2)]
     [1e-05, 0.001, 0.00075, 0.00025]
     """
-    warmup = total_epochs * 0.25
+    warmup = total_epochs * ONE_CYCLE_WARMUP
     if epoch < warmup:
         return float(min_lr + (max_lr - min_lr) * (epoch / warmup))
-    progress = (epoch - warmup) / (total_epochs * 0.75)
+    progress = (epoch - warmup) / (total_epochs - warmup)
     return float(max_lr * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
@@ -58,7 +59,7 @@ def warmup_epochs(schedule: str, total_epochs: int) -> int:
     ``"one_cycle"`` for its first quarter, ``"constant"`` not at all.
     """
     if schedule == "one_cycle":
-        return math.ceil(total_epochs * 0.25)
+        return math.ceil(total_epochs * ONE_CYCLE_WARMUP)
     if schedule == "warmup_plateau":
         return 2 if total_epochs >= 4 else min(1, total_epochs - 1)
     return 0
