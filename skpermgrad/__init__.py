@@ -25,6 +25,7 @@ __all__ = [
     "PermGradDisplay",
     "PermGradExplainer",
     "TintoImager",
+    "explain_rows",
     "permgrad_importance",
     "__version__",
 ]
@@ -36,6 +37,7 @@ _LAZY = {
     "HybridRegressor": "models",
     "PermGradDisplay": "inspection",
     "PermGradExplainer": "inspection",
+    "explain_rows": "inspection",
     "permgrad_importance": "inspection",
 }
 

@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from ..models import _architecture as arch
+from ._groups import auto_groups, resolve_groups
 
 _NEEDED_LAYERS = (
     arch.INPUT_TABULAR,
@@ -65,9 +66,11 @@ class _Responses:
 
 
 def _split_pipeline(estimator, X):
-    """The fitted hybrid at the end of ``estimator`` and X as that step sees it."""
+    """The fitted hybrid at the end of ``estimator``, X as that step sees it,
+    the names of that step's input columns (None when unknown) and the steps
+    before it (None for a bare hybrid)."""
     if not isinstance(estimator, Pipeline):
-        return estimator, X, None
+        return estimator, X, None, None
     Xt = X
     for _, step in estimator.steps[:-1]:
         if step is not None and step != "passthrough":
@@ -78,7 +81,8 @@ def _split_pipeline(estimator, X):
             names = list(estimator[:-1].get_feature_names_out())
         except (AttributeError, ValueError):
             names = None
-    return estimator.steps[-1][1], Xt, names
+    pre = estimator[:-1] if len(estimator.steps) > 1 else None
+    return estimator.steps[-1][1], Xt, names, pre
 
 
 def _check_hybrid(model_owner):
@@ -108,6 +112,24 @@ def _minmax(values):
     return np.where(span > 0, (values - low) / np.where(span > 0, span, 1.0), 0.0)
 
 
+def _share(values):
+    """Each value as a share of the positive total along the last axis.
+
+    Score drops stay in proportion: a nearly flat part stays nearly flat, a
+    negative drop stays negative, and a part with no positive value maps to
+    zeros.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    total = np.clip(values, 0, None).sum(axis=-1, keepdims=True)
+    return np.where(total > 0, values / np.where(total > 0, total, 1.0), 0.0)
+
+
+SCALES = {"share": _share, "minmax": _minmax}
+CNN_IMPORTANCES = ("permutation", "integrated_gradients", "gradcam")
+# chosen by benchmarks/bench_faithfulness.py (the docs show the table)
+DEFAULT_CNN_IMPORTANCE, DEFAULT_SCALE = "permutation", "share"
+
+
 class _Network:
     """Compiled pieces of a fitted hybrid network, looked up by layer name.
 
@@ -117,10 +139,12 @@ class _Network:
     ``image_permuted_head(m, v)`` its mirror, the image drawn from ``v`` next
     to given MLP outputs ``m``;
     ``full(t, i)`` the whole network with separate tabular/image inputs;
-    ``gradcam(v, w, m)`` per-output Grad-CAM sums at the feature pixels (the
-    mean over each feature's ``zoom x zoom`` block), heatmaps and images, each
-    row weighted by ``w``, and the head's output with MLP outputs ``m`` next to
-    the CNN's own. Each is one ``tf.function`` traced once for any batch size.
+    ``gradcam(v, w, m)`` per-output, per-row Grad-CAM at the feature pixels
+    (the mean over each feature's ``zoom x zoom`` block), the heatmaps and
+    images summed over rows weighted by ``w``, and the head's output with MLP
+    outputs ``m`` next to the CNN's own; ``gradients(t, i)`` each output's
+    gradient with respect to the tabular and the image input. Each is one
+    ``tf.function`` traced once for any batch size.
     """
 
     def __init__(self, model, positions, image_side, n_outputs, zoom=1):
@@ -194,21 +218,30 @@ class _Network:
                 m = mlp(v, training=False)
                 scores = logits(tf.concat([m, c], axis=1))
                 targets = [scores[:, k] for k in range(n_outputs)]
-            sums, maps = [], []
+            rows, maps = [], []
             for target in targets:
                 alpha = tf.reduce_mean(tape.gradient(target, fmap), axis=(1, 2))
                 cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", fmap, alpha))
                 cam = tf.image.resize(cam[..., None], (image_side, image_side))
-                cam = tf.reshape(cam, (-1, image_side * image_side)) * w[:, None]
-                at_features = tf.reduce_mean(tf.gather(cam, block, axis=1), axis=2)
-                sums.append(tf.reduce_sum(at_features, axis=0))
-                maps.append(tf.reduce_sum(cam, axis=0))
+                cam = tf.reshape(cam, (-1, image_side * image_side))
+                rows.append(tf.reduce_mean(tf.gather(cam, block, axis=1), axis=2))
+                maps.append(tf.reduce_sum(cam * w[:, None], axis=0))
             del tape
             fill = tf.broadcast_to(mlp_fill, tf.shape(m))
             no_mlp = head(tf.concat([fill, c], axis=1), training=False)
             image = tf.reduce_mean(image, axis=-1) * w[:, None, None]
             image = tf.reduce_sum(image, axis=0)
-            return tf.stack(sums), tf.stack(maps), image, no_mlp
+            return tf.stack(rows), tf.stack(maps), image, no_mlp
+
+        def gradients(t, i):
+            with tf.GradientTape(persistent=True) as tape:
+                tape.watch(t)
+                tape.watch(i)
+                out = full(t, i)
+                targets = [out[:, k] for k in range(n_outputs)]
+            grads = [tape.gradient(target, [t, i]) for target in targets]
+            del tape
+            return tf.stack([g[0] for g in grads]), tf.stack([g[1] for g in grads])
 
         def compiled(fn, *specs):
             # tf.function counts traces per code object, so the same closures
@@ -222,6 +255,7 @@ class _Network:
         self.image_permuted_head = compiled(image_permuted_head, width, values)
         self.full = compiled(full, values, values)
         self.gradcam = compiled(gradcam, values, row_weights, width)
+        self.gradients = compiled(gradients, values, values)
         self.n_outputs = n_outputs
 
 
@@ -229,6 +263,7 @@ def _forward_passes(
     net,
     values,
     weights,
+    groups,
     n_repeats,
     seed,
     permutation,
@@ -239,6 +274,9 @@ def _forward_passes(
 ):
     """Every network output PermGrad scores, in two passes over row blocks.
 
+    Each of ``groups`` (index arrays over the columns) is permuted jointly:
+    the same row order for all its columns.
+
     Pass 1 runs both branches once per block, the head on them (baseline) and
     the head on each permuted copy's MLP output next to the block's fixed CNN
     output (``permutation="branch"``; the whole network on permuted copies for
@@ -246,19 +284,20 @@ def _forward_passes(
     of each permuted copy's image next to the block's fixed MLP output. Pass 2
     runs Grad-CAM (one tape per block) and, from the same forward pass, the
     head with the MLP silenced. The CNN-silenced head needs only stored MLP
-    outputs. Means over rows (the ablation fills, Grad-CAM, heatmap, image)
-    are weighted by ``weights``. Blocks run in ``n_jobs`` threads; results are
+    outputs. Means over rows (the ablation fills, heatmap, image) are weighted
+    by ``weights``; Grad-CAM at the feature pixels is kept per row, shaped
+    (n_outputs, n_samples, n_features). Blocks run in ``n_jobs`` threads; results are
     combined in block order, so they do not depend on ``n_jobs``.
     """
-    n_samples, n_features = values.shape
+    n_samples, n_groups = len(values), len(groups)
     shuffler = np.random.RandomState(seed)
     order = np.array(
         [
             [shuffler.permutation(n_samples) for _ in range(n_repeats)]
-            for _ in range(n_features)
+            for _ in range(n_groups)
         ],
         dtype=np.intp,
-    ).reshape(n_features, n_repeats, n_samples)
+    ).reshape(n_groups, n_repeats, n_samples)
     blocks = [slice(s, s + batch_size) for s in range(0, n_samples, batch_size)]
     parallel = Parallel(n_jobs=n_jobs, prefer="threads")
 
@@ -269,13 +308,13 @@ def _forward_passes(
     def first(i, block):
         v = values[block]
         mlp, cnn = net.branches(v)
-        shape = (n_features, n_repeats, len(v), net.n_outputs)
+        shape = (n_groups, n_repeats, len(v), net.n_outputs)
         permuted = np.empty(shape, "float32")
         image_permuted = np.empty(shape if image_permutation else 0, "float32")
         copy = v.copy()
-        for j in range(n_features):
+        for j, columns in enumerate(groups):
             for r in range(n_repeats):
-                copy[:, j] = values[order[j, r, block], j]
+                copy[:, columns] = values[order[j, r, block]][:, columns]
                 permuted[j, r] = (
                     net.permuted_head(copy, cnn)
                     if permutation == "branch"
@@ -283,7 +322,7 @@ def _forward_passes(
                 )
                 if image_permutation:
                     image_permuted[j, r] = net.image_permuted_head(mlp, copy)
-            copy[:, j] = v[:, j]
+            copy[:, columns] = v[:, columns]
         log(f"permutations: block {i + 1}/{len(blocks)}")
         return (
             mlp.numpy(),
@@ -322,9 +361,105 @@ def _forward_passes(
         else None,
         no_mlp=np.concatenate(no_mlp),
         no_cnn=no_cnn,
-        gradcam=np.sum(cam, axis=0, dtype=np.float64) / total,
+        gradcam=np.concatenate(cam, axis=1).astype(np.float64),
         heatmap=np.sum(heat, axis=0, dtype=np.float64) / total,
         mean_image=np.sum(image, axis=0, dtype=np.float64) / total,
+    )
+
+
+def _prepare(estimator, X, feature_groups):
+    """What every explanation of a fitted hybrid starts from.
+
+    The hybrid (checked), the rows as its network reads them (scaled values,
+    ``rows``), the names of its input columns, the groups (``feature_groups`` resolved)
+    with a (n_columns, n_groups) 0/1 ``membership`` matrix that sums a
+    per-column attribution over each group, and the compiled network.
+    """
+    hybrid, Xt, names, pre = _split_pipeline(estimator, X)
+    model = _check_hybrid(hybrid)
+    imager = hybrid.feature_encoder_.imager_
+    # SciKeras hands its encoder plain arrays (it checks column names itself)
+    values = imager.transform_values(check_array(Xt, dtype=np.float64))
+    if names is None:
+        names = (
+            list(hybrid.feature_names_in_)
+            if hasattr(hybrid, "feature_names_in_")
+            else [f"x{i}" for i in range(values.shape[1])]
+        )
+    if isinstance(feature_groups, str):  # "auto"
+        feature_groups = (
+            None
+            if pre is None
+            else auto_groups(
+                pre,
+                list(estimator.feature_names_in_)
+                if hasattr(estimator, "feature_names_in_")
+                else [f"x{i}" for i in range(np.shape(X)[1])],
+            )
+        )
+    group_names, groups = resolve_groups(feature_groups, names)
+    membership = np.zeros((values.shape[1], len(groups)))
+    for g, columns in enumerate(groups):
+        membership[columns, g] = 1.0
+    n_outputs = len(hybrid.classes_) if is_classifier(hybrid) else 1
+    side = imager.image_shape_[0]
+    return Bunch(
+        hybrid=hybrid,
+        imager=imager,
+        rows=values,
+        groups=groups,
+        membership=membership,
+        feature_names=np.asarray(group_names, dtype=object),
+        feature_groups=dict(zip(group_names, (np.asarray(names)[c] for c in groups))),
+        encoded_feature_names=np.asarray(names, dtype=object),
+        image_side=side,
+        network=_Network(
+            model, imager.feature_positions_, side, n_outputs, zoom=imager.zoom
+        ),
+    )
+
+
+IG_STEPS = 64  # Gauss-Legendre nodes of the integrated-gradients path
+
+
+def _integrated_gradients(net, values, baseline, n_steps, batch_size, n_jobs):
+    """Integrated gradients of every network output through both inputs.
+
+    The path runs straight from ``baseline`` to each row, the same point fed
+    to the tabular and the image input, and is integrated by Gauss-Legendre
+    quadrature with ``n_steps`` nodes (all of a row's nodes in one batch, at
+    most ``batch_size`` points a pass). Returns ``(mlp, cnn)``, each
+    (n_outputs, n_samples, n_features): the attributions through the tabular
+    input (the MLP branch) and through the image input (the CNN branch, via
+    the in-graph TINTO rendering, blur included). Summed over features and
+    both branches they give the output at the row minus the output at the
+    baseline (completeness; Sundararajan et al. 2017), up to the quadrature
+    error.
+    """
+    nodes, node_weights = np.polynomial.legendre.leggauss(n_steps)
+    alphas = ((nodes + 1) / 2).astype("float32")
+    node_weights = (node_weights / 2)[None, :, None, None]
+    baseline = np.asarray(baseline, dtype="float32").reshape(1, -1)
+    rows_per_pass = max(1, batch_size // n_steps)
+
+    def one(block):
+        diff = values[block] - baseline
+        points = baseline[None] + alphas[:, None, None] * diff[None]
+        points = points.reshape(-1, diff.shape[1])
+        shape = (net.n_outputs, n_steps, *diff.shape)
+        g_mlp, g_cnn = (g.numpy().reshape(shape) for g in net.gradients(points, points))
+        return (
+            (node_weights * g_mlp).sum(axis=1) * diff,
+            (node_weights * g_cnn).sum(axis=1) * diff,
+        )
+
+    blocks = [slice(s, s + rows_per_pass) for s in range(0, len(values), rows_per_pass)]
+    mlp, cnn = zip(
+        *Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(b) for b in blocks)
+    )
+    return (
+        np.concatenate(mlp, axis=1).astype(np.float64),
+        np.concatenate(cnn, axis=1).astype(np.float64),
     )
 
 
@@ -344,7 +479,12 @@ def _forward_passes(
         ],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "permutation": [StrOptions({"branch", "model"})],
-        "cnn_importance": [StrOptions({"gradcam", "permutation"})],
+        "cnn_importance": [StrOptions(set(CNN_IMPORTANCES))],
+        "scale": [StrOptions(set(SCALES))],
+        "n_bootstrap": [Interval(Integral, 2, None, closed="left")],
+        "confidence_level": [Interval(Real, 0, 1, closed="neither")],
+        "zero_tolerance": [Interval(Real, 0, 1, closed="left")],
+        "feature_groups": [dict, StrOptions({"auto"}), None],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
@@ -362,7 +502,12 @@ def permgrad_importance(
     max_samples: float = 1.0,
     batch_size: int = 1024,
     permutation: str = "branch",
-    cnn_importance: str = "gradcam",
+    cnn_importance: str = DEFAULT_CNN_IMPORTANCE,
+    scale: str = DEFAULT_SCALE,
+    n_bootstrap: int = 100,
+    confidence_level: float = 0.95,
+    zero_tolerance: float = 0.01,
+    feature_groups: dict | str | None = "auto",
     verbose: int = 0,
 ) -> Bunch:
     """PermGrad feature importance of a fitted hybrid network.
@@ -373,24 +518,43 @@ def permgrad_importance(
        input is permuted while the image input stays fixed; the importance is
        the drop of the score, over ``n_repeats`` permutations. The CNN branch
        runs once per row: only the MLP and the head see the permuted copies.
-    2. **Grad-CAM** of the ``last_conv`` layer per output (per class for a
+    2. **The CNN branch's part** (``cnn_importance``): by default the mirror
+       of the first, the score drop when the column is permuted in the image
+       input only, the MLP's input held fixed. ``"integrated_gradients"``:
+       the mean absolute integrated gradient of the output through the image
+       input, whose TINTO rendering is part of the graph, so each feature's
+       value is attributed exactly. ``"gradcam"`` (PermGrad as published):
+       Grad-CAM of the ``last_conv`` layer per output (per class for a
        classifier, from that class's score before the softmax), upsampled
-       bilinearly to the image size and read at each feature's pixel
-       ``(row, col)`` (the mean over its ``zoom x zoom`` block), averaged over
-       rows.
+       bilinearly to the image size and read at each feature's pixel (the
+       mean over its ``zoom x zoom`` block), averaged over rows. Grad-CAM is
+       computed whichever part is fused (``result.gradcam``).
     3. **Branch weights** from ablation at the concatenation: each branch's
        output is replaced by its mean over the rows and the score drop
        ``d_mlp``, ``d_cnn`` is measured;
        ``w_mlp = max(d_mlp, 0) / (max(d_mlp, 0) + max(d_cnn, 0))`` and
        ``w_cnn = 1 - w_mlp``. The ratio does not depend on the scale of the
-       score (unlike a softmax of raw losses). When neither drop is positive
-       the weights are undefined: they are set to 0.5 with a warning, and
-       ``branch_weights_defined`` is False.
-    4. **Fused score**: ``w_mlp * minmax(permutation) + w_cnn * minmax(gradcam)``,
-       where ``minmax`` maps a vector to [0, 1] and a constant vector to 0.
-       With ``cnn_importance="permutation"`` the CNN's part is instead the
-       mirror of the first: the score drop when the column is permuted in the
-       image input only, the MLP's input held fixed.
+       score. When neither drop is positive the weights are undefined: they
+       are set to 0.5 with a warning, and ``branch_weights_defined`` is False.
+    4. **Fused score**: ``w_mlp * scale(mlp part) + w_cnn * scale(cnn part)``.
+       ``scale="share"`` divides a part by the sum of its positive values, so
+       each part keeps its proportions: a nearly flat part adds nearly the
+       same to every feature, and a feature whose permutation does not lower
+       the score gets about 0. ``scale="minmax"`` (PermGrad as published) maps
+       each part to [0, 1], which stretches a nearly flat part to the full
+       range. The defaults are the most faithful combination in the
+       faithfulness benchmark (``benchmarks/bench_faithfulness.py``;
+       ``cnn_importance="gradcam", scale="minmax"`` reproduces the paper).
+
+    **Uncertainty**: ``n_bootstrap`` draws resample the rows (with
+    replacement) and pick one of the ``n_repeats`` permutations per feature,
+    and recompute every part, the branch weights and the fused score from the
+    stored network outputs (no network pass). Their standard deviation and
+    percentile interval are returned. A feature whose interval reaches below
+    ``zero_tolerance`` times the fused total (the sum of the positive fused
+    scores; 1 with ``scale="share"``) is flagged as indistinguishable from
+    zero: a network also leans a little on noise columns, and with enough
+    rows even a 0.1% share is statistically above 0, but it is not a finding.
 
     Parameters
     ----------
@@ -414,15 +578,16 @@ def permgrad_importance(
         with small networks, whose passes are short. Results do not depend on
         it.
     random_state : int, RandomState instance or None, default=None
-        Seeds the permutations and the row subsample.
+        Seeds the permutations, the row subsample and the bootstrap.
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative row weights: of the scores, and of every mean over rows
-        (the branch ablation's fills, Grad-CAM, the heatmap and mean image).
+        (the branch ablation's fills, Grad-CAM, integrated gradients and their
+        baseline, the heatmap and mean image).
     max_samples : int or float, default=1.0
         Rows used: a count, or a fraction of ``n_samples``.
     batch_size : int, default=1024
-        Rows per block: every forward pass and every Grad-CAM tape sees at most
-        this many rows.
+        Rows per block: every forward pass and every gradient tape sees at
+        most this many rows (integrated gradients: path points).
     permutation : {"branch", "model"}, default="branch"
         ``"branch"`` (PermGrad) permutes the column in the MLP's input only.
         ``"model"`` permutes it in both inputs, so the image is re-drawn from the
@@ -430,43 +595,85 @@ def permgrad_importance(
         which is what :func:`sklearn.inspection.permutation_importance` measures
         (computed here in the same batched way, and with the CNN run on every
         permuted copy, so it is slower).
-    cnn_importance : {"gradcam", "permutation"}, default="gradcam"
-        The CNN branch's part of the fused score. ``"gradcam"`` (PermGrad):
-        Grad-CAM at each feature's pixel, per class for a classifier.
-        ``"permutation"``: the score drop when the column is permuted in the
-        image input only (as many CNN passes as ``permutation="model"``); it
-        ranks features more faithfully than Grad-CAM in the faithfulness
-        benchmark, and is one score for all classes. Grad-CAM is computed
-        either way.
+    cnn_importance : {"permutation", "integrated_gradients", "gradcam"}, \
+default="permutation"
+        The CNN branch's part of the fused score (see above). The first two
+        are one score for all classes; ``"gradcam"`` gives one per class.
+    scale : {"share", "minmax"}, default="share"
+        How each part is put on the common scale before the branch weights
+        apply (see above).
+    n_bootstrap : int, default=100
+        Bootstrap draws for the standard deviations and intervals.
+    confidence_level : float, default=0.95
+        Coverage of the percentile intervals.
+    zero_tolerance : float, default=0.01
+        Share of the fused total below which an importance counts as zero for
+        ``indistinguishable_from_zero`` (0: the interval must reach 0 itself).
+    feature_groups : "auto", dict or None, default="auto"
+        Columns explained together: each group's columns are permuted jointly
+        (one row order for all), its integrated gradients and Grad-CAM values
+        summed, and it is reported once under its name. A dict maps a name to
+        the hybrid's input columns (names or indices); columns in no group
+        stand alone. ``"auto"``: when ``estimator`` is a Pipeline whose
+        earlier steps (a :class:`~sklearn.preprocessing.OneHotEncoder`, a
+        :class:`~sklearn.compose.ColumnTransformer`, Pipelines of them, and
+        one-column-in, one-column-out steps such as scalers and imputers)
+        turned one of the user's columns into several, one group per user
+        column, named like it; otherwise no groups. ``None``: every input
+        column of the hybrid alone.
     verbose : int, default=0
         Print progress per block of rows to stderr when > 0.
 
     Returns
     -------
     result : :class:`~sklearn.utils.Bunch`
+        - ``importances``: the fused score, (n_features,), or
+          (n_classes, n_features) for a classifier with
+          ``cnn_importance="gradcam"``;
+        - ``importances_std``, ``importances_ci``: its bootstrap standard
+          deviation (shaped like ``importances``) and interval (that shape
+          plus a last axis of 2: low, high);
+        - ``indistinguishable_from_zero``: bool, shaped like ``importances``:
+          the interval reaches below ``zero_tolerance`` of the fused total;
+        - ``branch_contributions``: ``{"mlp": ..., "cnn": ...}``, the two
+          weighted, scaled parts that sum to ``importances``;
         - ``permutation``: Bunch of ``importances_mean``, ``importances_std``
           (n_features,) and ``importances`` (n_features, n_repeats);
+        - ``image_permutation``: the same for the column permuted in the
+          image input only (``cnn_importance="permutation"`` only);
+        - ``integrated_gradients``: the mean absolute attribution through the
+          image input (n_features,), over rows and a classifier's classes
+          (``cnn_importance="integrated_gradients"`` only);
         - ``gradcam``: (n_features,) for a regressor, (n_classes, n_features)
           for a classifier;
         - ``branch_weights``: ``{"mlp": w, "cnn": 1 - w}``;
         - ``branch_score_drops``: ``{"mlp": d_mlp, "cnn": d_cnn}``;
         - ``branch_weights_defined``: False when neither drop was positive
           (the weights are then 0.5 each, with a warning);
-        - ``image_permutation``: like ``permutation``, for the column permuted
-          in the image input only (``cnn_importance="permutation"`` only);
-        - ``cnn_importance``: the CNN part used in the fused score;
-        - ``importances``: the fused score, shaped like ``gradcam``, or
-          (n_features,) with ``cnn_importance="permutation"``;
-        - ``feature_names``: ndarray of str; ``classes`` for a classifier;
+        - ``cnn_importance``, ``scale``, ``confidence_level``: as used;
+        - ``feature_names``: ndarray of str, one per group (per column
+          without groups); ``classes`` for a classifier;
+        - ``feature_groups``: each name's input columns of the hybrid;
+        - ``encoded_feature_names``: the hybrid's input columns, in the order
+          of ``feature_positions``;
         - ``heatmap``: the mean upsampled Grad-CAM map, (height, width) for a
           regressor, (n_classes, height, width) for a classifier;
         - ``mean_image``: the mean TINTO image (height, width);
-        - ``feature_positions``: each feature's pixel (row, col), (n_features, 2).
+        - ``feature_positions``: each input column's pixel (row, col),
+          (n_encoded_features, 2).
 
     See Also
     --------
     sklearn.inspection.permutation_importance : Permutation importance of any
         model, re-running its whole ``predict``.
+    explain_rows : Each row's attribution, through both branches.
+
+    References
+    ----------
+    .. [1] Sundararajan, Taly and Yan, "Axiomatic Attribution for Deep
+       Networks", ICML 2017 (integrated gradients).
+    .. [2] Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks
+       via Gradient-based Localization", ICCV 2017.
 
     Examples
     --------
@@ -476,17 +683,15 @@ def permgrad_importance(
     >>> reg = HybridRegressor(TintoImager(pixels=4), n_conv_layers=1, epochs=3,
     ...                       random_state=0).fit(X, y)
     >>> result = permgrad_importance(reg, X, y, n_repeats=2, random_state=0)
-    >>> result.permutation.importances.shape, result.gradcam.shape
-    ((5, 2), (5,))
+    >>> result.importances.shape, result.importances_ci.shape
+    ((5,), (5, 2))
     >>> round(sum(result.branch_weights.values()), 6)
     1.0
     """
-    hybrid, Xt, names = _split_pipeline(estimator, X)
-    model = _check_hybrid(hybrid)
-    check_consistent_length(Xt, y, *([] if sample_weight is None else [sample_weight]))
-    imager = hybrid.feature_encoder_.imager_
-    # SciKeras hands its encoder plain arrays (it checks column names itself)
-    values = imager.transform_values(check_array(Xt, dtype=np.float64))
+    check_consistent_length(X, y, *([] if sample_weight is None else [sample_weight]))
+    setup = _prepare(estimator, X, feature_groups)
+    hybrid, values, groups = setup.hybrid, setup.rows, setup.groups
+    membership = setup.membership
     y = np.asarray(y)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(
@@ -514,6 +719,9 @@ def permgrad_importance(
         values, y = values[rows], y[rows]
         sample_weight = None if sample_weight is None else sample_weight[rows]
     seed = rng.randint(2**31 - 1)
+    weights = (np.ones(len(values)) if sample_weight is None else sample_weight).astype(
+        np.float64
+    )
 
     if scoring is None:  # R², or the log loss: accuracy rarely moves
         scoring = (
@@ -527,20 +735,13 @@ def permgrad_importance(
             else "r2"
         )
     scorer = check_scoring(hybrid, scoring=scoring)
-    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
 
-    def score(raw):
-        return scorer(_Responses(hybrid, raw), values, y, **weights)
-
-    n_outputs = len(hybrid.classes_) if is_classifier(hybrid) else 1
-    side = imager.image_shape_[0]
-    net = _Network(model, imager.feature_positions_, side, n_outputs, zoom=imager.zoom)
+    net, side = setup.network, setup.image_side
     outputs = _forward_passes(
         net,
         values,
-        np.ones(len(values), "float32")
-        if sample_weight is None
-        else sample_weight.astype("float32"),
+        weights.astype("float32"),
+        groups,
         n_repeats,
         seed,
         permutation,
@@ -549,67 +750,141 @@ def permgrad_importance(
         n_jobs,
         verbose,
     )
-    baseline = score(outputs.baseline)
-
-    def permutation_bunch(permuted):
-        drops = np.array(
-            [[baseline - score(raw) for raw in feature] for feature in permuted]
+    if cnn_importance == "integrated_gradients":
+        _, image_attributions = _integrated_gradients(
+            net, values, weights @ values / weights.sum(), IG_STEPS, batch_size, n_jobs
         )
-        return Bunch(
-            importances_mean=drops.mean(axis=1),
-            importances_std=drops.std(axis=1),
-            importances=drops,
-        )
+        per_row = np.abs(image_attributions @ membership).mean(axis=0, keepdims=True)
+    elif cnn_importance == "gradcam":
+        per_row = outputs.gradcam @ membership
 
-    mlp_part = permutation_bunch(outputs.permuted)
-    d_mlp = baseline - score(outputs.no_mlp)
-    d_cnn = baseline - score(outputs.no_cnn)
-    positive = max(d_mlp, 0.0) + max(d_cnn, 0.0)
-    weights_defined = bool(positive > 0)
-    if weights_defined:
-        w_mlp = max(d_mlp, 0.0) / positive
-    else:
-        w_mlp = 0.5
+    def parts(rows, repeats):
+        """Every part on ``rows``: all repeats' drops, or one per feature."""
+        row_weights = weights[rows]
+        fit = {} if sample_weight is None else {"sample_weight": row_weights}
+
+        def score(raw):
+            return scorer(
+                _Responses(hybrid, raw[..., rows, :]), values[rows], y[rows], **fit
+            )
+
+        baseline = score(outputs.baseline)
+
+        def drops(permuted):
+            if repeats is None:
+                return np.array(
+                    [[baseline - score(raw) for raw in f] for f in permuted]
+                )
+            return np.array(
+                [baseline - score(permuted[j, r]) for j, r in enumerate(repeats)]
+            )[:, None]
+
+        mlp = drops(outputs.permuted)
+        if cnn_importance == "permutation":
+            cnn = drops(outputs.image_permuted)
+        else:
+            cnn = _weighted_mean(per_row[:, rows], row_weights)
+        branch_drops = (
+            baseline - score(outputs.no_mlp),
+            baseline - score(outputs.no_cnn),
+        )
+        return mlp, cnn, branch_drops
+
+    def fuse(mlp, cnn, branch_drops):
+        d_mlp, d_cnn = (max(d, 0.0) for d in branch_drops)
+        w_mlp = d_mlp / (d_mlp + d_cnn) if d_mlp + d_cnn > 0 else 0.5
+        to_scale = SCALES[scale]
+        if cnn_importance == "permutation":  # one row, like one output
+            cnn = cnn.mean(axis=1)[None]
+        contributions = Bunch(
+            mlp=w_mlp * to_scale(mlp.mean(axis=1)), cnn=(1 - w_mlp) * to_scale(cnn)
+        )
+        return contributions.mlp + contributions.cnn, w_mlp, contributions
+
+    mlp_drops, cnn_values, branch_drops = parts(np.arange(len(values)), None)
+    fused, w_mlp, contributions = fuse(mlp_drops, cnn_values, branch_drops)
+    weights_defined = bool(max(branch_drops[0], 0) + max(branch_drops[1], 0) > 0)
+    if not weights_defined:
         warnings.warn(
-            f"Neither branch's ablation lowered the score (drops: MLP {d_mlp:.4g}, "
-            f"CNN {d_cnn:.4g}), so the branch weights are undefined and set to "
-            "0.5/0.5 (result.branch_weights_defined is False). Explain on more "
-            "rows, or with a scoring that the model's outputs move (e.g. the log "
-            "loss).",
+            f"Neither branch's ablation lowered the score (drops: MLP "
+            f"{branch_drops[0]:.4g}, CNN {branch_drops[1]:.4g}), so the branch "
+            "weights are undefined and set to 0.5/0.5 "
+            "(result.branch_weights_defined is False). Explain on more rows, or "
+            "with a scoring that the model's outputs move (e.g. the log loss).",
             UserWarning,
             stacklevel=3,  # the caller of permgrad_importance's validation wrapper
         )
-    gradcam, heatmap = outputs.gradcam, outputs.heatmap.reshape(-1, side, side)
-    if not is_classifier(hybrid):
-        gradcam, heatmap = gradcam[0], heatmap[0]
 
-    if cnn_importance == "permutation":
-        image_part = permutation_bunch(outputs.image_permuted)
-        cnn_part = image_part.importances_mean
-    else:
-        cnn_part = gradcam
-    fused = w_mlp * _minmax(mlp_part.importances_mean) + (1 - w_mlp) * _minmax(cnn_part)
-    if names is None:
-        names = (
-            list(hybrid.feature_names_in_)
-            if hasattr(hybrid, "feature_names_in_")
-            else [f"x{i}" for i in range(values.shape[1])]
-        )
+    boot = np.random.RandomState(seed)
+    draws = np.array(
+        [
+            fuse(
+                *parts(
+                    boot.randint(len(values), size=len(values)),
+                    boot.randint(n_repeats, size=len(groups)),
+                )
+            )[0]
+            for _ in range(n_bootstrap)
+        ]
+    )
+    tail = 100 * (1 - confidence_level) / 2
+    interval = np.moveaxis(np.percentile(draws, [tail, 100 - tail], axis=0), 0, -1)
+
+    per_class = is_classifier(hybrid) and cnn_importance == "gradcam"
+    floor = zero_tolerance * np.clip(fused, 0, None).sum(axis=-1, keepdims=True)
+
+    def squeezed(a, per_output=per_class):  # drop a one-output axis
+        return np.asarray(a) if per_output else np.asarray(a)[0]
+
+    gradcam = squeezed(
+        _weighted_mean(outputs.gradcam @ membership, weights), is_classifier(hybrid)
+    )
+    heatmap = outputs.heatmap.reshape(-1, side, side)
     result = Bunch(
-        permutation=mlp_part,
+        importances=squeezed(fused),
+        importances_std=squeezed(draws.std(axis=0)),
+        importances_ci=squeezed(interval),
+        indistinguishable_from_zero=squeezed(interval[..., 0] <= floor),
+        branch_contributions=Bunch(
+            mlp=squeezed(np.broadcast_to(contributions.mlp, fused.shape)),
+            cnn=squeezed(contributions.cnn),
+        ),
+        permutation=_drops_bunch(mlp_drops),
         gradcam=gradcam,
         branch_weights={"mlp": float(w_mlp), "cnn": float(1 - w_mlp)},
-        branch_score_drops={"mlp": float(d_mlp), "cnn": float(d_cnn)},
+        branch_score_drops={
+            "mlp": float(branch_drops[0]),
+            "cnn": float(branch_drops[1]),
+        },
         branch_weights_defined=weights_defined,
         cnn_importance=cnn_importance,
-        importances=fused,
-        feature_names=np.asarray(names, dtype=object),
-        heatmap=heatmap,
+        scale=scale,
+        confidence_level=confidence_level,
+        feature_names=setup.feature_names,
+        feature_groups=setup.feature_groups,
+        encoded_feature_names=setup.encoded_feature_names,
+        heatmap=squeezed(heatmap, is_classifier(hybrid)),
         mean_image=outputs.mean_image.reshape(side, side),
-        feature_positions=imager.feature_positions_.copy(),
+        feature_positions=setup.imager.feature_positions_.copy(),
     )
     if cnn_importance == "permutation":
-        result.image_permutation = image_part
+        result.image_permutation = _drops_bunch(cnn_values)
+    elif cnn_importance == "integrated_gradients":
+        result.integrated_gradients = cnn_values[0]
     if is_classifier(hybrid):
         result.classes = hybrid.classes_
     return result
+
+
+def _weighted_mean(per_row, weights):
+    """(n_outputs, n_rows, n_features) values averaged over weighted rows."""
+    return np.einsum("knp,n->kp", per_row, weights) / weights.sum()
+
+
+def _drops_bunch(drops):
+    """Score drops (n_features, n_repeats) as permutation_importance returns them."""
+    return Bunch(
+        importances_mean=drops.mean(axis=1),
+        importances_std=drops.std(axis=1),
+        importances=drops,
+    )

@@ -87,7 +87,7 @@ class GradCAMDisplay:
             heatmap=_for_target(result, "heatmap", _class_index(result, target)),
             mean_image=result.mean_image,
             feature_positions=result.feature_positions,
-            feature_names=result.feature_names,
+            feature_names=result.get("encoded_feature_names", result.feature_names),
             class_name=target,
         )
         return display.plot(ax=ax, **kwargs)
