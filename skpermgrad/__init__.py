@@ -3,8 +3,9 @@
 Tabular rows become small TINTO images (:class:`TintoImager`); hybrid MLP+CNN
 networks read both views (:class:`HybridRegressor`, :class:`HybridClassifier`);
 PermGrad explains them (:func:`permgrad_importance`,
-:class:`PermGradExplainer`, and the displays :class:`PermGradDisplay` and
-:class:`GradCAMDisplay`). Keras and TensorFlow are
+:class:`PermGradExplainer`, :func:`explain_rows` per row, and the displays
+:class:`PermGradDisplay`, :class:`GradCAMDisplay` and
+:class:`RowExplanationDisplay`). Keras and TensorFlow are
 imported only when one of those is first used.
 """
 
@@ -24,6 +25,7 @@ __all__ = [
     "HybridRegressor",
     "PermGradDisplay",
     "PermGradExplainer",
+    "RowExplanationDisplay",
     "TintoImager",
     "explain_rows",
     "permgrad_importance",
@@ -37,6 +39,7 @@ _LAZY = {
     "HybridRegressor": "models",
     "PermGradDisplay": "inspection",
     "PermGradExplainer": "inspection",
+    "RowExplanationDisplay": "inspection",
     "explain_rows": "inspection",
     "permgrad_importance": "inspection",
 }

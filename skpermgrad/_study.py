@@ -330,11 +330,20 @@ def baselines(pipeline, task, seed):
 
 
 def importance_table(result) -> pd.DataFrame:
-    """One row per explained feature, the most important first."""
+    """One row per explained feature (a column of the user's table), the most
+    important first, with the interval and the zero flag of the fused score."""
+    interval = np.asarray(result.importances_ci)
+    if interval.ndim == 3:  # per class: the class-mean's interval, roughly
+        interval = interval.mean(axis=0)
+    flags = np.asarray(result.indistinguishable_from_zero)
     table = pd.DataFrame(
         {
             "feature": result.feature_names,
             "importance": np.atleast_2d(result.importances).mean(axis=0),
+            "importance_std": np.atleast_2d(result.importances_std).mean(axis=0),
+            "ci_low": interval[:, 0],
+            "ci_high": interval[:, 1],
+            "indistinguishable_from_zero": flags if flags.ndim == 1 else flags.all(0),
             "permutation_mean": result.permutation.importances_mean,
             "permutation_std": result.permutation.importances_std,
             "gradcam": np.atleast_2d(result.gradcam).mean(axis=0),
@@ -343,11 +352,27 @@ def importance_table(result) -> pd.DataFrame:
     if "image_permutation" in result:
         table["image_permutation_mean"] = result.image_permutation.importances_mean
         table["image_permutation_std"] = result.image_permutation.importances_std
+    if "integrated_gradients" in result:
+        table["integrated_gradients"] = result.integrated_gradients
     for k, label in enumerate(result.get("classes", [])):
         if result.importances.ndim == 2:
             table[f"importance[{label}]"] = result.importances[k]
         table[f"gradcam[{label}]"] = result.gradcam[k]
     return table.sort_values("importance", ascending=False, kind="mergesort")
+
+
+def top_feature(table) -> str:
+    """The summary's words on the top feature: named only when it is clearly
+    ahead (its interval above the runner-up's) and clearly not zero."""
+    first = table.iloc[0]
+    if first["indistinguishable_from_zero"]:
+        return "no feature's importance is distinguishable from zero"
+    if len(table) > 1 and first["ci_low"] <= table.iloc[1]["ci_high"]:
+        return (
+            f"top features {first['feature']} and {table.iloc[1]['feature']} "
+            "are not clearly apart"
+        )
+    return f"top feature {first['feature']}"
 
 
 def write_plots(result, folder):
@@ -413,8 +438,9 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
         f"- split: {summary['train_rows']} training rows, {summary['test_rows']} test "
         f"rows (test size {settings['test_size']}, seed {settings['seed']})",
         f"- the hybrid reads {summary['encoded']} columns: numeric columns keep "
-        "their names; each category of a categorical column is its own 0/1 column "
-        "named `<column>_<category>` and explained as such",
+        "their names; each category of a categorical column is its own 0/1 "
+        "column, and the explanation permutes a column's categories together "
+        "and reports it once, under its own name",
         "",
         "## Tuning",
         "",
@@ -440,13 +466,20 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
             else "Branch weights: **undefined** — silencing neither branch lowered "
             "the test score, so both parts of the fused importance count 0.5. "
         )
-        + "The CNN's part of the fused "
-        + (
-            "importance is Grad-CAM at each feature's pixel."
-            if result.cnn_importance == "gradcam"
-            else "importance is the score drop when the column is permuted in the "
-            "image only."
-        ),
+        + "The CNN's part of the fused importance is "
+        + {
+            "gradcam": "Grad-CAM at each feature's pixel (PermGrad as published).",
+            "permutation": "the score drop when the column is permuted in the "
+            "image only.",
+            "integrated_gradients": "the mean absolute integrated gradient "
+            "through the image.",
+        }[result.cnn_importance]
+        + f" Each part is put on a common scale ({result.scale}). Intervals: "
+        f"{result.confidence_level:.0%} bootstrap over the test rows and the "
+        "permutations; `indistinguishable_from_zero` marks features whose "
+        f"interval reaches below {result.zero_tolerance:.0%} of the total (their "
+        "importance cannot be told from zero). "
+        f"{top_feature(importances).capitalize()}.",
         "",
         _markdown_table(importances),
         "",

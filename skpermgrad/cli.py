@@ -130,10 +130,24 @@ def _resolve_settings(args, out):
 
 
 def _quiet_tensorflow():
-    """This process is the command line's: keep TensorFlow's logs to errors."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
+    """This process is the command line's: keep TensorFlow's logs to errors.
 
+    TensorFlow's C++ runtime prints a few lines while it loads (oneDNN, absl),
+    whatever ``TF_CPP_MIN_LOG_LEVEL`` says, straight to file descriptor 2;
+    that descriptor points at /dev/null while TensorFlow and Keras import. An
+    import error is still raised, and shown, after it is restored.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+        import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
     tf.get_logger().setLevel("ERROR")
 
 
@@ -245,7 +259,7 @@ def _run(args):
         "missing": int(X.isna().sum().sum()),
         "train_rows": len(X_train),
         "test_rows": len(X_test),
-        "encoded": len(result.feature_names),
+        "encoded": len(result.encoded_feature_names),
     }
     # Outputs go to a staging folder first: a failure leaves no half report.
     staging = out / ".staging"
@@ -275,16 +289,16 @@ def _run(args):
         for label, values in scores.items()
         if label != "hybrid"
     )
-    top = importances["feature"].iloc[0]
     print(
         f"{name}: hybrid {main_metric} {scores['hybrid'][main_metric]:.4g} "
-        f"({others}); top feature {top}; report {out / 'report.md'} "
+        f"({others}); {_study.top_feature(importances)}; report {out / 'report.md'} "
         f"({_study.elapsed(start)})"
     )
     return 0
 
 
 def _predict(args):
+    _quiet_tensorflow()  # loading the model imports TensorFlow
     import joblib
     import numpy as np
     import pandas as pd
@@ -380,10 +394,11 @@ def _parser():
     )
     run.add_argument(
         "--cnn-importance",
-        choices=("gradcam", "permutation"),
-        default="gradcam",
-        help="the CNN branch's part of the fused score: Grad-CAM (PermGrad) or "
-        "the permutation of the column in the image only (more faithful)",
+        choices=("permutation", "integrated_gradients", "gradcam"),
+        default="permutation",
+        help="the CNN branch's part of the fused score: the permutation of the "
+        "column in the image only (the most faithful, default), integrated "
+        "gradients through the image, or Grad-CAM (PermGrad as published)",
     )
     run.set_defaults(func=_run)
 

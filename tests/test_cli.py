@@ -78,8 +78,23 @@ def test_run_regression_end_to_end_and_predict(puma_csv, tmp_path, capsys):
     report = (out / "report.md").read_text()
     for part in ("## Test metrics", "## PermGrad explanation", "importance.png"):
         assert part in report
+    for column in (
+        "importance_std",
+        "ci_low",
+        "ci_high",
+        "indistinguishable_from_zero",
+    ):
+        assert column in importances.columns
+    assert "indistinguishable_from_zero" in report
     summary = capsys.readouterr().out.strip().splitlines()[-1]
     assert summary.startswith("puma.csv: hybrid rmse")
+    first, second = importances.iloc[0], importances.iloc[1]
+    if first["indistinguishable_from_zero"]:
+        assert "no feature's importance is distinguishable from zero" in summary
+    elif first["ci_low"] <= second["ci_high"]:
+        assert f"top features {first['feature']} and {second['feature']}" in summary
+    else:
+        assert f"top feature {first['feature']};" in summary
 
     predictions = tmp_path / "pred.csv"
     argv = ["predict", str(out / "model.joblib"), str(puma_csv), "--out"]
@@ -109,7 +124,7 @@ def test_run_classification_with_categories_and_missing_values(tmp_path):
     frame.to_csv(data, sep="\t", index=False)
     out = tmp_path / "run"
     argv = ["run", str(data), "--target", "label", "--trials", "1"]
-    argv += ["--cnn-importance", "permutation"]
+    argv += ["--cnn-importance", "gradcam"]
     assert main([*argv, "--epochs", "2", "--cv", "2", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["settings"]["task"] == "classification"
@@ -121,13 +136,13 @@ def test_run_classification_with_categories_and_missing_values(tmp_path):
         "log_loss",
     }
     assert metrics["data"]["missing"] == 12 and metrics["data"]["encoded"] == 5
+    # the colour's one-hot columns are explained together, under its name
     features = set(pd.read_csv(out / "importances.csv")["feature"])
-    assert features == {"size", "weight", "colour_blue", "colour_green", "colour_red"}
-    # the image permutation is one score for all classes; Grad-CAM is per class
+    assert features == {"size", "weight", "colour"}
+    # with Grad-CAM fused, the fused score and Grad-CAM are per class
     columns = pd.read_csv(out / "importances.csv").columns
-    assert "image_permutation_mean" in columns and "gradcam[big]" in columns
-    assert "importance[big]" not in columns
-    assert "permuted in the image only" in (out / "report.md").read_text()
+    assert "importance[big]" in columns and "gradcam[big]" in columns
+    assert "Grad-CAM at each feature's pixel" in (out / "report.md").read_text()
 
 
 def test_interrupted_study_resumes_without_losing_trials(
@@ -214,3 +229,18 @@ def test_run_refuses_another_studys_out(tmp_path, capsys):
     (out / "notes.txt").write_text("mine")
     assert main(["run", str(data), "--target", "y", "--out", str(out)]) == 2
     assert "not a skpermgrad run" in capsys.readouterr().err
+
+
+def test_tensorflow_loads_quietly():
+    # the C++ runtime's load-time lines (oneDNN, absl) never reach a CLI user
+    import os
+    import subprocess
+    import sys
+
+    code = "from skpermgrad.cli import _quiet_tensorflow; _quiet_tensorflow()"
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""

@@ -101,10 +101,19 @@ def test_selector_in_a_pipeline_and_for_select_from_model(data):
         Ridge(),
     ).fit(X, y)
     assert pipe[-1].coef_.shape == (2,)
+    scores = pipe[0].feature_importances_
+    top = np.zeros(5, bool)
+    top[np.argsort(-scores, kind="mergesort")[:2]] = True
+    np.testing.assert_array_equal(pipe[0].get_support(), top)
     # threshold=None means no threshold with max_features here; SelectFromModel
-    # applies "mean" then, so its equivalent is threshold=-inf
+    # applies "mean" then, so its equivalent is threshold=-inf. It ranks by
+    # |score|, the explainer by the score (a negative drop is no importance):
+    # they agree where no score is negative.
     selector = SelectFromModel(pipe[0], prefit=True, max_features=2, threshold=-np.inf)
-    np.testing.assert_array_equal(selector.get_support(), pipe[0].get_support())
+    if np.all(scores >= 0):
+        np.testing.assert_array_equal(selector.get_support(), pipe[0].get_support())
+    else:
+        assert selector.get_support().sum() == 2
 
 
 def test_prefit_uses_the_estimator_as_is(data):
@@ -122,7 +131,10 @@ def test_classifier_is_stratified_and_delegates_proba():
     X = rng.uniform(-1, 1, size=(120, 5))
     y = np.where(X[:, 0] > 0, "pos", "neg")
     explainer = PermGradExplainer(
-        HybridClassifier(TintoImager(pixels=4), **FAST), n_repeats=1, random_state=0
+        HybridClassifier(TintoImager(pixels=4), **FAST),
+        n_repeats=1,
+        random_state=0,
+        cnn_importance="gradcam",  # per class
     )
     assert is_classifier(explainer)
     assert isinstance(
@@ -147,7 +159,7 @@ def test_classifier_is_stratified_and_delegates_proba():
     assert explainer.transform(X).shape == (120, 2)
 
 
-def test_no_selection_when_the_pipeline_changes_the_columns():
+def test_selection_of_the_users_columns_through_an_encoder():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
         {"a": rng.normal(size=60), "b": rng.normal(size=60), "c": ["u", "v"] * 30}
@@ -159,17 +171,27 @@ def test_no_selection_when_the_pipeline_changes_the_columns():
         ),
         HybridRegressor(TintoImager(pixels=4), **FAST),
     )
+    # the one-hot columns of c are one group: the explanation is per column of X
     explainer = PermGradExplainer(pipe, n_repeats=1, random_state=0).fit(frame, y)
-    assert explainer.importances_.shape == (4,)
-    assert list(explainer.explanation_.feature_names) == [
+    assert list(explainer.explanation_.feature_names) == ["c", "a", "b"]
+    np.testing.assert_array_equal(
+        explainer.feature_importances_,
+        np.atleast_2d(explainer.importances_).mean(axis=0)[[1, 2, 0]],
+    )
+    assert explainer.transform(frame).shape[0] == 60
+    assert explainer.predict(frame).shape == (60,)
+    # without groups it covers the encoder's columns: no selection of X's
+    ungrouped = PermGradExplainer(
+        pipe, n_repeats=1, random_state=0, feature_groups=None
+    ).fit(frame, y)
+    assert list(ungrouped.explanation_.feature_names) == [
         "onehotencoder__c_u",
         "onehotencoder__c_v",
         "remainder__a",
         "remainder__b",
     ]
-    assert explainer.predict(frame).shape == (60,)
     with pytest.raises(ValueError, match="covers the 4 features .* X has 3 columns"):
-        explainer.transform(frame)
+        ungrouped.transform(frame)
 
 
 def test_errors(data):

@@ -16,7 +16,7 @@ from skpermgrad import (  # noqa: E402
     TintoImager,
     permgrad_importance,
 )
-from skpermgrad.inspection._permgrad import _minmax, _Network  # noqa: E402
+from skpermgrad.inspection._permgrad import _minmax, _Network, _share  # noqa: E402
 
 TRAIN = {
     **TINY,
@@ -47,7 +47,13 @@ def test_result_layout_and_reproducibility(linear_task):
     assert set(result.branch_weights) == {"mlp", "cnn"}
     assert sum(result.branch_weights.values()) == pytest.approx(1.0)
     assert list(result.feature_names) == [f"x{i}" for i in range(6)]
-    assert np.all(result.importances >= 0) and np.all(result.importances <= 1)
+    assert result.cnn_importance == "permutation" and result.scale == "share"
+    parts = result.branch_contributions
+    np.testing.assert_allclose(parts.mlp + parts.cnn, result.importances)
+    assert result.importances_std.shape == (6,)
+    assert result.importances_ci.shape == (6, 2)
+    assert np.all(result.importances_ci[:, 0] <= result.importances_ci[:, 1])
+    assert result.indistinguishable_from_zero.dtype == bool
     again = permgrad_importance(reg, X, y, n_repeats=3, random_state=0)
     np.testing.assert_array_equal(result.importances, again.importances)
     np.testing.assert_array_equal(
@@ -107,10 +113,17 @@ def test_classifier_gradcam_per_class():
     imager = TintoImager(pixels=4, random_state=0)
     clf = HybridClassifier(imager, **CNN_DOMINANT).fit(X, y)
     result = permgrad_importance(
-        clf, X, y, n_repeats=2, random_state=0, scoring="neg_log_loss"
+        clf,
+        X,
+        y,
+        n_repeats=2,
+        random_state=0,
+        scoring="neg_log_loss",
+        cnn_importance="gradcam",
     )
     assert result.gradcam.shape == (3, 6)
     assert result.importances.shape == (3, 6)
+    assert result.importances_ci.shape == (3, 6, 2)
     assert result.heatmap.shape == (3, 4, 4)
     np.testing.assert_array_equal(result.classes, ["a", "b", "c"])
     assert np.argmax(result.permutation.importances_mean) in (0, 3)
@@ -194,12 +207,18 @@ def test_image_permutation_mirrors_the_mlp_permutation(reg9, weights):
     w = result.branch_weights["mlp"]
     np.testing.assert_allclose(
         result.importances,
-        w * _minmax(mlp.mean(axis=1)) + (1 - w) * _minmax(image.mean(axis=1)),
+        w * _share(mlp.mean(axis=1)) + (1 - w) * _share(image.mean(axis=1)),
     )
-    # Grad-CAM is still computed; the default fuses it and has no image part
-    default = permgrad_importance(reg, X, y, **kwargs)
-    np.testing.assert_allclose(default.gradcam, result.gradcam, rtol=1e-6)
-    assert default.cnn_importance == "gradcam" and "image_permutation" not in default
+    published = permgrad_importance(
+        reg, X, y, cnn_importance="gradcam", scale="minmax", **kwargs
+    )
+    np.testing.assert_allclose(
+        published.importances,
+        w * _minmax(mlp.mean(axis=1)) + (1 - w) * _minmax(published.gradcam),
+    )
+    # Grad-CAM is computed either way; fusing it leaves no image part
+    np.testing.assert_allclose(published.gradcam, result.gradcam, rtol=1e-6)
+    assert "image_permutation" not in published
 
 
 def test_image_permutation_of_a_classifier_is_one_score():
@@ -226,14 +245,11 @@ def test_gradcam_is_read_at_row_col_of_the_image():
     assert not np.array_equal(rows, cols)
     net = _Network(_hand_built(imager, 0.0, 1.0), imager.feature_positions_, 7, 1)
     values = imager.transform_values(X)
-    ones = np.ones(len(values), "float32")
-    cam, heat, image, _ = (
-        t.numpy() for t in net.gradcam(values, ones, np.zeros((1, 1)))
-    )
-    np.testing.assert_allclose(cam[0] / len(X), values.mean(axis=0), rtol=1e-5)
-    mean_image = imager.transform_images(X)[..., 0].mean(axis=0)
-    np.testing.assert_allclose(image.reshape(7, 7) / len(X), mean_image, rtol=1e-5)
-    np.testing.assert_allclose(heat[0].reshape(7, 7) / len(X), mean_image, rtol=1e-5)
+    cam, heat, image, _ = (t.numpy() for t in net.gradcam(values, np.zeros((1, 1))))
+    np.testing.assert_allclose(cam[0], values, rtol=1e-5, atol=1e-7)
+    images = imager.transform_images(X)[..., 0]
+    np.testing.assert_allclose(image, images, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(heat[0].reshape(-1, 7, 7), images, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize(
@@ -386,7 +402,9 @@ def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layer
     imager = TintoImager(pixels=4, zoom=zoom, random_state=0)
     params = {**TRAIN, "epochs": 3, "n_conv_layers": n_conv_layers}
     reg = HybridRegressor(imager, **params).fit(X, y)
-    result = permgrad_importance(reg, X, y, n_repeats=1, random_state=0)
+    result = permgrad_importance(
+        reg, X, y, n_repeats=1, random_state=0, cnn_importance="gradcam"
+    )
 
     # the network from last_conv on, layer by layer, by the documented names
     model, last = reg.model_, n_conv_layers - 1
@@ -418,3 +436,230 @@ def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layer
     ]
     np.testing.assert_allclose(result.gradcam, expected, rtol=1e-4, atol=1e-7)
     np.testing.assert_allclose(result.heatmap, cam.mean(axis=0), rtol=1e-4, atol=1e-7)
+
+
+# --- issue 16: a faithful default, uncertainty, groups, per-row explanations ---
+
+
+def test_share_keeps_a_flat_part_flat():
+    flat = np.array([0.015, 0.03, 0.04, 0.035])
+    np.testing.assert_allclose(_share(flat), flat / flat.sum())
+    assert _share(flat).max() < 0.4  # min-max would stretch it to [0, 1]
+    np.testing.assert_allclose(_share([2.0, -1.0, 2.0]), [0.5, -0.25, 0.5])
+    np.testing.assert_array_equal(_share([-1.0, 0.0]), [0.0, 0.0])
+
+
+@pytest.fixture(scope="module")
+def issue_task():
+    """The issue's table: y = 4 x0 + 2 x1, x2..x5 pure noise (smaller, faster)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(2000, 6))
+    y = 4 * X[:, 0] + 2 * X[:, 1] + 0.05 * rng.normal(size=2000)
+    reg = HybridRegressor(TintoImager(pixels=8), epochs=40, random_state=0)
+    return reg.fit(X[:1500], y[:1500]), X[1500:], y[1500:]
+
+
+def test_default_ranks_the_truth_and_flags_the_noise(issue_task):
+    # The published fusion (Grad-CAM, min-max) ranked x0 last and a noise
+    # column first on this table; the default must rank x0, x1 first and flag
+    # every noise column as indistinguishable from zero, but not x0 or x1.
+    reg, X, y = issue_task
+    assert reg.score(X, y) > 0.95
+    result = permgrad_importance(reg, X, y, random_state=0)
+    assert list(np.argsort(-result.importances)[:2]) == [0, 1]
+    np.testing.assert_array_equal(
+        result.indistinguishable_from_zero, [False, False, True, True, True, True]
+    )
+    low, high = result.importances_ci.T
+    assert low[1] > high[2:].max()  # x1 clearly ahead of every noise column
+    # no tolerance: the flags rest on the interval reaching zero itself
+    strict = permgrad_importance(reg, X, y, random_state=0, zero_tolerance=0.0)
+    assert not strict.indistinguishable_from_zero[:2].any()
+
+
+def test_groups_are_permuted_jointly():
+    # x1 = -x0, so after TINTO's min-max scaling x1 = 1 - x0 and the MLP's
+    # sum of values does not move when both are permuted with one row order.
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(200, 4))
+    X[:, 0] = np.linspace(-1, 1, 200)
+    X[:, 1] = -X[:, 0]
+    reg = HybridRegressor(TintoImager(pixels=4), **TINY).fit(X, X[:, 2])
+    reg.model_ = _hand_built(reg.feature_encoder_.imager_, 1.0, 0.0)
+    y = reg.predict(X) + 0.1 * rng.normal(size=200)
+    kwargs = dict(n_repeats=2, random_state=0, scoring="neg_mean_squared_error")
+    alone = permgrad_importance(reg, X, y, **kwargs)
+    joint = permgrad_importance(reg, X, y, feature_groups={"pair": [0, 1]}, **kwargs)
+    assert list(joint.feature_names) == ["pair", "x2", "x3"]
+    np.testing.assert_array_equal(joint.feature_groups["pair"], ["x0", "x1"])
+    assert alone.permutation.importances_mean[0] > 0.01
+    np.testing.assert_allclose(joint.permutation.importances[0], 0.0, atol=1e-6)
+    assert np.all(joint.permutation.importances[1:] > 0.01)  # x2, x3 alone
+
+
+def _city_frame(n, seed):
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "city": rng.choice(["Paris", "Rome", "Oslo"], n),
+            "n0": rng.uniform(-1, 1, n),
+            "n1": rng.uniform(-1, 1, n),
+        }
+    )
+    effect = frame["city"].map({"Paris": 2.0, "Rome": -2.0, "Oslo": 0.0})
+    return frame, effect.to_numpy() + frame["n0"].to_numpy()
+
+
+def test_automatic_groups_report_the_users_columns():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame, y = _city_frame(300, 0)
+    encode = ColumnTransformer(
+        [("city", OneHotEncoder(sparse_output=False), ["city"])],
+        remainder="passthrough",
+        verbose_feature_names_out=False,
+    )
+    pipe = make_pipeline(encode, HybridRegressor(TintoImager(pixels=4), **TRAIN))
+    pipe.fit(frame, y)
+    kwargs = dict(n_repeats=2, random_state=0)
+    auto = permgrad_importance(pipe, frame, y, **kwargs)
+    assert list(auto.feature_names) == ["city", "n0", "n1"]
+    np.testing.assert_array_equal(
+        auto.feature_groups["city"], ["city_Oslo", "city_Paris", "city_Rome"]
+    )
+    np.testing.assert_array_equal(
+        auto.encoded_feature_names, ["city_Oslo", "city_Paris", "city_Rome", "n0", "n1"]
+    )
+    assert auto.permutation.importances.shape == (3, 2)
+    assert auto.feature_positions.shape == (5, 2)
+    explicit = permgrad_importance(
+        pipe,
+        frame,
+        y,
+        feature_groups={"city": ["city_Oslo", "city_Paris", "city_Rome"]},
+        **kwargs,
+    )
+    np.testing.assert_array_equal(auto.importances, explicit.importances)
+    ungrouped = permgrad_importance(pipe, frame, y, feature_groups=None, **kwargs)
+    assert len(ungrouped.feature_names) == 5
+    assert np.argmax(auto.importances) == 0  # the city carries most of y
+
+
+def test_auto_groups_follow_nested_encoders_or_give_up():
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from skpermgrad.inspection._groups import auto_groups
+
+    frame, _ = _city_frame(50, 1)
+    categories = make_pipeline(
+        SimpleImputer(strategy="most_frequent"), OneHotEncoder(drop="first")
+    )
+    pre = Pipeline(
+        [
+            (
+                "columns",
+                ColumnTransformer(
+                    [("c", categories, ["city"]), ("n", StandardScaler(), [1, 2])]
+                ),
+            )
+        ]
+    ).fit(frame)
+    assert auto_groups(pre, list(frame.columns)) == {
+        "city": [0, 1],
+        "n0": [2],
+        "n1": [3],
+    }
+    # a step whose outputs cannot be traced back: no automatic groups
+    untraced = make_pipeline(SimpleImputer(add_indicator=True)).fit(
+        frame[["n0", "n1"]].mask(frame[["n0", "n1"]] > 0.9)
+    )
+    assert auto_groups(untraced, ["n0", "n1"]) is None
+
+
+@pytest.mark.parametrize(
+    "groups, message",
+    [
+        ({"g": ["x0", "nope"]}, "names column 'nope', which is not one of"),
+        ({"g": [0, 1], "h": [1, 2]}, "Column 'x1' is in two feature groups"),
+        ({"g": []}, r"feature_groups\['g'\] lists no column"),
+    ],
+)
+def test_bad_feature_groups_are_refused(linear_task, groups, message):
+    reg, X, y = linear_task
+    with pytest.raises(ValueError, match=message):
+        permgrad_importance(reg, X, y, feature_groups=groups)
+
+
+@pytest.mark.parametrize("cnn_importance", ["integrated_gradients", "gradcam"])
+def test_other_cnn_parts_and_the_published_fusion(linear_task, cnn_importance):
+    reg, X, y = linear_task
+    result = permgrad_importance(
+        reg, X, y, n_repeats=2, random_state=0, cnn_importance=cnn_importance
+    )
+    cnn = result.get("integrated_gradients", result.gradcam)
+    w = result.branch_weights["mlp"]
+    np.testing.assert_allclose(result.branch_contributions.cnn, (1 - w) * _share(cnn))
+    assert np.argmax(result.importances) == 0
+
+
+def test_explain_rows_sums_to_prediction_minus_baseline(reg9):
+    from skpermgrad import explain_rows
+
+    # exact on the hand-built (linear) network: attribution = gradient x step
+    X, _ = reg9
+    reg = HybridRegressor(TintoImager(pixels=4), **TINY).fit(X, 3 * X[:, 0])
+    reg.model_ = _hand_built(reg.feature_encoder_.imager_, 1.0, 0.5)
+    rows = explain_rows(reg, X[:5], background=X)
+    values = reg.feature_encoder_.imager_.transform_values(X)
+    step = (values[:5] - values.mean(axis=0)) * reg.target_encoder_.std_
+    np.testing.assert_allclose(rows.mlp, step, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(rows.attributions, rows.mlp + rows.cnn)
+    np.testing.assert_allclose(rows.predictions, reg.predict(X[:5]), rtol=1e-5)
+    gap = rows.predictions - rows.baseline_prediction
+    np.testing.assert_allclose(rows.attributions.sum(axis=1), gap, rtol=1e-4)
+
+
+def test_explain_rows_of_trained_networks(linear_task):
+    from skpermgrad import explain_rows
+
+    reg, X, y = linear_task
+    rows = explain_rows(reg, X[:50], background=X, n_steps=128)
+    gap = rows.predictions - rows.baseline_prediction
+    error = np.abs(rows.attributions.sum(axis=1) - gap)
+    assert error.mean() < 0.02 * np.abs(gap).mean()
+    assert np.argmax(np.abs(rows.attributions).mean(axis=0)) == 0
+    grouped = explain_rows(reg, X[:50], background=X, feature_groups={"g": [0, 1]})
+    np.testing.assert_allclose(
+        grouped.attributions[:, 0], rows.attributions[:, :2].sum(axis=1), rtol=0.05
+    )
+
+    rng = np.random.default_rng(1)
+    Xc = rng.uniform(-1, 1, size=(150, 5))
+    yc = np.where(Xc[:, 0] > 0, "a", np.where(Xc[:, 3] > 0, "b", "c"))
+    clf = HybridClassifier(TintoImager(pixels=4, random_state=0), **TRAIN).fit(Xc, yc)
+    rows = explain_rows(clf, Xc[:10], background=Xc, n_steps=128)
+    assert rows.attributions.shape == (10, 5, 3)
+    np.testing.assert_allclose(rows.predictions, clf.predict_proba(Xc[:10]), rtol=1e-5)
+    gap = rows.predictions - rows.baseline_prediction
+    np.testing.assert_allclose(rows.attributions.sum(axis=1), gap, atol=0.02)
+    with pytest.raises(ValueError, match="explain_rows needs a baseline"):
+        explain_rows(clf, Xc[:1])
+
+
+def test_an_undefined_score_is_refused(linear_task):
+    reg, X, y = linear_task
+    with pytest.raises(ValueError, match=r"score on the 1 row\(s\) explained is nan"):
+        permgrad_importance(reg, X[:1], y[:1])
+    with pytest.raises(ValueError, match=r"y is constant \(1.0\) on the 20 rows"):
+        permgrad_importance(reg, X[:20], np.ones(20))
+    # another scoring is defined on a constant y
+    result = permgrad_importance(
+        reg, X[:20], np.ones(20), n_repeats=1, scoring="neg_mean_squared_error"
+    )
+    assert np.all(np.isfinite(result.importances))

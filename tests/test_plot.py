@@ -15,7 +15,6 @@ from skpermgrad import (  # noqa: E402
     TintoImager,
     permgrad_importance,
 )
-from skpermgrad.inspection._permgrad import _minmax  # noqa: E402
 
 FAST = {**TINY, "run_eagerly": True}
 
@@ -35,7 +34,9 @@ def classification():
     X = rng.uniform(-1, 1, size=(120, 5))
     y = np.where(X[:, 0] > 0, "a", np.where(X[:, 1] > 0, "b", "c"))
     clf = HybridClassifier(TintoImager(pixels=4, random_state=0), **FAST).fit(X, y)
-    return permgrad_importance(clf, X, y, n_repeats=2, random_state=0)
+    return permgrad_importance(
+        clf, X, y, n_repeats=2, random_state=0, cnn_importance="gradcam"
+    )
 
 
 def test_fused_bars_stack_the_two_parts(pyplot, regression):
@@ -45,9 +46,7 @@ def test_fused_bars_stack_the_two_parts(pyplot, regression):
     order = np.argsort(-result.importances, kind="mergesort")[::-1]
     mlp = np.array([bar.get_width() for bar in mlp_bars])
     cnn = np.array([bar.get_width() for bar in cnn_bars])
-    w = result.branch_weights["mlp"]
-    expected_mlp = w * _minmax(result.permutation.importances_mean)
-    np.testing.assert_allclose(mlp, expected_mlp[order])
+    np.testing.assert_allclose(mlp, result.branch_contributions.mlp[order])
     np.testing.assert_allclose(mlp + cnn, result.importances[order])
     labels = [t.get_text() for t in display.ax_.get_yticklabels()]
     assert labels == list(result.feature_names[order])
@@ -71,6 +70,22 @@ def test_fused_bars_name_the_image_permutation(pyplot, regression):
     )
     legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
     assert legend[1].startswith("CNN branch: permutation in the image")
+
+
+def test_fused_bars_show_the_interval_and_hatch_what_is_not_zero(pyplot, regression):
+    from sklearn.utils import Bunch
+
+    *_, result = regression
+    result = Bunch(**result)
+    result["indistinguishable_from_zero"] = np.array([0, 1, 0, 1, 1], bool)
+    display = PermGradDisplay.from_result(result)
+    order = np.argsort(-result["importances"], kind="mergesort")[::-1]
+    flagged = result["indistinguishable_from_zero"][order]
+    for bars in display.bars_:
+        assert [bar.get_hatch() == "//" for bar in bars] == list(flagged)
+    assert display.bars_[-1].errorbar is not None
+    legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert legend[-1] == "indistinguishable from 0"
 
 
 def test_permutation_bars_have_error_bars_and_top_n(pyplot, regression):
@@ -139,3 +154,36 @@ def test_errors(pyplot, regression, classification):
         GradCAMDisplay.from_result(result, target="a")
     with pytest.raises(ValueError, match=r"'z' is not one of the classes \['a'"):
         PermGradDisplay.from_result(classification, target="z")
+
+
+def test_row_display_draws_one_rows_attributions_and_image(pyplot, regression):
+    from skpermgrad import RowExplanationDisplay, explain_rows
+
+    reg, X, _, _ = regression
+    display = RowExplanationDisplay.from_estimator(reg, X, row=3, top_n=3)
+    rows = explain_rows(reg, X[3:4], background=X)
+    widths = sorted(bar.get_width() for bar in display.bars_)
+    top = np.sort(rows.attributions[0][np.argsort(-np.abs(rows.attributions[0]))[:3]])
+    np.testing.assert_allclose(widths, top, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(display.image, rows.images[0])
+    np.testing.assert_allclose(display.heatmap, rows.heatmaps[0])
+    assert display.gradcam_display_.ax_ is display.axes_[1]
+    assert "baseline" in display.axes_[0].get_title()
+    with pytest.raises(ValueError, match="row=120 is not one of the 120 rows"):
+        RowExplanationDisplay.from_estimator(reg, X, row=120)
+
+
+def test_row_display_of_a_classifier_shows_one_class(pyplot):
+    from skpermgrad import RowExplanationDisplay, explain_rows
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(60, 5))
+    y = np.where(X[:, 0] > 0, "a", "b")
+    clf = HybridClassifier(TintoImager(pixels=4, random_state=0), **FAST).fit(X, y)
+    rows = explain_rows(clf, X[:4], background=X)
+    assert rows.heatmaps.shape == (4, 2, 4, 4) and rows.images.shape == (4, 4, 4)
+    display = RowExplanationDisplay.from_result(rows, 1, target="b")
+    np.testing.assert_allclose(display.attributions, rows.attributions[1, :, 1])
+    assert display.class_name == "b"
+    with pytest.raises(ValueError, match="'z' is not one of the classes"):
+        RowExplanationDisplay.from_result(rows, 1, target="z")

@@ -18,7 +18,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._permgrad import permgrad_importance
+from ._permgrad import (
+    CNN_IMPORTANCES,
+    DEFAULT_CNN_IMPORTANCE,
+    DEFAULT_SCALE,
+    SCALES,
+    permgrad_importance,
+)
 
 
 def _estimator_has(method):
@@ -87,10 +93,18 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Rows of the explanation set used: a count or a fraction.
     permutation : {"branch", "model"}, default="branch"
         See :func:`~skpermgrad.permgrad_importance`.
-    cnn_importance : {"gradcam", "permutation"}, default="gradcam"
-        The CNN branch's part of the fused score: Grad-CAM (per class) or the
-        permutation of the column in the image input only (one score for all
-        classes); see :func:`~skpermgrad.permgrad_importance`.
+    cnn_importance : {"permutation", "integrated_gradients", "gradcam"}, \
+default="permutation"
+        The CNN branch's part of the fused score; see
+        :func:`~skpermgrad.permgrad_importance`.
+    scale : {"share", "minmax"}, default="share"
+        How the parts are put on a common scale; see
+        :func:`~skpermgrad.permgrad_importance`.
+    feature_groups : "auto", dict or None, default="auto"
+        Columns explained together; with ``"auto"`` a Pipeline that one-hot
+        encodes a column is explained per column of ``X``, so ``transform``
+        can select ``X``'s columns. See
+        :func:`~skpermgrad.permgrad_importance`.
     batch_size : int, default=1024
         Rows per block of the explanation.
     n_jobs : int or None, default=None
@@ -110,10 +124,13 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         :meth:`PermGradDisplay.from_result` or :meth:`GradCAMDisplay.from_result`.
     importances_ : ndarray of shape (n_features,) or (n_classes, n_features)
         The fused PermGrad score (per class for a classifier with
-        ``cnn_importance="gradcam"``).
+        ``cnn_importance="gradcam"``), in the order of
+        ``explanation_.feature_names``.
     feature_importances_ : ndarray of shape (n_features,)
-        ``importances_``, averaged over classes for a classifier; what the
-        selection and :class:`~sklearn.feature_selection.SelectFromModel` read.
+        ``importances_``, averaged over classes for a classifier, in the order
+        of ``X``'s columns when the explained features are those columns;
+        what the selection and
+        :class:`~sklearn.feature_selection.SelectFromModel` read.
     permutation_ : :class:`~sklearn.utils.Bunch`
         ``importances_mean``, ``importances_std``, ``importances`` of the
         permutation through the MLP branch.
@@ -164,7 +181,9 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             Interval(Real, 0, 1, closed="right"),
         ],
         "permutation": [StrOptions({"branch", "model"})],
-        "cnn_importance": [StrOptions({"gradcam", "permutation"})],
+        "cnn_importance": [StrOptions(set(CNN_IMPORTANCES))],
+        "scale": [StrOptions(set(SCALES))],
+        "feature_groups": [dict, StrOptions({"auto"}), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -183,7 +202,9 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         validation_fraction=0.2,
         max_samples=1.0,
         permutation="branch",
-        cnn_importance="gradcam",
+        cnn_importance=DEFAULT_CNN_IMPORTANCE,
+        scale=DEFAULT_SCALE,
+        feature_groups="auto",
         batch_size=1024,
         n_jobs=None,
         random_state=None,
@@ -199,6 +220,8 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         self.max_samples = max_samples
         self.permutation = permutation
         self.cnn_importance = cnn_importance
+        self.scale = scale
+        self.feature_groups = feature_groups
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -267,15 +290,20 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             batch_size=self.batch_size,
             permutation=self.permutation,
             cnn_importance=self.cnn_importance,
+            scale=self.scale,
+            feature_groups=self.feature_groups,
             verbose=self.verbose,
         )
         result = self.explanation_
         self.importances_ = result.importances
-        self.feature_importances_ = (
-            result.importances
-            if result.importances.ndim == 1
-            else result.importances.mean(axis=0)
+        scores = np.atleast_2d(result.importances).mean(axis=0)
+        names = list(result.feature_names)
+        columns = list(
+            getattr(self, "feature_names_in_", [f"x{i}" for i in range(len(names))])
         )
+        if len(names) == len(columns) and set(names) == set(columns):
+            scores = scores[[names.index(column) for column in columns]]
+        self.feature_importances_ = scores
         self.permutation_ = result.permutation
         self.gradcam_ = result.gradcam
         self.branch_weights_ = result.branch_weights

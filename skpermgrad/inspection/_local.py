@@ -82,7 +82,12 @@ def explain_rows(
           (n_classes,);
         - ``baseline``: the baseline row as the network reads it (scaled
           values, one per input column of the hybrid);
-        - ``feature_names``; ``classes`` for a classifier.
+        - ``images``: each row's TINTO image (n_samples, height, width);
+        - ``heatmaps``: each row's Grad-CAM map, (n_samples, height, width),
+          or (n_samples, n_classes, height, width) for a classifier;
+        - ``feature_names``; ``feature_positions`` and
+          ``encoded_feature_names`` (each input column's pixel and name);
+          ``classes`` for a classifier.
 
     See Also
     --------
@@ -133,6 +138,15 @@ def explain_rows(
             net, setup.rows, baseline, n_steps, batch_size, n_jobs
         )
     )
+    side, heatmaps, images = setup.image_side, [], []
+    for start in range(0, len(setup.rows), batch_size):
+        _, heat, image, _ = net.gradcam(
+            setup.rows[start : start + batch_size], np.zeros((1, 1), "float32")
+        )
+        heatmaps.append(np.moveaxis(heat.numpy(), 0, 1))  # (rows, outputs, pixels)
+        images.append(image.numpy())
+    heatmaps = np.concatenate(heatmaps).astype(np.float64)
+    heatmaps = heatmaps.reshape(len(heatmaps), -1, side, side)
     both = np.concatenate([baseline[None], setup.rows]).astype("float32")
     outputs = np.asarray(net.full(both, both), dtype=np.float64)
     hybrid = setup.hybrid
@@ -146,6 +160,7 @@ def explain_rows(
         unit = float(decode(np.ones((1, 1)))[0] - decode(np.zeros((1, 1)))[0])
         mlp, cnn = mlp[0] * unit, cnn[0] * unit
         extra = {}
+        heatmaps = heatmaps[:, 0]
         decoded = decode(outputs)
         baseline_prediction, predictions = float(decoded[0]), decoded[1:]
     return Bunch(
@@ -156,5 +171,9 @@ def explain_rows(
         baseline_prediction=baseline_prediction,
         baseline=baseline,
         feature_names=setup.feature_names,
+        images=np.concatenate(images).astype(np.float64),
+        heatmaps=heatmaps,
+        feature_positions=setup.imager.feature_positions_.copy(),
+        encoded_feature_names=setup.encoded_feature_names,
         **extra,
     )

@@ -139,11 +139,12 @@ class _Network:
     ``image_permuted_head(m, v)`` its mirror, the image drawn from ``v`` next
     to given MLP outputs ``m``;
     ``full(t, i)`` the whole network with separate tabular/image inputs;
-    ``gradcam(v, w, m)`` per-output, per-row Grad-CAM at the feature pixels
-    (the mean over each feature's ``zoom x zoom`` block), the heatmaps and
-    images summed over rows weighted by ``w``, and the head's output with MLP
-    outputs ``m`` next to the CNN's own; ``gradients(t, i)`` each output's
-    gradient with respect to the tabular and the image input. Each is one
+    ``gradcam(v, m)`` per output and row: Grad-CAM at the feature pixels
+    (the mean over each feature's ``zoom x zoom`` block) and the whole
+    upsampled map, and per row the image (mean over channels) and the head's
+    output with MLP outputs ``m`` next to the CNN's own; ``gradients(t, i)``
+    each output's gradient with respect to the tabular and the image input.
+    Each is one
     ``tf.function`` traced once for any batch size.
     """
 
@@ -195,7 +196,6 @@ class _Network:
         block = tf.constant((rows * image_side + cols).reshape(n_features, -1))
         values = tf.TensorSpec((None, n_features), tf.float32)
         width = tf.TensorSpec((None, None), tf.float32)
-        row_weights = tf.TensorSpec((None,), tf.float32)
 
         def branches(v):
             return mlp(v, training=False), cnn(v, training=False)
@@ -212,7 +212,7 @@ class _Network:
         def full(t, i):
             return model({arch.INPUT_TABULAR: t, arch.INPUT_IMAGE: i}, training=False)
 
-        def gradcam(v, w, mlp_fill):
+        def gradcam(v, mlp_fill):
             with tf.GradientTape(persistent=True) as tape:
                 image, fmap, c = conv(v, training=False)
                 m = mlp(v, training=False)
@@ -225,12 +225,11 @@ class _Network:
                 cam = tf.image.resize(cam[..., None], (image_side, image_side))
                 cam = tf.reshape(cam, (-1, image_side * image_side))
                 rows.append(tf.reduce_mean(tf.gather(cam, block, axis=1), axis=2))
-                maps.append(tf.reduce_sum(cam * w[:, None], axis=0))
+                maps.append(cam)
             del tape
             fill = tf.broadcast_to(mlp_fill, tf.shape(m))
             no_mlp = head(tf.concat([fill, c], axis=1), training=False)
-            image = tf.reduce_mean(image, axis=-1) * w[:, None, None]
-            image = tf.reduce_sum(image, axis=0)
+            image = tf.reduce_mean(image, axis=-1)
             return tf.stack(rows), tf.stack(maps), image, no_mlp
 
         def gradients(t, i):
@@ -254,7 +253,7 @@ class _Network:
         self.permuted_head = compiled(permuted_head, values, width)
         self.image_permuted_head = compiled(image_permuted_head, width, values)
         self.full = compiled(full, values, values)
-        self.gradcam = compiled(gradcam, values, row_weights, width)
+        self.gradcam = compiled(gradcam, values, width)
         self.gradients = compiled(gradients, values, values)
         self.n_outputs = n_outputs
 
@@ -345,10 +344,16 @@ def _forward_passes(
 
     def second(i, block):
         cam, heat, image, no_mlp = (
-            t.numpy() for t in net.gradcam(values[block], weights[block], mlp_mean)
+            t.numpy() for t in net.gradcam(values[block], mlp_mean)
         )
+        w = weights[block]
         log(f"Grad-CAM: block {i + 1}/{len(blocks)}")
-        return cam, heat, image, no_mlp
+        return (
+            cam,
+            np.einsum("kbs,b->ks", heat, w),
+            np.einsum("bhw,b->hw", image, w),
+            no_mlp,
+        )
 
     cam, heat, image, no_mlp = zip(
         *parallel(delayed(second)(i, b) for i, b in enumerate(blocks))
@@ -650,7 +655,8 @@ default="permutation"
         - ``branch_score_drops``: ``{"mlp": d_mlp, "cnn": d_cnn}``;
         - ``branch_weights_defined``: False when neither drop was positive
           (the weights are then 0.5 each, with a warning);
-        - ``cnn_importance``, ``scale``, ``confidence_level``: as used;
+        - ``cnn_importance``, ``scale``, ``confidence_level``,
+          ``zero_tolerance``: as used;
         - ``feature_names``: ndarray of str, one per group (per column
           without groups); ``classes`` for a classifier;
         - ``feature_groups``: each name's input columns of the hybrid;
@@ -723,6 +729,7 @@ default="permutation"
         np.float64
     )
 
+    r2 = not is_classifier(hybrid) and scoring in (None, "r2")
     if scoring is None:  # R², or the log loss: accuracy rarely moves
         scoring = (
             make_scorer(
@@ -735,6 +742,12 @@ default="permutation"
             else "r2"
         )
     scorer = check_scoring(hybrid, scoring=scoring)
+    if r2 and len(y) > 1 and np.ptp(y.astype(float)) == 0:
+        raise ValueError(
+            f"y is constant ({y[0]}) on the {len(y)} rows explained: R² and every "
+            "score drop are undefined (scikit-learn's R² reports 0 whatever the "
+            "predictions). Explain on rows whose targets vary."
+        )
 
     net, side = setup.network, setup.image_side
     outputs = _forward_passes(
@@ -769,6 +782,13 @@ default="permutation"
             )
 
         baseline = score(outputs.baseline)
+        if repeats is None and not np.isfinite(baseline):
+            raise ValueError(
+                f"The model's score on the {len(rows)} row(s) explained is "
+                f"{baseline} (undefined: e.g. R² of fewer than 2 rows), so no "
+                "score drop can be measured. Explain on more rows, or pass a "
+                "scoring defined on them."
+            )
 
         def drops(permuted):
             if repeats is None:
@@ -860,6 +880,7 @@ default="permutation"
         cnn_importance=cnn_importance,
         scale=scale,
         confidence_level=confidence_level,
+        zero_tolerance=zero_tolerance,
         feature_names=setup.feature_names,
         feature_groups=setup.feature_groups,
         encoded_feature_names=setup.encoded_feature_names,

@@ -2,5 +2,6 @@
 
 from .gradcam import GradCAMDisplay
 from .permgrad import PermGradDisplay
+from .row import RowExplanationDisplay
 
-__all__ = ["GradCAMDisplay", "PermGradDisplay"]
+__all__ = ["GradCAMDisplay", "PermGradDisplay", "RowExplanationDisplay"]

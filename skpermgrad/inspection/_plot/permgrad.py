@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._permgrad import _minmax, permgrad_importance
+from .._permgrad import permgrad_importance
 
 
 def _class_index(result, target):
@@ -30,12 +30,16 @@ def _for_target(result, key, index):
     """``result[key]`` for class ``index``, averaged over classes for None.
 
     Values without a class axis (a regressor's, or a classifier's fused score
-    with ``cnn_importance="permutation"``) are returned as they are.
+    unless ``cnn_importance="gradcam"``) are returned as they are; flags
+    averaged over classes hold when they hold for every class.
     """
     values = np.asarray(result[key])
-    if "classes" not in result or values.ndim == 1:
+    per_class = np.ndim(result["importances"]) == 2 or key in ("gradcam", "heatmap")
+    if "classes" not in result or not per_class:
         return values
-    return values.mean(axis=0) if index is None else values[index]
+    if index is not None:
+        return values[index]
+    return values.all(axis=0) if values.dtype == bool else values.mean(axis=0)
 
 
 class PermGradDisplay:
@@ -58,9 +62,17 @@ class PermGradDisplay:
         Names on the bars.
     class_name : object, default=None
         The class explained, shown in the title (classifiers).
-    cnn_importance : {"gradcam", "permutation"}, default="gradcam"
+    cnn_importance : {"permutation", "integrated_gradients", "gradcam"}, \
+default="permutation"
         What the CNN branch's part of ``importances`` is (see
         :func:`~skpermgrad.permgrad_importance`), named in the legend.
+    branch_contributions : dict or None, default=None
+        ``{"mlp": ..., "cnn": ...}``, the weighted parts that sum to
+        ``importances``: the fused bars stack them. ``None``: one bar each.
+    importances_ci : ndarray of shape (n_features, 2) or None, default=None
+        Interval of the fused score, drawn as error bars.
+    indistinguishable_from_zero : ndarray of bool or None, default=None
+        Features drawn hatched and pale: their importance cannot be told from 0.
 
     Attributes
     ----------
@@ -95,7 +107,10 @@ class PermGradDisplay:
         branch_weights,
         feature_names,
         class_name=None,
-        cnn_importance="gradcam",
+        cnn_importance="permutation",
+        branch_contributions=None,
+        importances_ci=None,
+        indistinguishable_from_zero=None,
     ):
         self.importances = importances
         self.permutation_importances = permutation_importances
@@ -104,6 +119,9 @@ class PermGradDisplay:
         self.feature_names = feature_names
         self.class_name = class_name
         self.cnn_importance = cnn_importance
+        self.branch_contributions = branch_contributions
+        self.importances_ci = importances_ci
+        self.indistinguishable_from_zero = indistinguishable_from_zero
 
     @classmethod
     def from_result(cls, result, *, target=None, kind="fused", top_n=None, ax=None):
@@ -125,14 +143,28 @@ class PermGradDisplay:
         display : PermGradDisplay
         """
         index = _class_index(result, target)
+        flat = dict(result)
+        for branch, part in result.get("branch_contributions", {}).items():
+            flat[f"contribution_{branch}"] = part
+
+        def pick(key):
+            return _for_target(flat, key, index) if key in flat else None
+
         display = cls(
-            importances=_for_target(result, "importances", index),
+            importances=pick("importances"),
             permutation_importances=result.permutation.importances,
-            gradcam=_for_target(result, "gradcam", index),
+            gradcam=pick("gradcam"),
             branch_weights=result.branch_weights,
             feature_names=result.feature_names,
             class_name=target,
             cnn_importance=result.get("cnn_importance", "gradcam"),
+            branch_contributions=(
+                None
+                if "branch_contributions" not in result
+                else {b: pick(f"contribution_{b}") for b in ("mlp", "cnn")}
+            ),
+            importances_ci=pick("importances_ci"),
+            indistinguishable_from_zero=pick("indistinguishable_from_zero"),
         )
         return display.plot(ax=ax, kind=kind, top_n=top_n)
 
@@ -180,9 +212,9 @@ class PermGradDisplay:
         ax : matplotlib Axes, default=None
             Where to draw; a new figure when ``None``.
         kind : {"fused", "permutation", "gradcam"}, default="fused"
-            ``"fused"``: the PermGrad score as stacked bars of its two parts,
-            ``w_mlp * minmax(permutation)`` and ``w_cnn * minmax(gradcam)``
-            (or of the permutation in the image, see ``cnn_importance``).
+            ``"fused"``: the PermGrad score as stacked bars of its two
+            weighted parts (``branch_contributions``), with its interval as
+            error bars; features indistinguishable from 0 hatched and pale.
             ``"permutation"``: mean score drop with the standard deviation
             over repeats as error bars. ``"gradcam"``: Grad-CAM values.
         top_n : int, default=None
@@ -212,27 +244,63 @@ class PermGradDisplay:
             _, ax = plt.subplots(figsize=(6, 0.3 * len(order) + 1.5))
         position = np.arange(len(order))
         w_mlp = self.branch_weights["mlp"]
+        faint = (
+            np.zeros(len(scores), bool)
+            if self.indistinguishable_from_zero is None or kind != "fused"
+            else np.asarray(self.indistinguishable_from_zero, bool)
+        )[order]
         if kind == "fused":
             cnn_label = {
                 "gradcam": "Grad-CAM",
                 "permutation": "permutation in the image",
+                "integrated_gradients": "integrated gradients",
             }[self.cnn_importance]
-            mlp_part = w_mlp * _minmax(drop_mean)
-            cnn_part = scores - mlp_part
-            self.bars_ = [
-                ax.barh(
+            xerr = None
+            if self.importances_ci is not None:
+                low, high = np.asarray(self.importances_ci, dtype=np.float64).T
+                xerr = np.clip([scores - low, high - scores], 0, None)[:, order]
+            if self.branch_contributions is None:
+                stacks = [(scores, "PermGrad")]
+            else:
+                stacks = [
+                    (
+                        np.asarray(self.branch_contributions["mlp"], np.float64),
+                        f"MLP branch: permutation (w={w_mlp:.2f})",
+                    ),
+                    (
+                        np.asarray(self.branch_contributions["cnn"], np.float64),
+                        f"CNN branch: {cnn_label} (w={1 - w_mlp:.2f})",
+                    ),
+                ]
+            self.bars_, left = [], np.zeros(len(order))
+            for i, (part, label) in enumerate(stacks):
+                last = i == len(stacks) - 1
+                bars = ax.barh(
                     position,
-                    mlp_part[order],
-                    label=f"MLP branch: permutation (w={w_mlp:.2f})",
-                ),
-                ax.barh(
-                    position,
-                    cnn_part[order],
-                    left=mlp_part[order],
-                    label=f"CNN branch: {cnn_label} (w={1 - w_mlp:.2f})",
-                ),
-            ]
-            ax.legend(loc="lower right")
+                    part[order],
+                    left=left,
+                    label=label,
+                    xerr=xerr if last else None,
+                )
+                for bar, pale in zip(bars, faint):
+                    if pale:
+                        bar.set_alpha(0.35)
+                        bar.set_hatch("//")
+                self.bars_.append(bars)
+                left = left + part[order]
+            handles, _ = ax.get_legend_handles_labels()
+            if faint.any():
+                from matplotlib.patches import Patch
+
+                handles.append(
+                    Patch(
+                        facecolor="grey",
+                        alpha=0.35,
+                        hatch="//",
+                        label="indistinguishable from 0",
+                    )
+                )
+            ax.legend(handles=handles, loc="lower right")
             ax.set_xlabel("PermGrad importance")
         elif kind == "permutation":
             self.bars_ = [ax.barh(position, scores[order], xerr=drop_std[order])]

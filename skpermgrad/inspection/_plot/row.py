@@ -1,0 +1,219 @@
+"""RowExplanationDisplay: one row's attributions next to its image."""
+
+import numpy as np
+
+from .._local import explain_rows
+from .gradcam import GradCAMDisplay
+from .permgrad import _class_index
+
+
+class RowExplanationDisplay:
+    """One row explained: its attributions as bars, its TINTO image with Grad-CAM.
+
+    Left, each feature's integrated-gradients attribution (through both
+    branches; they sum to the prediction minus the baseline's), the largest
+    in size on top, positive and negative in two colours. Right, the row's
+    TINTO image with its own Grad-CAM map over it and each feature's pixel
+    labelled. Build it with :meth:`from_estimator` or :meth:`from_result`;
+    the constructor only stores precomputed values.
+
+    Parameters
+    ----------
+    attributions : ndarray of shape (n_features,)
+        The row's attribution per feature (for one class of a classifier).
+    feature_names : array-like of str of shape (n_features,)
+        Names on the bars.
+    prediction : float
+        The network's output at the row (the class probability).
+    baseline_prediction : float
+        Its output at the baseline.
+    image : ndarray of shape (height, width)
+        The row's TINTO image.
+    heatmap : ndarray of shape (height, width)
+        The row's Grad-CAM map.
+    feature_positions : ndarray of shape (n_columns, 2)
+        Each input column's pixel (row, col).
+    encoded_feature_names : array-like of str of shape (n_columns,)
+        The input columns' names, labelled on the image.
+    class_name : object, default=None
+        The class explained (classifiers), shown in the title.
+
+    Attributes
+    ----------
+    bars_ : matplotlib BarContainer
+        The bars.
+    gradcam_display_ : GradCAMDisplay
+        The image panel.
+    axes_ : ndarray of matplotlib Axes
+        The two panels.
+    figure_ : matplotlib Figure
+        The figure.
+
+    See Also
+    --------
+    explain_rows : The attributions this draws.
+    PermGradDisplay : Global importances.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import make_regression
+    >>> from skpermgrad import HybridRegressor, RowExplanationDisplay, TintoImager
+    >>> X, y = make_regression(80, 5, random_state=0)
+    >>> reg = HybridRegressor(TintoImager(pixels=4), n_conv_layers=1, epochs=3,
+    ...                       random_state=0).fit(X, y)
+    >>> display = RowExplanationDisplay.from_estimator(reg, X, row=0)
+    >>> len(display.bars_)
+    5
+    """
+
+    def __init__(
+        self,
+        *,
+        attributions,
+        feature_names,
+        prediction,
+        baseline_prediction,
+        image,
+        heatmap,
+        feature_positions,
+        encoded_feature_names,
+        class_name=None,
+    ):
+        self.attributions = attributions
+        self.feature_names = feature_names
+        self.prediction = prediction
+        self.baseline_prediction = baseline_prediction
+        self.image = image
+        self.heatmap = heatmap
+        self.feature_positions = feature_positions
+        self.encoded_feature_names = encoded_feature_names
+        self.class_name = class_name
+
+    @classmethod
+    def from_result(cls, result, row=0, *, target=None, top_n=None, axes=None):
+        """Plot one row of what :func:`~skpermgrad.explain_rows` returned.
+
+        Parameters
+        ----------
+        result : :class:`~sklearn.utils.Bunch`
+            The result of :func:`~skpermgrad.explain_rows`.
+        row : int, default=0
+            Which of its rows.
+        target : object, default=None
+            The class to show for a classifier; ``None``: the row's most
+            probable class.
+        top_n, axes
+            See :meth:`plot`.
+
+        Returns
+        -------
+        display : RowExplanationDisplay
+        """
+        n_rows = len(result.attributions)
+        if not -n_rows <= row < n_rows:
+            raise ValueError(f"row={row} is not one of the {n_rows} explained rows.")
+        attributions = np.asarray(result.attributions[row])
+        prediction, baseline = result.predictions[row], result.baseline_prediction
+        heatmap = np.asarray(result.heatmaps[row])
+        k = _class_index(result, target)  # checks target
+        if "classes" in result:
+            k = int(np.argmax(prediction)) if k is None else k
+            target = result.classes[k]
+            attributions, heatmap = attributions[:, k], heatmap[k]
+            prediction, baseline = prediction[k], baseline[k]
+        display = cls(
+            attributions=attributions,
+            feature_names=result.feature_names,
+            prediction=float(prediction),
+            baseline_prediction=float(baseline),
+            image=result.images[row],
+            heatmap=heatmap,
+            feature_positions=result.feature_positions,
+            encoded_feature_names=result.encoded_feature_names,
+            class_name=target,
+        )
+        return display.plot(top_n=top_n, axes=axes)
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, row=0, *, target=None, top_n=None, axes=None, **kwargs
+    ):
+        """Explain one row of ``X`` (against the mean of ``X``) and plot it.
+
+        Parameters
+        ----------
+        estimator : HybridRegressor, HybridClassifier or Pipeline
+            Fitted.
+        X : array-like of shape (n_samples, n_features)
+            Rows; their mean is the baseline unless ``background`` is passed.
+        row : int, default=0
+            Which row of ``X`` to explain.
+        target, top_n, axes
+            See :meth:`from_result` and :meth:`plot`.
+        **kwargs
+            Passed to :func:`~skpermgrad.explain_rows` (``background``,
+            ``feature_groups``, ``n_steps``...).
+
+        Returns
+        -------
+        display : RowExplanationDisplay
+        """
+        n_rows = len(X)
+        if not -n_rows <= row < n_rows:
+            raise ValueError(f"row={row} is not one of the {n_rows} rows of X.")
+        kwargs.setdefault("background", X)
+        index = [row % n_rows]
+        rows = X.iloc[index] if hasattr(X, "iloc") else np.asarray(X)[index]
+        result = explain_rows(estimator, rows, **kwargs)
+        return cls.from_result(result, 0, target=target, top_n=top_n, axes=axes)
+
+    def plot(self, *, top_n=None, axes=None):
+        """Draw the bars (left) and the image with its Grad-CAM (right).
+
+        Parameters
+        ----------
+        top_n : int, default=None
+            Show only the ``top_n`` features with the largest |attribution|.
+        axes : array-like of 2 matplotlib Axes, default=None
+            Where to draw; a new figure with two panels when ``None``.
+
+        Returns
+        -------
+        display : RowExplanationDisplay
+        """
+        import matplotlib.pyplot as plt
+
+        if top_n is not None and (not isinstance(top_n, int) or top_n < 1):
+            raise ValueError(f"top_n={top_n!r} must be a positive int or None.")
+        if axes is None:
+            _, axes = plt.subplots(1, 2, figsize=(12, 5))
+        axes = np.asarray(axes, dtype=object).ravel()
+        if len(axes) != 2:
+            raise ValueError(f"axes must hold 2 Axes, got {len(axes)}.")
+        values = np.asarray(self.attributions, dtype=np.float64)
+        order = np.argsort(-np.abs(values), kind="mergesort")[:top_n][::-1]
+        position = np.arange(len(order))
+        colours = np.where(values[order] >= 0, "tab:red", "tab:blue")
+        self.bars_ = axes[0].barh(position, values[order], color=colours)
+        axes[0].axvline(0, color="black", lw=0.8)
+        axes[0].set_yticks(
+            position, labels=np.asarray(self.feature_names, dtype=object)[order]
+        )
+        axes[0].set_xlabel("Attribution (integrated gradients, both branches)")
+        what = "" if self.class_name is None else f"P({self.class_name!r}) "
+        axes[0].set_title(
+            f"{what}{self.prediction:.4g} = baseline {self.baseline_prediction:.4g} "
+            f"{'+' if values.sum() >= 0 else '-'} {abs(values.sum()):.4g}"
+        )
+        self.gradcam_display_ = GradCAMDisplay(
+            heatmap=self.heatmap,
+            mean_image=self.image,
+            feature_positions=self.feature_positions,
+            feature_names=self.encoded_feature_names,
+            class_name=self.class_name,
+        ).plot(ax=axes[1])
+        axes[1].set_title("The row's image and Grad-CAM")
+        self.axes_, self.figure_ = axes, axes[0].figure
+        return self
