@@ -8,14 +8,16 @@ are known: the standard deviation of each feature's own share of the target
 (``|coef| * std`` for a linear term, half of a two-feature product, a third of
 a three-feature mean; for the classifier, of its share of the class scores);
 pure-noise features have 0. Per design and seed, one default hybrid (untuned,
-early stopping) is fitted and explained on held-out rows by every method in
-``METHODS``: PermGrad's fused score for each ``cnn_importance`` x ``scale``
-(``cnn_importance="gradcam", scale="minmax"`` is PermGrad as published), its
-parts, mean |integrated gradients| through both branches (``explain_rows``),
-the whole model's ``sklearn.inspection.permutation_importance`` and mean
-|SHAP| (``shap.PermutationExplainer``, ``--shap-rows`` rows against 50
-background rows; its seconds are also given per 1,000 rows, next to
-PermGrad's on all held-out rows). Scores: Spearman correlation with the truth, whether a
+early stopping) is fitted and explained on held-out rows by: PermGrad's fused
+score with ``fusion="model_split"`` (the whole-model permutation drop, split
+by branch) and with ``fusion="branch_weights"`` for each ``cnn_importance`` x
+``scale`` (``cnn_importance="gradcam", scale="minmax"`` is PermGrad as
+published), its parts, mean |integrated gradients| through both branches
+(``explain_rows``), the whole model's
+``sklearn.inspection.permutation_importance`` and mean |SHAP|
+(``shap.PermutationExplainer``, ``--shap-rows`` rows against 50 background
+rows; its seconds are also given per 1,000 rows, next to PermGrad's on all
+held-out rows). Scores: Spearman correlation with the truth, whether a
 pure-noise feature scored above a true one, and seconds. The default fused
 score's flags (``indistinguishable_from_zero``) are checked against the
 truth: the share of noise features flagged and of true ones flagged. Results
@@ -253,14 +255,29 @@ def explain_all(model, X_test, y_test, task, seed, shap_rows):
     from skpermgrad import explain_rows, permgrad_importance
     from skpermgrad.inspection import _permgrad
 
-    out, default = {}, None
+    out = {}
+    start = time.perf_counter()
+    default = permgrad_importance(
+        model, X_test, y_test, random_state=seed, fusion="model_split"
+    )
+    out["model_split[share]"] = (
+        _global(default.importances),
+        time.perf_counter() - start,
+    )
+    out["part:model_permutation"] = (default.model_permutation.importances_mean, None)
     for cnn, scale in COMBINATIONS:
         start = time.perf_counter()
         result = permgrad_importance(
-            model, X_test, y_test, random_state=seed, cnn_importance=cnn, scale=scale
+            model,
+            X_test,
+            y_test,
+            random_state=seed,
+            fusion="branch_weights",
+            cnn_importance=cnn,
+            scale=scale,
         )
         seconds = time.perf_counter() - start
-        out[f"fused[{cnn},{scale}]"] = (_global(result.importances), seconds)
+        out[f"branch_weights[{cnn},{scale}]"] = (_global(result.importances), seconds)
         if scale == "share":
             out["part:mlp_permutation"] = (result.permutation.importances_mean, None)
             out["part:gradcam"] = (_global(result.gradcam), None)
@@ -274,8 +291,8 @@ def explain_all(model, X_test, y_test, task, seed, shap_rows):
                     result.integrated_gradients,
                     None,
                 )
-        if (cnn, scale) == (_permgrad.DEFAULT_CNN_IMPORTANCE, _permgrad.DEFAULT_SCALE):
-            default = result
+    if _permgrad.DEFAULT_FUSION != "model_split":
+        default = permgrad_importance(model, X_test, y_test, random_state=seed)
     start = time.perf_counter()
     rows = explain_rows(model, X_test, background=X_test)
     attributions = np.abs(rows.attributions)

@@ -588,6 +588,7 @@ def test_auto_groups_follow_nested_encoders_or_give_up():
         ({"g": ["x0", "nope"]}, "names column 'nope', which is not one of"),
         ({"g": [0, 1], "h": [1, 2]}, "Column 'x1' is in two feature groups"),
         ({"g": []}, r"feature_groups\['g'\] lists no column"),
+        ({"x3": [0, 1]}, "a group 'x3', which is also a column outside it"),
     ],
 )
 def test_bad_feature_groups_are_refused(linear_task, groups, message):

@@ -3,8 +3,9 @@ Explaining a classifier with PermGrad
 =====================================
 
 :func:`~skpermgrad.permgrad_importance` computes the four parts of PermGrad on
-held-out rows; the displays plot them. For a classifier, Grad-CAM is computed per
-class, from that class's own score.
+held-out rows, with bootstrap intervals; the displays plot them. For a classifier,
+Grad-CAM is computed per class, from that class's own score.
+:func:`~skpermgrad.explain_rows` explains single rows.
 """
 
 # %%
@@ -16,7 +17,9 @@ from skpermgrad import (
     GradCAMDisplay,
     HybridClassifier,
     PermGradDisplay,
+    RowExplanationDisplay,
     TintoImager,
+    explain_rows,
     permgrad_importance,
 )
 
@@ -36,9 +39,14 @@ result = permgrad_importance(
     clf, X_test, y_test, scoring="neg_log_loss", n_repeats=5, random_state=0
 )
 print(result.branch_weights)
+for name, value, flat in zip(
+    result.feature_names, result.importances, result.indistinguishable_from_zero
+):
+    print(f"{name}: {value:.3f}" + (" (indistinguishable from 0)" if flat else ""))
 
 # %%
-# The fused score, stacked by branch, and the permutation drops with their spread:
+# The fused score, stacked by branch (intervals as error bars, features that cannot
+# be told from zero hatched), and the MLP branch's permutation drops:
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
 PermGradDisplay.from_result(result, ax=left)
 PermGradDisplay.from_result(result, kind="permutation", ax=right)
@@ -48,3 +56,10 @@ PermGradDisplay.from_result(result, kind="permutation", ax=right)
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
 for label, ax in zip(result.classes, axes):
     GradCAMDisplay.from_result(result, target=label, ax=ax)
+
+# %%
+# One test row: each feature's attribution to the probability of the row's most
+# probable class (integrated gradients through both branches, summing to the
+# probability minus the baseline's), next to the row's image and its Grad-CAM:
+rows = explain_rows(clf, X_test[:5], background=X_train)
+RowExplanationDisplay.from_result(rows, row=0)

@@ -138,6 +138,12 @@ def resolve_groups(feature_groups, encoded_names):
                     f"{owner[j]!r} and {group!r}; a column belongs to one group."
                 )
             owner[j] = group
+    for j, name in enumerate(encoded_names):
+        if name in feature_groups and owner.get(j) != name:
+            raise ValueError(
+                f"feature_groups names a group {name!r}, which is also a column "
+                "outside it; give the group another name."
+            )
     names, columns, seen = [], [], set()
     for j in range(n_columns):
         group = owner.get(j, encoded_names[j])

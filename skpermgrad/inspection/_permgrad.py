@@ -126,8 +126,13 @@ def _share(values):
 
 SCALES = {"share": _share, "minmax": _minmax}
 CNN_IMPORTANCES = ("permutation", "integrated_gradients", "gradcam")
+FUSIONS = ("model_split", "branch_weights")
 # chosen by benchmarks/bench_faithfulness.py (the docs show the table)
-DEFAULT_CNN_IMPORTANCE, DEFAULT_SCALE = "permutation", "share"
+DEFAULT_FUSION, DEFAULT_CNN_IMPORTANCE, DEFAULT_SCALE = (
+    "model_split",
+    "permutation",
+    "share",
+)
 
 
 class _Network:
@@ -279,8 +284,10 @@ def _forward_passes(
     Pass 1 runs both branches once per block, the head on them (baseline) and
     the head on each permuted copy's MLP output next to the block's fixed CNN
     output (``permutation="branch"``; the whole network on permuted copies for
-    ``"model"``); with ``image_permutation``, also the head on the CNN output
-    of each permuted copy's image next to the block's fixed MLP output. Pass 2
+    ``"model"``); with ``image_permutation``, both branches run on each
+    permuted copy and the head also on the copy's CNN output next to the
+    block's fixed MLP output (``image_permuted``) and on both copies' outputs
+    (``joint``: the whole network on the copy). Pass 2
     runs Grad-CAM (one tape per block) and, from the same forward pass, the
     head with the MLP silenced. The CNN-silenced head needs only stored MLP
     outputs. Means over rows (the ablation fills, heatmap, image) are weighted
@@ -310,17 +317,26 @@ def _forward_passes(
         shape = (n_groups, n_repeats, len(v), net.n_outputs)
         permuted = np.empty(shape, "float32")
         image_permuted = np.empty(shape if image_permutation else 0, "float32")
+        joint = np.empty(shape if image_permutation else 0, "float32")
         copy = v.copy()
         for j, columns in enumerate(groups):
             for r in range(n_repeats):
                 copy[:, columns] = values[order[j, r, block]][:, columns]
-                permuted[j, r] = (
-                    net.permuted_head(copy, cnn)
-                    if permutation == "branch"
-                    else net.full(copy, copy)
-                )
-                if image_permutation:
-                    image_permuted[j, r] = net.image_permuted_head(mlp, copy)
+                if image_permutation:  # both branches on the copy, then 3 heads
+                    mlp_copy, cnn_copy = net.branches(copy)
+                    joint[j, r] = net.head(mlp_copy, cnn_copy)
+                    image_permuted[j, r] = net.head(mlp, cnn_copy)
+                    permuted[j, r] = (
+                        net.head(mlp_copy, cnn)
+                        if permutation == "branch"
+                        else joint[j, r]
+                    )
+                else:
+                    permuted[j, r] = (
+                        net.permuted_head(copy, cnn)
+                        if permutation == "branch"
+                        else net.full(copy, copy)
+                    )
             copy[:, columns] = v[:, columns]
         log(f"permutations: block {i + 1}/{len(blocks)}")
         return (
@@ -329,9 +345,10 @@ def _forward_passes(
             net.head(mlp, cnn).numpy(),
             permuted,
             image_permuted,
+            joint,
         )
 
-    mlp, cnn_sums, baseline, permuted, image_permuted = zip(
+    mlp, cnn_sums, baseline, permuted, image_permuted, joint = zip(
         *parallel(delayed(first)(i, b) for i, b in enumerate(blocks))
     )
     mlp = np.concatenate(mlp)
@@ -364,6 +381,7 @@ def _forward_passes(
         image_permuted=np.concatenate(image_permuted, axis=2)
         if image_permutation
         else None,
+        joint=np.concatenate(joint, axis=2) if image_permutation else None,
         no_mlp=np.concatenate(no_mlp),
         no_cnn=no_cnn,
         gradcam=np.concatenate(cam, axis=1).astype(np.float64),
@@ -484,6 +502,7 @@ def _integrated_gradients(net, values, baseline, n_steps, batch_size, n_jobs):
         ],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "permutation": [StrOptions({"branch", "model"})],
+        "fusion": [StrOptions(set(FUSIONS))],
         "cnn_importance": [StrOptions(set(CNN_IMPORTANCES))],
         "scale": [StrOptions(set(SCALES))],
         "n_bootstrap": [Interval(Integral, 2, None, closed="left")],
@@ -507,6 +526,7 @@ def permgrad_importance(
     max_samples: float = 1.0,
     batch_size: int = 1024,
     permutation: str = "branch",
+    fusion: str = DEFAULT_FUSION,
     cnn_importance: str = DEFAULT_CNN_IMPORTANCE,
     scale: str = DEFAULT_SCALE,
     n_bootstrap: int = 100,
@@ -758,17 +778,17 @@ default="permutation"
         n_repeats,
         seed,
         permutation,
-        cnn_importance == "permutation",
+        fusion == "model_split" or cnn_importance == "permutation",
         batch_size,
         n_jobs,
         verbose,
     )
-    if cnn_importance == "integrated_gradients":
+    if fusion == "branch_weights" and cnn_importance == "integrated_gradients":
         _, image_attributions = _integrated_gradients(
             net, values, weights @ values / weights.sum(), IG_STEPS, batch_size, n_jobs
         )
         per_row = np.abs(image_attributions @ membership).mean(axis=0, keepdims=True)
-    elif cnn_importance == "gradcam":
+    elif fusion == "branch_weights" and cnn_importance == "gradcam":
         per_row = outputs.gradcam @ membership
 
     def parts(rows, repeats):
@@ -800,7 +820,9 @@ default="permutation"
             )[:, None]
 
         mlp = drops(outputs.permuted)
-        if cnn_importance == "permutation":
+        if fusion == "model_split":  # (image permutation, whole-model) drops
+            cnn = np.stack([drops(outputs.image_permuted), drops(outputs.joint)])
+        elif cnn_importance == "permutation":
             cnn = drops(outputs.image_permuted)
         else:
             cnn = _weighted_mean(per_row[:, rows], row_weights)
@@ -814,6 +836,18 @@ default="permutation"
         d_mlp, d_cnn = (max(d, 0.0) for d in branch_drops)
         w_mlp = d_mlp / (d_mlp + d_cnn) if d_mlp + d_cnn > 0 else 0.5
         to_scale = SCALES[scale]
+        if fusion == "model_split":
+            # the whole-model drop, split by the feature's own branch drops
+            image, whole = cnn.mean(axis=2)
+            via_mlp, via_cnn = (
+                np.clip(mlp.mean(axis=1), 0, None),
+                np.clip(image, 0, None),
+            )
+            both = via_mlp + via_cnn
+            to_mlp = np.where(both > 0, via_mlp / np.where(both > 0, both, 1.0), 0.5)
+            total = to_scale(whole)[None]
+            contributions = Bunch(mlp=total * to_mlp, cnn=total * (1 - to_mlp))
+            return total, w_mlp, contributions
         if cnn_importance == "permutation":  # one row, like one output
             cnn = cnn.mean(axis=1)[None]
         contributions = Bunch(
@@ -850,7 +884,11 @@ default="permutation"
     tail = 100 * (1 - confidence_level) / 2
     interval = np.moveaxis(np.percentile(draws, [tail, 100 - tail], axis=0), 0, -1)
 
-    per_class = is_classifier(hybrid) and cnn_importance == "gradcam"
+    per_class = (
+        is_classifier(hybrid)
+        and fusion == "branch_weights"
+        and cnn_importance == "gradcam"
+    )
     floor = zero_tolerance * np.clip(fused, 0, None).sum(axis=-1, keepdims=True)
 
     def squeezed(a, per_output=per_class):  # drop a one-output axis
@@ -877,6 +915,7 @@ default="permutation"
             "cnn": float(branch_drops[1]),
         },
         branch_weights_defined=weights_defined,
+        fusion=fusion,
         cnn_importance=cnn_importance,
         scale=scale,
         confidence_level=confidence_level,
@@ -888,7 +927,10 @@ default="permutation"
         mean_image=outputs.mean_image.reshape(side, side),
         feature_positions=setup.imager.feature_positions_.copy(),
     )
-    if cnn_importance == "permutation":
+    if fusion == "model_split":
+        result.image_permutation = _drops_bunch(cnn_values[0])
+        result.model_permutation = _drops_bunch(cnn_values[1])
+    elif cnn_importance == "permutation":
         result.image_permutation = _drops_bunch(cnn_values)
     elif cnn_importance == "integrated_gradients":
         result.integrated_gradients = cnn_values[0]
