@@ -466,15 +466,22 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
             else "Branch weights: **undefined** — silencing neither branch lowered "
             "the test score, so both parts of the fused importance count 0.5. "
         )
-        + "The CNN's part of the fused importance is "
-        + {
-            "gradcam": "Grad-CAM at each feature's pixel (PermGrad as published).",
-            "permutation": "the score drop when the column is permuted in the "
-            "image only.",
-            "integrated_gradients": "the mean absolute integrated gradient "
-            "through the image.",
-        }[result.cnn_importance]
-        + f" Each part is put on a common scale ({result.scale}). Intervals: "
+        + (
+            "The fused importance is each feature's whole-model permutation drop "
+            "(the column permuted in both inputs), split between the branches by "
+            "its drops through each branch alone."
+            if result.fusion == "model_split"
+            else "The fused importance weights the MLP branch's permutation drops "
+            "and the CNN branch's "
+            + {
+                "gradcam": "Grad-CAM at each feature's pixel (PermGrad as published)",
+                "permutation": "drops when the column is permuted in the image only",
+                "integrated_gradients": "mean absolute integrated gradients "
+                "through the image",
+            }[result.cnn_importance]
+            + " by the branch weights."
+        )
+        + f" Scale: {result.scale}. Intervals: "
         f"{result.confidence_level:.0%} bootstrap over the test rows and the "
         "permutations; `indistinguishable_from_zero` marks features whose "
         f"interval reaches below {result.zero_tolerance:.0%} of the total (their "

@@ -120,6 +120,7 @@ def _resolve_settings(args, out):
     if settings["timeout"] is not None and settings["timeout"] <= 0:
         raise StudyError(f"--timeout {settings['timeout']} must be positive.")
     settings["max_base_filters"] = args.max_base_filters
+    settings["fusion"] = args.fusion
     settings["cnn_importance"] = args.cnn_importance
     settings["storage"] = (
         args.storage
@@ -247,6 +248,7 @@ def _run(args):
         scoring="r2" if task == "regression" else "neg_log_loss",
         n_repeats=settings["n_repeats"],
         random_state=settings["seed"],
+        fusion=settings["fusion"],
         cnn_importance=settings["cnn_importance"],
     )
     importances = _study.importance_table(result)
@@ -393,12 +395,20 @@ def _parser():
         help="top of the base_filters range (the notebook's 256 needs a GPU)",
     )
     run.add_argument(
+        "--fusion",
+        choices=("model_split", "branch_weights"),
+        default="model_split",
+        help="the fused score: each feature's whole-model permutation drop split "
+        "by branch (the most faithful, default), or PermGrad's branch-weighted "
+        "sum of the two parts",
+    )
+    run.add_argument(
         "--cnn-importance",
         choices=("permutation", "integrated_gradients", "gradcam"),
         default="permutation",
-        help="the CNN branch's part of the fused score: the permutation of the "
-        "column in the image only (the most faithful, default), integrated "
-        "gradients through the image, or Grad-CAM (PermGrad as published)",
+        help="with --fusion branch_weights, the CNN branch's part: the permutation "
+        "of the column in the image only, integrated gradients through the "
+        "image, or Grad-CAM (PermGrad as published)",
     )
     run.set_defaults(func=_run)
 

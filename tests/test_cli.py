@@ -124,7 +124,7 @@ def test_run_classification_with_categories_and_missing_values(tmp_path):
     frame.to_csv(data, sep="\t", index=False)
     out = tmp_path / "run"
     argv = ["run", str(data), "--target", "label", "--trials", "1"]
-    argv += ["--cnn-importance", "gradcam"]
+    argv += ["--fusion", "branch_weights", "--cnn-importance", "gradcam"]
     assert main([*argv, "--epochs", "2", "--cv", "2", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["settings"]["task"] == "classification"

@@ -134,6 +134,7 @@ def test_classifier_is_stratified_and_delegates_proba():
         HybridClassifier(TintoImager(pixels=4), **FAST),
         n_repeats=1,
         random_state=0,
+        fusion="branch_weights",
         cnn_importance="gradcam",  # per class
     )
     assert is_classifier(explainer)

@@ -47,7 +47,7 @@ def test_result_layout_and_reproducibility(linear_task):
     assert set(result.branch_weights) == {"mlp", "cnn"}
     assert sum(result.branch_weights.values()) == pytest.approx(1.0)
     assert list(result.feature_names) == [f"x{i}" for i in range(6)]
-    assert result.cnn_importance == "permutation" and result.scale == "share"
+    assert result.fusion == "model_split" and result.scale == "share"
     parts = result.branch_contributions
     np.testing.assert_allclose(parts.mlp + parts.cnn, result.importances)
     assert result.importances_std.shape == (6,)
@@ -119,6 +119,7 @@ def test_classifier_gradcam_per_class():
         n_repeats=2,
         random_state=0,
         scoring="neg_log_loss",
+        fusion="branch_weights",
         cnn_importance="gradcam",
     )
     assert result.gradcam.shape == (3, 6)
@@ -192,11 +193,28 @@ def test_image_permutation_mirrors_the_mlp_permutation(reg9, weights):
     reg.model_ = _hand_built(reg.feature_encoder_.imager_, *weights)
     y = reg.predict(X)  # exact: any change of the output is a score drop
     kwargs = dict(n_repeats=2, random_state=0, scoring="neg_mean_squared_error")
-    result = permgrad_importance(reg, X, y, cnn_importance="permutation", **kwargs)
+    result = permgrad_importance(
+        reg, X, y, fusion="branch_weights", cnn_importance="permutation", **kwargs
+    )
     image = result.image_permutation.importances
     mlp = result.permutation.importances
     whole = permgrad_importance(reg, X, y, permutation="model", **kwargs)
     assert result.cnn_importance == "permutation"
+    # the default: the whole-model drop (as permutation="model" measures it),
+    # split between the branches by their own drops
+    split = permgrad_importance(reg, X, y, **kwargs)
+    assert split.fusion == "model_split"
+    np.testing.assert_allclose(
+        split.model_permutation.importances, whole.permutation.importances, rtol=1e-5
+    )
+    total = _share(whole.permutation.importances_mean)
+    np.testing.assert_allclose(split.importances, total, rtol=1e-4, atol=1e-9)
+    parts = split.branch_contributions
+    np.testing.assert_allclose(parts.mlp + parts.cnn, split.importances)
+    if weights == (0.0, 1.0):
+        np.testing.assert_allclose(parts.mlp, 0.0, atol=1e-12)
+    if weights == (1.0, 0.0):
+        np.testing.assert_allclose(parts.cnn, 0.0, atol=1e-12)
     if weights == (0.0, 1.0):
         np.testing.assert_allclose(image, whole.permutation.importances, rtol=1e-4)
         np.testing.assert_array_equal(mlp, 0.0)
@@ -210,7 +228,13 @@ def test_image_permutation_mirrors_the_mlp_permutation(reg9, weights):
         w * _share(mlp.mean(axis=1)) + (1 - w) * _share(image.mean(axis=1)),
     )
     published = permgrad_importance(
-        reg, X, y, cnn_importance="gradcam", scale="minmax", **kwargs
+        reg,
+        X,
+        y,
+        fusion="branch_weights",
+        cnn_importance="gradcam",
+        scale="minmax",
+        **kwargs,
     )
     np.testing.assert_allclose(
         published.importances,
@@ -601,7 +625,13 @@ def test_bad_feature_groups_are_refused(linear_task, groups, message):
 def test_other_cnn_parts_and_the_published_fusion(linear_task, cnn_importance):
     reg, X, y = linear_task
     result = permgrad_importance(
-        reg, X, y, n_repeats=2, random_state=0, cnn_importance=cnn_importance
+        reg,
+        X,
+        y,
+        n_repeats=2,
+        random_state=0,
+        fusion="branch_weights",
+        cnn_importance=cnn_importance,
     )
     cnn = result.get("integrated_gradients", result.gradcam)
     w = result.branch_weights["mlp"]

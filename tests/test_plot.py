@@ -35,7 +35,13 @@ def classification():
     y = np.where(X[:, 0] > 0, "a", np.where(X[:, 1] > 0, "b", "c"))
     clf = HybridClassifier(TintoImager(pixels=4, random_state=0), **FAST).fit(X, y)
     return permgrad_importance(
-        clf, X, y, n_repeats=2, random_state=0, cnn_importance="gradcam"
+        clf,
+        X,
+        y,
+        n_repeats=2,
+        random_state=0,
+        fusion="branch_weights",
+        cnn_importance="gradcam",
     )
 
 
@@ -57,7 +63,13 @@ def test_fused_bars_stack_the_two_parts(pyplot, regression):
 def test_fused_bars_name_the_image_permutation(pyplot, regression):
     reg, X, y, _ = regression
     result = permgrad_importance(
-        reg, X, y, n_repeats=2, random_state=0, cnn_importance="permutation"
+        reg,
+        X,
+        y,
+        n_repeats=2,
+        random_state=0,
+        fusion="branch_weights",
+        cnn_importance="permutation",
     )
     display = PermGradDisplay.from_result(result)
     mlp_bars, cnn_bars = display.bars_
@@ -70,6 +82,13 @@ def test_fused_bars_name_the_image_permutation(pyplot, regression):
     )
     legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
     assert legend[1].startswith("CNN branch: permutation in the image")
+    # the default fusion: the whole-model drop, stacked by branch
+    *_, default = regression
+    legend = PermGradDisplay.from_result(default).ax_.get_legend().get_texts()
+    assert [t.get_text() for t in legend][:2] == [
+        "via the MLP branch",
+        "via the CNN branch",
+    ]
 
 
 def test_fused_bars_show_the_interval_and_hatch_what_is_not_zero(pyplot, regression):

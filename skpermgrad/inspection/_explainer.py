@@ -21,7 +21,9 @@ from sklearn.utils.validation import (
 from ._permgrad import (
     CNN_IMPORTANCES,
     DEFAULT_CNN_IMPORTANCE,
+    DEFAULT_FUSION,
     DEFAULT_SCALE,
+    FUSIONS,
     SCALES,
     permgrad_importance,
 )
@@ -93,9 +95,13 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         Rows of the explanation set used: a count or a fraction.
     permutation : {"branch", "model"}, default="branch"
         See :func:`~skpermgrad.permgrad_importance`.
+    fusion : {"model_split", "branch_weights"}, default="model_split"
+        How the parts make the fused score; see
+        :func:`~skpermgrad.permgrad_importance`.
     cnn_importance : {"permutation", "integrated_gradients", "gradcam"}, \
 default="permutation"
-        The CNN branch's part of the fused score; see
+        The CNN branch's part of the fused score with
+        ``fusion="branch_weights"``; see
         :func:`~skpermgrad.permgrad_importance`.
     scale : {"share", "minmax"}, default="share"
         How the parts are put on a common scale; see
@@ -124,7 +130,7 @@ default="permutation"
         :meth:`PermGradDisplay.from_result` or :meth:`GradCAMDisplay.from_result`.
     importances_ : ndarray of shape (n_features,) or (n_classes, n_features)
         The fused PermGrad score (per class for a classifier with
-        ``cnn_importance="gradcam"``), in the order of
+        ``fusion="branch_weights", cnn_importance="gradcam"``), in the order of
         ``explanation_.feature_names``.
     feature_importances_ : ndarray of shape (n_features,)
         ``importances_``, averaged over classes for a classifier, in the order
@@ -181,6 +187,7 @@ default="permutation"
             Interval(Real, 0, 1, closed="right"),
         ],
         "permutation": [StrOptions({"branch", "model"})],
+        "fusion": [StrOptions(set(FUSIONS))],
         "cnn_importance": [StrOptions(set(CNN_IMPORTANCES))],
         "scale": [StrOptions(set(SCALES))],
         "feature_groups": [dict, StrOptions({"auto"}), None],
@@ -202,6 +209,7 @@ default="permutation"
         validation_fraction=0.2,
         max_samples=1.0,
         permutation="branch",
+        fusion=DEFAULT_FUSION,
         cnn_importance=DEFAULT_CNN_IMPORTANCE,
         scale=DEFAULT_SCALE,
         feature_groups="auto",
@@ -219,6 +227,7 @@ default="permutation"
         self.validation_fraction = validation_fraction
         self.max_samples = max_samples
         self.permutation = permutation
+        self.fusion = fusion
         self.cnn_importance = cnn_importance
         self.scale = scale
         self.feature_groups = feature_groups
@@ -289,6 +298,7 @@ default="permutation"
             max_samples=self.max_samples,
             batch_size=self.batch_size,
             permutation=self.permutation,
+            fusion=self.fusion,
             cnn_importance=self.cnn_importance,
             scale=self.scale,
             feature_groups=self.feature_groups,

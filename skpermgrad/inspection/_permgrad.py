@@ -561,15 +561,25 @@ def permgrad_importance(
        ``w_cnn = 1 - w_mlp``. The ratio does not depend on the scale of the
        score. When neither drop is positive the weights are undefined: they
        are set to 0.5 with a warning, and ``branch_weights_defined`` is False.
-    4. **Fused score**: ``w_mlp * scale(mlp part) + w_cnn * scale(cnn part)``.
-       ``scale="share"`` divides a part by the sum of its positive values, so
-       each part keeps its proportions: a nearly flat part adds nearly the
-       same to every feature, and a feature whose permutation does not lower
-       the score gets about 0. ``scale="minmax"`` (PermGrad as published) maps
-       each part to [0, 1], which stretches a nearly flat part to the full
-       range. The defaults are the most faithful combination in the
-       faithfulness benchmark (``benchmarks/bench_faithfulness.py``;
-       ``cnn_importance="gradcam", scale="minmax"`` reproduces the paper).
+    4. **Fused score** (``fusion``). ``"model_split"`` (default): the score
+       drop when the column is permuted in both inputs at once (the feature's
+       importance to the whole network, what
+       :func:`sklearn.inspection.permutation_importance` measures), on the
+       ``scale``, split between the branches in proportion to the feature's
+       positive drops through each branch alone (parts 1 and 2 with
+       ``cnn_importance="permutation"``). The two branches of a trained hybrid
+       often model a feature in opposite directions that cancel; a score built
+       from each branch alone then credits a feature the whole network hardly
+       uses. ``"branch_weights"`` (PermGrad's formula):
+       ``w_mlp * scale(mlp part) + w_cnn * scale(cnn part)``.
+       ``scale="share"`` divides a vector by the sum of its positive values,
+       so it keeps its proportions: a nearly flat part adds nearly the same to
+       every feature, and a feature whose permutation does not lower the score
+       gets about 0. ``scale="minmax"`` maps it to [0, 1], which stretches a
+       nearly flat part to the full range. The defaults are the most faithful
+       in the faithfulness benchmark (``benchmarks/bench_faithfulness.py``);
+       ``fusion="branch_weights", cnn_importance="gradcam", scale="minmax"``
+       reproduces PermGrad as published.
 
     **Uncertainty**: ``n_bootstrap`` draws resample the rows (with
     replacement) and pick one of the ``n_repeats`` permutations per feature,
@@ -620,10 +630,14 @@ def permgrad_importance(
         which is what :func:`sklearn.inspection.permutation_importance` measures
         (computed here in the same batched way, and with the CNN run on every
         permuted copy, so it is slower).
+    fusion : {"model_split", "branch_weights"}, default="model_split"
+        How the parts make the fused score (see above).
     cnn_importance : {"permutation", "integrated_gradients", "gradcam"}, \
 default="permutation"
-        The CNN branch's part of the fused score (see above). The first two
-        are one score for all classes; ``"gradcam"`` gives one per class.
+        The CNN branch's part of the fused score with
+        ``fusion="branch_weights"`` (see above; ``"model_split"`` always uses
+        the permutation). The first two are one score for all classes;
+        ``"gradcam"`` gives one per class.
     scale : {"share", "minmax"}, default="share"
         How each part is put on the common scale before the branch weights
         apply (see above).
@@ -654,7 +668,7 @@ default="permutation"
     result : :class:`~sklearn.utils.Bunch`
         - ``importances``: the fused score, (n_features,), or
           (n_classes, n_features) for a classifier with
-          ``cnn_importance="gradcam"``;
+          ``fusion="branch_weights", cnn_importance="gradcam"``;
         - ``importances_std``, ``importances_ci``: its bootstrap standard
           deviation (shaped like ``importances``) and interval (that shape
           plus a last axis of 2: low, high);
@@ -665,7 +679,10 @@ default="permutation"
         - ``permutation``: Bunch of ``importances_mean``, ``importances_std``
           (n_features,) and ``importances`` (n_features, n_repeats);
         - ``image_permutation``: the same for the column permuted in the
-          image input only (``cnn_importance="permutation"`` only);
+          image input only (``fusion="model_split"`` or
+          ``cnn_importance="permutation"``);
+        - ``model_permutation``: the same for the column permuted in both
+          inputs (``fusion="model_split"``);
         - ``integrated_gradients``: the mean absolute attribution through the
           image input (n_features,), over rows and a classifier's classes
           (``cnn_importance="integrated_gradients"`` only);
@@ -675,7 +692,7 @@ default="permutation"
         - ``branch_score_drops``: ``{"mlp": d_mlp, "cnn": d_cnn}``;
         - ``branch_weights_defined``: False when neither drop was positive
           (the weights are then 0.5 each, with a warning);
-        - ``cnn_importance``, ``scale``, ``confidence_level``,
+        - ``fusion``, ``cnn_importance``, ``scale``, ``confidence_level``,
           ``zero_tolerance``: as used;
         - ``feature_names``: ndarray of str, one per group (per column
           without groups); ``classes`` for a classifier;

@@ -66,6 +66,8 @@ class PermGradDisplay:
 default="permutation"
         What the CNN branch's part of ``importances`` is (see
         :func:`~skpermgrad.permgrad_importance`), named in the legend.
+    fusion : {"model_split", "branch_weights"}, default="model_split"
+        How ``importances`` was fused, named in the legend.
     branch_contributions : dict or None, default=None
         ``{"mlp": ..., "cnn": ...}``, the weighted parts that sum to
         ``importances``: the fused bars stack them. ``None``: one bar each.
@@ -108,6 +110,7 @@ default="permutation"
         feature_names,
         class_name=None,
         cnn_importance="permutation",
+        fusion="model_split",
         branch_contributions=None,
         importances_ci=None,
         indistinguishable_from_zero=None,
@@ -119,6 +122,7 @@ default="permutation"
         self.feature_names = feature_names
         self.class_name = class_name
         self.cnn_importance = cnn_importance
+        self.fusion = fusion
         self.branch_contributions = branch_contributions
         self.importances_ci = importances_ci
         self.indistinguishable_from_zero = indistinguishable_from_zero
@@ -158,6 +162,7 @@ default="permutation"
             feature_names=result.feature_names,
             class_name=target,
             cnn_importance=result.get("cnn_importance", "gradcam"),
+            fusion=result.get("fusion", "branch_weights"),
             branch_contributions=(
                 None
                 if "branch_contributions" not in result
@@ -261,6 +266,14 @@ default="permutation"
                 xerr = np.clip([scores - low, high - scores], 0, None)[:, order]
             if self.branch_contributions is None:
                 stacks = [(scores, "PermGrad")]
+            elif self.fusion == "model_split":
+                stacks = [
+                    (
+                        np.asarray(self.branch_contributions[branch], np.float64),
+                        f"via the {branch.upper()} branch",
+                    )
+                    for branch in ("mlp", "cnn")
+                ]
             else:
                 stacks = [
                     (
