@@ -207,3 +207,14 @@ def test_errors(data):
         from scipy.sparse import csr_matrix
 
         PermGradExplainer(_regressor()).fit(csr_matrix(X), y)
+
+
+def test_sample_weight_on_one_class_only_is_refused():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(40, 5))
+    y = np.where(X[:, 0] > 0, "pos", "neg")
+    explainer = PermGradExplainer(
+        HybridClassifier(TintoImager(pixels=4), **FAST), n_repeats=1, random_state=0
+    )
+    with pytest.raises(ValueError, match=r"Only the class\(es\) \['pos'\] have rows"):
+        explainer.fit(X, y, sample_weight=(y == "pos").astype(float))

@@ -273,6 +273,15 @@ default="permutation"
         y = np.asarray(y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X)
+            weighted = np.unique(y[sample_weight > 0])
+            if get_tags(self.estimator).estimator_type == "classifier" and (
+                len(weighted) < 2
+            ):
+                raise ValueError(
+                    f"Only the class(es) {weighted.tolist()} have rows with a "
+                    "positive sample_weight: a classifier is fitted and explained "
+                    "on at least 2 classes. Give weight to rows of another class."
+                )
         rng = check_random_state(self.random_state)
         if self.prefit:
             check_is_fitted(self.estimator)

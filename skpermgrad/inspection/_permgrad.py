@@ -582,9 +582,10 @@ def permgrad_importance(
        reproduces PermGrad as published.
 
     **Uncertainty**: ``n_bootstrap`` draws resample the rows (with
-    replacement) and pick one of the ``n_repeats`` permutations per feature,
-    and recompute every part, the branch weights and the fused score from the
-    stored network outputs (no network pass). Their standard deviation and
+    replacement; only rows of positive weight) and pick one of the
+    ``n_repeats`` permutations per feature, and recompute every part, the
+    branch weights and the fused score from the stored network outputs (no
+    network pass). Their standard deviation and
     percentile interval are returned. A feature whose interval reaches below
     ``zero_tolerance`` times the fused total (the sum of the positive fused
     scores; 1 with ``scale="share"``) is flagged as indistinguishable from
@@ -887,11 +888,12 @@ default="permutation"
         )
 
     boot = np.random.RandomState(seed)
+    weighted = np.flatnonzero(weights > 0)  # a zero-weight row changes nothing
     draws = np.array(
         [
             fuse(
                 *parts(
-                    boot.randint(len(values), size=len(values)),
+                    boot.choice(weighted, size=len(weighted)),
                     boot.randint(n_repeats, size=len(groups)),
                 )
             )[0]
