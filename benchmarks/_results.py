@@ -11,14 +11,16 @@ RESULTS = Path(__file__).parent / "results"
 
 
 def _commit():
-    """The checked-out commit, marked ``+dirty`` when tracked files changed."""
+    """The checked-out commit, marked ``+dirty`` when tracked files changed
+    (other than the results themselves, which a run across datasets writes)."""
     here = Path(__file__).parent
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ":/"]
+            + [":(exclude,top)benchmarks/results"],
             cwd=here,
             capture_output=True,
             text=True,

@@ -475,7 +475,12 @@ def main(argv=None):
 
     from skpermgrad.inspection import _permgrad
 
-    default_key = f"fused[{_permgrad.DEFAULT_CNN_IMPORTANCE},{_permgrad.DEFAULT_SCALE}]"
+    default_key = (
+        f"model_split[{_permgrad.DEFAULT_SCALE}]"
+        if _permgrad.DEFAULT_FUSION == "model_split"
+        else f"branch_weights[{_permgrad.DEFAULT_CNN_IMPORTANCE},"
+        f"{_permgrad.DEFAULT_SCALE}]"
+    )
     settings = {
         "seeds": args.seeds,
         "rows": args.rows,
@@ -507,9 +512,11 @@ def main(argv=None):
         )
     designs = {n: designs[n] for n in DESIGNS if n in designs}
     table = summarise(designs)
-    text = markdown(designs, table, settings, default_key)
-    print(text)
     saved = json.loads(Path(args.out).read_text())
+    commits = sorted({str(c)[:7] for c in saved.get("commits", {}).values()})
+    text = markdown(designs, table, settings, default_key)
+    text += f"\nMeasured at commit(s) {', '.join(commits)}.\n"
+    print(text)
     saved.update(designs=list(designs), permgrad_default=default_key, summary=table)
     Path(args.out).write_text(json.dumps(saved, indent=2) + "\n")
     Path(args.out).with_suffix(".md").write_text(text)
