@@ -349,9 +349,10 @@ def importance_table(result) -> pd.DataFrame:
             "gradcam": np.atleast_2d(result.gradcam).mean(axis=0),
         }
     )
-    if "image_permutation" in result:
-        table["image_permutation_mean"] = result.image_permutation.importances_mean
-        table["image_permutation_std"] = result.image_permutation.importances_std
+    for part in ("image_permutation", "model_permutation"):
+        if part in result:
+            table[f"{part}_mean"] = result[part].importances_mean
+            table[f"{part}_std"] = result[part].importances_std
     if "integrated_gradients" in result:
         table["integrated_gradients"] = result.integrated_gradients
     for k, label in enumerate(result.get("classes", [])):
