@@ -83,3 +83,12 @@ def merge_dataset(path, benchmark, packages, settings, name, measured):
         path, benchmark, packages, settings=settings, datasets=datasets, commits=commits
     )
     return datasets
+
+
+def parse_names(parser, text, known, kind):
+    """A comma-separated ``--only``-style list, each name checked against ``known``."""
+    names = [n.strip() for n in text.split(",")]
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        parser.error(f"unknown {kind}(s) {unknown}; known: {list(known)}")
+    return names

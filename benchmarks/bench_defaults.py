@@ -20,7 +20,7 @@ import statistics
 import time
 from pathlib import Path
 
-from _results import RESULTS, merge_dataset
+from _results import RESULTS, merge_dataset, parse_names
 from bench_predictive import (
     DATA_DIR,
     DATASETS,
@@ -28,7 +28,6 @@ from bench_predictive import (
     _load,
     _scores,
     cv_splits,
-    parse_names,
 )
 
 # The PermGrad notebook's training, and the candidates for the new defaults.

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _results import RESULTS, merge_dataset
+from _results import RESULTS, merge_dataset, parse_names
 
 OUT = RESULTS / "bench_faithfulness.json"
 SHAP_BACKGROUND = 50  # rows; SHAP's cost grows with rows x background x evals
@@ -468,10 +468,7 @@ def main(argv=None):
         args.seeds, args.rows, args.epochs, args.shap_rows = 1, 800, 5, 20
         names = list(QUICK_DESIGNS)
     if args.only:
-        names = [n.strip() for n in args.only.split(",")]
-        unknown = sorted(set(names) - set(DESIGNS))
-        if unknown:
-            parser.error(f"unknown design(s) {unknown}; choose from {list(DESIGNS)}")
+        names = parse_names(parser, args.only, DESIGNS, "design")
 
     from skpermgrad.inspection import _permgrad
 

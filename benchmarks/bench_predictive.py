@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _results import RESULTS, merge_dataset
+from _results import RESULTS, merge_dataset, parse_names
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DATASETS = {
@@ -144,15 +144,6 @@ def cv_splits(task, X, y, folds, seed):
         folds, shuffle=True, random_state=seed
     )
     return list(splitter.split(X, y))
-
-
-def parse_names(parser, text, known, kind):
-    """A comma-separated ``--only``-style list, each name checked against ``known``."""
-    names = [n.strip() for n in text.split(",")]
-    unknown = sorted(set(names) - set(known))
-    if unknown:
-        parser.error(f"unknown {kind}(s) {unknown}; known: {list(known)}")
-    return names
 
 
 def run_dataset(name, data_dir, folds, max_rows, epochs, seed):

@@ -16,8 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from _results import RESULTS, parse_names
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 
 # name: (script, arguments of the quick run)
 BENCHMARKS = {
@@ -41,10 +42,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     names = list(BENCHMARKS)
     if args.only:
-        names = [n.strip() for n in args.only.split(",")]
-        unknown = sorted(set(names) - set(BENCHMARKS))
-        if unknown:
-            parser.error(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
+        names = parse_names(parser, args.only, BENCHMARKS, "benchmark")
     folder = Path(args.results) if args.results else RESULTS
     if args.quick and not args.results:
         folder = RESULTS / "quick"
