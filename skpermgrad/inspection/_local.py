@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-from ._permgrad import IG_STEPS, _integrated_gradients, _prepare
+from ._permgrad import IG_STEPS, _integrated_gradients, _network_rows, _prepare
 
 
 @validate_params(
@@ -123,7 +123,7 @@ def explain_rows(
             )
         reference = setup.rows
     else:
-        reference = _prepare(estimator, background, None).rows
+        _, reference, _, _ = _network_rows(estimator, background)
         if reference.shape[1] != setup.rows.shape[1]:
             raise ValueError(
                 f"background has {reference.shape[1]} columns after the "

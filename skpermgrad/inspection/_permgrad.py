@@ -141,8 +141,6 @@ class _Network:
     ``branches(v)`` gives both branch outputs; ``head(m, c)`` the network output
     from branch outputs; ``permuted_head(v, c)`` the output for MLP input ``v``
     next to given CNN outputs ``c`` (permutations with the image held fixed);
-    ``image_permuted_head(m, v)`` its mirror, the image drawn from ``v`` next
-    to given MLP outputs ``m``;
     ``full(t, i)`` the whole network with separate tabular/image inputs;
     ``gradcam(v, m)`` per output and row: Grad-CAM at the feature pixels
     (the mean over each feature's ``zoom x zoom`` block) and the whole
@@ -211,9 +209,6 @@ class _Network:
         def permuted_head(v, c):
             return head(tf.concat([mlp(v, training=False), c], axis=1), training=False)
 
-        def image_permuted_head(m, v):
-            return head(tf.concat([m, cnn(v, training=False)], axis=1), training=False)
-
         def full(t, i):
             return model({arch.INPUT_TABULAR: t, arch.INPUT_IMAGE: i}, training=False)
 
@@ -256,7 +251,6 @@ class _Network:
         self.branches = compiled(branches, values)
         self.head = compiled(head_fn, width, width)
         self.permuted_head = compiled(permuted_head, values, width)
-        self.image_permuted_head = compiled(image_permuted_head, width, values)
         self.full = compiled(full, values, values)
         self.gradcam = compiled(gradcam, values, width)
         self.gradients = compiled(gradients, values, values)
@@ -390,19 +384,29 @@ def _forward_passes(
     )
 
 
+def _network_rows(estimator, X):
+    """The checked hybrid at the end of ``estimator``, ``X`` as its network
+    reads it (scaled values), the names of its input columns (None when
+    unknown) and the Pipeline steps before it (None for a bare hybrid)."""
+    hybrid, Xt, names, pre = _split_pipeline(estimator, X)
+    _check_hybrid(hybrid)
+    # SciKeras hands its encoder plain arrays (it checks column names itself)
+    values = hybrid.feature_encoder_.imager_.transform_values(
+        check_array(Xt, dtype=np.float64)
+    )
+    return hybrid, values, names, pre
+
+
 def _prepare(estimator, X, feature_groups):
     """What every explanation of a fitted hybrid starts from.
 
     The hybrid (checked), the rows as its network reads them (scaled values,
-    ``rows``), the names of its input columns, the groups (``feature_groups`` resolved)
-    with a (n_columns, n_groups) 0/1 ``membership`` matrix that sums a
-    per-column attribution over each group, and the compiled network.
+    ``rows``), the names of its input columns, the groups (``feature_groups``
+    resolved) with a (n_columns, n_groups) 0/1 ``membership`` matrix that sums
+    a per-column attribution over each group, and the compiled network.
     """
-    hybrid, Xt, names, pre = _split_pipeline(estimator, X)
-    model = _check_hybrid(hybrid)
+    hybrid, values, names, pre = _network_rows(estimator, X)
     imager = hybrid.feature_encoder_.imager_
-    # SciKeras hands its encoder plain arrays (it checks column names itself)
-    values = imager.transform_values(check_array(Xt, dtype=np.float64))
     if names is None:
         names = (
             list(hybrid.feature_names_in_)
@@ -437,7 +441,7 @@ def _prepare(estimator, X, feature_groups):
         encoded_feature_names=np.asarray(names, dtype=object),
         image_side=side,
         network=_Network(
-            model, imager.feature_positions_, side, n_outputs, zoom=imager.zoom
+            hybrid.model_, imager.feature_positions_, side, n_outputs, zoom=imager.zoom
         ),
     )
 
@@ -801,13 +805,14 @@ default="permutation"
         n_jobs,
         verbose,
     )
+    gradcam_rows = outputs.gradcam @ membership  # per output, row and group
     if fusion == "branch_weights" and cnn_importance == "integrated_gradients":
         _, image_attributions = _integrated_gradients(
             net, values, weights @ values / weights.sum(), IG_STEPS, batch_size, n_jobs
         )
         per_row = np.abs(image_attributions @ membership).mean(axis=0, keepdims=True)
     elif fusion == "branch_weights" and cnn_importance == "gradcam":
-        per_row = outputs.gradcam @ membership
+        per_row = gradcam_rows
 
     def parts(rows, repeats):
         """Every part on ``rows``: all repeats' drops, or one per feature."""
@@ -913,9 +918,7 @@ default="permutation"
     def squeezed(a, per_output=per_class):  # drop a one-output axis
         return np.asarray(a) if per_output else np.asarray(a)[0]
 
-    gradcam = squeezed(
-        _weighted_mean(outputs.gradcam @ membership, weights), is_classifier(hybrid)
-    )
+    gradcam = squeezed(_weighted_mean(gradcam_rows, weights), is_classifier(hybrid))
     heatmap = outputs.heatmap.reshape(-1, side, side)
     result = Bunch(
         importances=squeezed(fused),
