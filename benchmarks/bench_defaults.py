@@ -43,6 +43,20 @@ CONFIGS = {
     "b256_batchnorm": dict(**_LARGE_BATCHES, normalization="batch", dropout=0.1),
     "b256_nonorm": dict(**_LARGE_BATCHES, normalization=None, dropout=0.1),
     "b256_nonorm_nodropout": dict(**_LARGE_BATCHES, normalization=None, dropout=0.0),
+    # round 2: what the MLP branch reads (issue 12, item 2)
+    "quantile": dict(batch_size=32, lr_schedule="one_cycle", mlp_input="quantile"),
+    "quantile_periodic": dict(
+        batch_size=32,
+        lr_schedule="one_cycle",
+        mlp_input="quantile",
+        numeric_embedding="periodic",
+    ),
+    "b256_quantile_periodic": dict(
+        **_LARGE_BATCHES,
+        normalization="batch",
+        mlp_input="quantile",
+        numeric_embedding="periodic",
+    ),
 }
 QUICK_DATASETS = ("puma8NH",)
 SEED_CHECK = "seed_check"

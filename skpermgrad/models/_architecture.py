@@ -6,6 +6,11 @@ Layer names are part of the public API (explanations look layers up by them):
 name           what it is
 ============== ===========================================================
 ``tabular``    input: the scaled table, read by the MLP branch
+``mlp_quantile`` the MLP branch's quantile map (:class:`QuantileMap`;
+               ``mlp_input="quantile"`` only)
+``mlp_embedding`` the MLP branch's periodic embeddings
+               (:class:`PeriodicEmbedding`; ``numeric_embedding="periodic"``
+               only)
 ``image_input`` input: the same scaled values, drawn into the image
 ``image``      the TINTO image, rendered in the graph (:class:`TintoRender`)
 ``mlp_output`` output of the MLP branch (last Dropout of the branch)
@@ -30,7 +35,12 @@ LAST_CONV = "last_conv"
 CNN_OUTPUT = "cnn_output"
 CONCATENATE = "concatenate"
 OUTPUT = "output"
+MLP_QUANTILE = "mlp_quantile"
+MLP_EMBEDDING = "mlp_embedding"
 NORMALIZATIONS = ("batch", "layer", None)
+MLP_INPUTS = ("minmax", "quantile")
+NUMERIC_EMBEDDINGS = ("periodic", None)
+N_QUANTILES = 64  # knots of the quantile map of each feature
 
 
 def _normalization(kind, name):
@@ -99,6 +109,127 @@ class TintoRender(layers.Layer):
         }
 
 
+def quantile_knots(values, n_quantiles=N_QUANTILES):
+    """Knots of :class:`QuantileMap` for each column of ``values``.
+
+    Column ``j``'s ``n_quantiles`` empirical quantiles (at evenly spaced
+    levels) map to the standard normal's quantiles at the same levels
+    (clipped to +-3.09, the 0.1% and 99.9% points). Tied quantiles (a
+    discrete column) are merged into one knot whose target is the mean of
+    theirs, and the remaining knots repeat the last one (segments of width
+    0, which contribute nothing).
+
+    Returns
+    -------
+    knots, targets : ndarray of shape (n_features, n_quantiles)
+    """
+    from scipy.special import ndtri
+
+    values = np.asarray(values, dtype=np.float64)
+    levels = np.linspace(0.0, 1.0, n_quantiles)
+    normal = ndtri(np.clip(levels, 1e-3, 1 - 1e-3))
+    quantiles = np.quantile(values, levels, axis=0).T
+    knots = np.empty((values.shape[1], n_quantiles))
+    targets = np.empty_like(knots)
+    for j, column in enumerate(quantiles):
+        unique, which = np.unique(column, return_inverse=True)
+        means = np.bincount(which, normal) / np.bincount(which)
+        pad = n_quantiles - len(unique)
+        knots[j] = np.concatenate([unique, np.repeat(unique[-1], pad)])
+        targets[j] = np.concatenate([means, np.repeat(means[-1], pad)])
+    targets[np.ptp(knots, axis=1) == 0] = 0.0  # a constant column maps to 0
+    return knots.astype("float32"), targets.astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class QuantileMap(layers.Layer):
+    """Map each column through fixed piecewise-linear knots (not trainable).
+
+    Column ``j`` goes to ``targets[j, 0]`` below ``knots[j, 0]``, to
+    ``targets[j, -1]`` above ``knots[j, -1]``, and linearly between the knots:
+    with the knots of :func:`quantile_knots` it is a quantile transform to a
+    normal distribution (scikit-learn's ``QuantileTransformer(
+    output_distribution="normal")``), held inside the graph so the network's
+    input stays the values that the image is drawn from and gradients flow
+    through it. Heavy-tailed columns (counts, prices) reach the MLP spread
+    out instead of crowded near 0.
+    """
+
+    def __init__(self, knots, targets, **kwargs):
+        kwargs.pop("trainable", None)
+        super().__init__(trainable=False, **kwargs)
+        self.knots = np.asarray(knots, dtype="float32")
+        self.targets = np.asarray(targets, dtype="float32")
+
+    def call(self, values):
+        knots = ops.convert_to_tensor(self.knots, dtype=values.dtype)
+        targets = ops.convert_to_tensor(self.targets, dtype=values.dtype)
+        width = knots[:, 1:] - knots[:, :-1]
+        slope = (targets[:, 1:] - targets[:, :-1]) / ops.maximum(width, 1e-12)
+        ramps = ops.clip(values[:, :, None] - knots[None, :, :-1], 0.0, width[None])
+        return targets[None, :, 0] + ops.sum(ramps * slope[None], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "knots": self.knots.tolist(),
+            "targets": self.targets.tolist(),
+        }
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class PeriodicEmbedding(layers.Layer):
+    """Periodic embeddings of numeric features, "lite" (Gorishniy et al. 2022).
+
+    Each feature ``x_j`` becomes ``[cos(2 pi c_j x_j), sin(2 pi c_j x_j)]`` for
+    ``n_frequencies`` trainable frequencies ``c_j`` (initialised from
+    ``N(0, sigma**2)``), then one Dense layer shared by all features with
+    ``d_embedding`` units and a ReLU; the output is the features' embeddings
+    side by side, ``(batch, n_features * d_embedding)``.
+    """
+
+    def __init__(self, n_frequencies=16, d_embedding=8, sigma=0.1, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.n_frequencies = int(n_frequencies)
+        self.d_embedding = int(d_embedding)
+        self.sigma = float(sigma)
+        self.seed = seed
+
+    def build(self, input_shape):
+        n_features = input_shape[-1]
+        self.frequencies = self.add_weight(
+            name="frequencies",
+            shape=(n_features, self.n_frequencies),
+            initializer=keras.initializers.RandomNormal(
+                stddev=self.sigma, seed=self.seed
+            ),
+        )
+        self.dense = layers.Dense(self.d_embedding, activation="relu", name="linear")
+        self.dense.build((None, n_features, 2 * self.n_frequencies))
+        self.n_features = n_features
+
+    def call(self, values):
+        angles = 2 * math.pi * values[:, :, None] * self.frequencies[None]
+        periodic = ops.concatenate([ops.cos(angles), ops.sin(angles)], axis=-1)
+        embedded = self.dense(periodic)
+        return ops.reshape(embedded, (-1, self.n_features * self.d_embedding))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1] * self.d_embedding)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "n_frequencies": self.n_frequencies,
+            "d_embedding": self.d_embedding,
+            "sigma": self.sigma,
+            "seed": self.seed,
+        }
+
+
 def max_conv_layers(image_side: int) -> int:
     """How many 2x2 max-pooling stages an image of this side allows."""
     return int(math.floor(math.log2(image_side))) if image_side >= 1 else 0
@@ -113,6 +244,8 @@ def build_hybrid_model(
     zoom: int = 1,
     channels: int = 1,
     branches: str = "both",
+    quantile_knots=None,
+    numeric_embedding: str | None = None,
     n_dense_layers: int = 2,
     dense_units: int = 64,
     n_conv_layers: int = 2,
@@ -128,8 +261,10 @@ def build_hybrid_model(
 ) -> keras.Model:
     """Build the PermGrad hybrid MLP + CNN network (uncompiled).
 
-    MLP branch: ``n_dense_layers`` x (Dense ``dense_units`` + Norm +
-    Dropout). CNN branch: the in-graph TINTO image, then ``n_conv_layers`` x
+    MLP branch: the quantile map (:class:`QuantileMap`, when
+    ``quantile_knots=(knots, targets)`` is given), periodic embeddings
+    (:class:`PeriodicEmbedding`, ``numeric_embedding="periodic"``), then
+    ``n_dense_layers`` x (Dense ``dense_units`` + Norm + Dropout). CNN branch: the in-graph TINTO image, then ``n_conv_layers`` x
     (Conv2D 3x3 "same" with ``base_filters * 2**i`` filters + Norm +
     MaxPool 2x2 + Dropout), Flatten. Head: Concatenate, ``n_head_layers`` x
     (Dense ``head_units`` + Norm + Dropout), Dense ``n_outputs``. Norm is
@@ -158,6 +293,10 @@ def build_hybrid_model(
     if branches in ("both", "mlp"):
         tabular = keras.Input((n_features,), name=INPUT_TABULAR)
         x = tabular
+        if quantile_knots is not None:
+            x = QuantileMap(*quantile_knots, name=MLP_QUANTILE)(x)
+        if numeric_embedding == "periodic":
+            x = PeriodicEmbedding(name=MLP_EMBEDDING)(x)
         for i in range(n_dense_layers):
             x = layers.Dense(dense_units, name=f"mlp_dense_{i}", **dense)(x)
             x = _normalization(normalization, f"mlp_norm_{i}")(x)

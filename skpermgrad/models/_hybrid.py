@@ -73,16 +73,22 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
 
     ``transform`` returns ``{"tabular": values, "image_input": values}`` (the
     keys the model's inputs are named by; one key for a single-branch model),
-    where ``values`` are the imager's clipped min-max scaled features.
+    where ``values`` are the imager's clipped min-max scaled features. With
+    ``mlp_input="quantile"`` it also learns ``quantile_knots_`` of the
+    training values, for the MLP branch's in-graph quantile map.
     """
 
-    def __init__(self, imager=None, branches="both"):
+    def __init__(self, imager=None, branches="both", mlp_input="minmax"):
         self.imager = imager
         self.branches = branches
+        self.mlp_input = mlp_input
 
     def fit(self, X, y=None):
         imager = TintoImager() if self.imager is None else self.imager
         self.imager_ = clone(imager).fit(X)
+        self.quantile_knots_ = None
+        if self.mlp_input == "quantile" and self.branches != "cnn":
+            self.quantile_knots_ = arch.quantile_knots(self.imager_.transform_values(X))
         return self
 
     def transform(self, X):
@@ -151,6 +157,8 @@ class _StandardTarget(TransformerMixin, BaseEstimator):
 _HYBRID_CONSTRAINTS = {
     "imager": [HasMethods(["fit", "transform_values", "get_render_weights"]), None],
     "branches": [StrOptions({"both", "mlp", "cnn"})],
+    "mlp_input": [StrOptions(set(arch.MLP_INPUTS))],
+    "numeric_embedding": [StrOptions(set(arch.NUMERIC_EMBEDDINGS) - {None}), None],
     "n_dense_layers": [Interval(Integral, 1, None, closed="left")],
     "dense_units": [Interval(Integral, 1, None, closed="left")],
     "n_conv_layers": [Interval(Integral, 1, None, closed="left")],
@@ -183,10 +191,13 @@ class _HybridMixin:
 
     @property
     def feature_encoder(self):
-        return _HybridInputs(imager=self.imager, branches=self.branches)
+        return _HybridInputs(
+            imager=self.imager, branches=self.branches, mlp_input=self.mlp_input
+        )
 
     def _keras_build_fn(self, meta, compile_kwargs):
-        imager = meta["feature_encoder_"].imager_
+        encoder = meta["feature_encoder_"]
+        imager = encoder.imager_
         weights, mode = imager.get_render_weights()
         model = arch.build_hybrid_model(
             n_features=meta["n_features_in_"],
@@ -196,6 +207,8 @@ class _HybridMixin:
             zoom=imager.zoom,
             channels=imager.channels,
             branches=self.branches,
+            quantile_knots=encoder.quantile_knots_,
+            numeric_embedding=self.numeric_embedding,
             n_dense_layers=self.n_dense_layers,
             dense_units=self.dense_units,
             n_conv_layers=self.n_conv_layers,
@@ -362,6 +375,18 @@ _SHARED_DOC = """
     branches : {"both", "mlp", "cnn"}, default="both"
         ``"both"`` is the hybrid; ``"mlp"`` and ``"cnn"`` keep one branch (the
         baselines of the PermGrad paper) with the same head and training.
+    mlp_input : {"minmax", "quantile"}, default="minmax"
+        What the MLP branch reads. ``"minmax"``: the imager's min-max scaled
+        values, as the image does (the PermGrad notebook's). ``"quantile"``:
+        those values mapped to normal scores by a quantile transform learned
+        on the training rows (64 knots a feature), held inside the network
+        (the ``mlp_quantile`` layer) so explanations still permute the same
+        input; spreads heavy-tailed columns out.
+    numeric_embedding : {"periodic"} or None, default=None
+        ``"periodic"``: each MLP-branch input becomes periodic embeddings
+        (16 trainable frequencies, cos and sin, a shared Dense of 8 units and
+        ReLU: "PLR lite", Gorishniy et al. 2022) before the Dense blocks (the
+        ``mlp_embedding`` layer). ``None``: the values go in as they are.
     n_dense_layers : int, default=2
         MLP branch depth: Dense + BatchNorm + Dropout blocks.
     dense_units : int, default=64
@@ -483,6 +508,8 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         imager=None,
         *,
         branches="both",
+        mlp_input="minmax",
+        numeric_embedding=None,
         n_dense_layers=2,
         dense_units=64,
         n_conv_layers=2,
@@ -516,6 +543,8 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         )
         self.imager = imager
         self.branches = branches
+        self.mlp_input = mlp_input
+        self.numeric_embedding = numeric_embedding
         self.n_dense_layers = n_dense_layers
         self.dense_units = dense_units
         self.n_conv_layers = n_conv_layers
@@ -587,6 +616,8 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         imager=None,
         *,
         branches="both",
+        mlp_input="minmax",
+        numeric_embedding=None,
         n_dense_layers=2,
         dense_units=64,
         n_conv_layers=2,
@@ -622,6 +653,8 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         )
         self.imager = imager
         self.branches = branches
+        self.mlp_input = mlp_input
+        self.numeric_embedding = numeric_embedding
         self.n_dense_layers = n_dense_layers
         self.dense_units = dense_units
         self.n_conv_layers = n_conv_layers
