@@ -26,7 +26,17 @@ REPORT_FILES = (
 SETTINGS_FILE = "run.json"
 STUDY_DB = "study.db"
 # settings that define a study: a run in --out continues only if they agree
-STUDY_SETTINGS = ("data", "target", "task", "test_size", "seed", "study_name")
+STUDY_SETTINGS = (
+    "data",
+    "target",
+    "task",
+    "test_size",
+    "seed",
+    "study_name",
+    "epochs",
+    "cv",
+    "max_base_filters",
+)
 TARGET_CLASSES_MAX = 10  # an integer target with at most this many values is a class
 
 
@@ -102,6 +112,17 @@ def split_target(frame, target, task):
             f"the target column {target!r} has {int(y.isna().sum())} missing "
             "value(s); drop or fill those rows first."
         )
+    if _has_infinity(y):
+        raise StudyError(
+            f"the target column {target!r} holds infinite values; drop those rows "
+            "first."
+        )
+    infinite = [c for c in X.columns if _has_infinity(X[c])]
+    if infinite:
+        raise StudyError(
+            f"column(s) {infinite} hold infinite values; replace them (a missing "
+            "feature value is imputed) or drop those rows first."
+        )
     if task == "auto":
         numeric = _is_numeric(y)
         integer = numeric and np.all(np.mod(y.to_numpy(dtype=float), 1) == 0)
@@ -138,8 +159,9 @@ def split_target(frame, target, task):
 def make_pipeline(X, task, *, epochs, seed, progress):
     """Imputation and one-hot encoding, then the hybrid network.
 
-    Numeric columns keep their names (median imputation); string, categorical
-    and boolean columns become one 0/1 column per category named
+    Numeric and boolean columns keep their names (median imputation; a
+    boolean is 0/1); string and categorical columns become one 0/1 column per
+    category named
     ``<column>_<category>`` (most-frequent imputation). The image has at least
     20 pixels a side and room for every encoded column.
     """
@@ -183,26 +205,91 @@ def make_pipeline(X, task, *, epochs, seed, progress):
 
 
 def _is_numeric(column):
-    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(
-        column
-    )
+    """Numbers and booleans (read as 0/1) are numeric; the rest is categorical."""
+    return pd.api.types.is_numeric_dtype(column)
+
+
+def _has_infinity(column):
+    return _is_numeric(column) and bool(np.isinf(column.to_numpy(float)).any())
+
+
+def check_before_tuning(pipeline, X_train, y_train, y_test, task, cv):
+    """Refuse, before the first trial, what would fail in every trial or after.
+
+    Each fold of the tuning needs rows of every class (a class needs at least
+    ``cv`` training rows) and the test metrics need every class among the
+    test rows; the encoded table must be imageable.
+    """
+    from sklearn.base import clone
+
+    if len(X_train) < 2 * cv:
+        raise StudyError(
+            f"{len(X_train)} training rows are too few for {cv}-fold tuning "
+            f"(at least {2 * cv}); use a larger table or a smaller --cv."
+        )
+    if task == "classification":
+        counts = y_train.value_counts()
+        if counts.min() < cv:
+            raise StudyError(
+                f"class {counts.idxmin()!r} has {counts.min()} training row(s), "
+                f"fewer than the {cv} folds of the tuning; use a smaller --cv, a "
+                "smaller --test-size or more rows of that class."
+            )
+        missing = sorted(set(counts.index) - set(y_test), key=str)
+        if missing:
+            raise StudyError(
+                f"class(es) {missing} have no test row; use a larger --test-size "
+                "or more rows of those classes."
+            )
+    encoded = clone(pipeline[:-1]).fit_transform(X_train)
+    imager = pipeline[-1].imager
+    try:
+        clone(imager).fit(encoded)
+    except ValueError as exc:
+        raise StudyError(f"cannot draw the table as images: {exc}") from None
 
 
 # --------------------------------------------------------------------- tuning
 
 
+def storage_url(storage, out) -> str:
+    """The study's storage: ``storage`` as given, or (``None``) the sqlite file
+    in ``out`` wherever the folder now is, so a copied or moved folder resumes
+    its own study and never writes into the original's."""
+    if storage is not None:
+        return storage
+    return f"sqlite:///{(Path(out) / STUDY_DB).resolve()}"
+
+
 def open_study(storage, name, seed):
-    """Create or load the Optuna study (``maximize`` the CV score)."""
+    """Create or load the Optuna study (``maximize`` the CV score).
+
+    The TPE sampler's seed is drawn from ``seed`` and the number of trials the
+    study already holds: a run is reproducible, yet a continued study, or a
+    second worker joining it, never replays the trials of the first.
+    """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(
-        storage=storage,
-        study_name=name,
-        direction="maximize",
-        sampler=optuna.samplers.TPESampler(seed=seed),
-        load_if_exists=True,
-    )
+    try:
+        study = optuna.create_study(
+            storage=storage,
+            study_name=name,
+            direction="maximize",
+            load_if_exists=True,
+        )
+    except (ValueError, ImportError, optuna.exceptions.OptunaError) as exc:
+        message = f"cannot open the study in --storage {storage}: {exc}"
+        raise StudyError(message) from None
+    except Exception as exc:  # SQLAlchemy's errors (a bad URL, no permission)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise StudyError(
+            f"cannot open the study in --storage {storage}: "
+            f"{type(exc).__name__}: {first}"
+        ) from None
+    sampler_seed = np.random.SeedSequence([seed, len(study.trials)]).generate_state(1)
+    study.sampler = optuna.samplers.TPESampler(seed=int(sampler_seed[0]))
+    return study
 
 
 def completed_trials(study):
@@ -265,8 +352,44 @@ def tune(
         with warnings.catch_warnings():  # optuna_integration's own deprecations
             warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
             search.fit(X, y)
+    except (ValueError, TypeError) as exc:
+        message = _trial_error(pipeline, X, y, study, cv, scoring, exc)
+        raise StudyError(message) from None
     finally:
         bar.close()
+
+
+def _trial_error(pipeline, X, y, study, cv, scoring, exc):
+    """One line on why tuning failed, with the error a trial really raised.
+
+    optuna-integration's OptunaSearchCV swallows a ValueError from inside a
+    trial and fails later on its own (``TypeError ... add.reduce``): the
+    failed trial's parameters are cross-validated again here with the error
+    raised, to name the cause.
+    """
+    from optuna.trial import TrialState
+    from sklearn.base import clone
+    from sklearn.model_selection import cross_validate
+
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    cause = exc
+    if failed:
+        try:
+            cross_validate(
+                clone(pipeline).set_params(**failed[-1].params),
+                X,
+                y,
+                cv=cv,
+                scoring=scoring,
+                error_score="raise",
+            )
+        except Exception as raised:  # noqa: BLE001 - reported, not handled
+            cause = raised
+    message = str(cause).strip().splitlines()
+    return (
+        f"tuning failed: {type(cause).__name__}: "
+        f"{message[0] if message else 'no message'}"
+    )
 
 
 # ----------------------------------------------------------------- evaluation
@@ -284,7 +407,10 @@ def metrics(task, estimator, X, y):
             "mae": m.mean_absolute_error(y, pred),
             "mse": mse,
             "rmse": math.sqrt(mse),
-            "mape": m.mean_absolute_percentage_error(y, pred),
+            # undefined (divides by |y|) when a target value is 0
+            "mape": m.mean_absolute_percentage_error(y, pred)
+            if np.all(np.asarray(y) != 0)
+            else None,
             "r2": m.r2_score(y, pred),
         }
     proba = estimator.predict_proba(X)
@@ -399,7 +525,11 @@ def _markdown_table(frame, floatfmt=".4g"):
     rows = [
         "| "
         + " | ".join(
-            f"{v:{floatfmt}}" if isinstance(v, (float, np.floating)) else str(v)
+            "—"
+            if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))
+            else f"{v:{floatfmt}}"
+            if isinstance(v, (float, np.floating))
+            else str(v)
             for v in row
         )
         + " |"
@@ -457,6 +587,11 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
         "",
         _markdown_table(metric_table),
         "",
+        *(
+            ["MAPE is not defined (—): the test target has zeros.", ""]
+            if scores["hybrid"].get("mape", 0) is None
+            else []
+        ),
         "## PermGrad explanation",
         "",
         (

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ._study import STUDY_SETTINGS, StudyError
 
+MAX_BASE_FILTERS = 32
 QUICK = {"trials": 2, "epochs": 3, "cv": 2, "n_repeats": 2, "timeout": None}
 DEFAULT = {"trials": 8, "epochs": 30, "cv": 3, "n_repeats": 5, "timeout": 900}
 
@@ -78,6 +79,9 @@ def _resolve_settings(args, out):
         "test_size": args.test_size,
         "seed": args.seed,
         "study_name": args.study_name,
+        "epochs": args.epochs,
+        "cv": args.cv,
+        "max_base_filters": args.max_base_filters,
     }
     if args.resume:
         if stored is None:
@@ -91,7 +95,7 @@ def _resolve_settings(args, out):
                 )
                 + " differ; drop them or choose another --out."
             )
-        settings = {k: stored[k] for k in STUDY_SETTINGS}
+        settings = {k: stored[k] for k in STUDY_SETTINGS if k in stored}
     else:
         settings = {
             "data": given["data"],
@@ -108,26 +112,35 @@ def _resolve_settings(args, out):
     if not 0 < settings["test_size"] < 1:
         raise StudyError(f"--test-size {settings['test_size']} must be in (0, 1).")
     budget = QUICK if args.quick else DEFAULT
-    for key in ("trials", "epochs", "cv"):
+    # cv, epochs and the search space define the study's trials: a resumed run
+    # keeps the stored ones (a clash with given ones was refused above)
+    for key in ("trials", "epochs", "cv", "max_base_filters"):
         value = getattr(args, key)
-        settings[key] = budget[key] if value is None else value
-        if settings[key] < (2 if key == "cv" else 1):
-            raise StudyError(f"--{key} {settings[key]} is too small.")
+        if value is None:
+            value = settings.get(key, budget.get(key, MAX_BASE_FILTERS))
+        settings[key] = value
+        if value < {"cv": 2, "max_base_filters": 8}.get(key, 1):
+            raise StudyError(f"--{key.replace('_', '-')} {value} is too small.")
     settings["n_repeats"] = budget["n_repeats"]
     settings["timeout"] = budget["timeout"] if args.timeout is None else args.timeout
-    if args.max_base_filters < 8:
-        raise StudyError(f"--max-base-filters {args.max_base_filters} is below 8.")
     if settings["timeout"] is not None and settings["timeout"] <= 0:
         raise StudyError(f"--timeout {settings['timeout']} must be positive.")
-    settings["max_base_filters"] = args.max_base_filters
+    if settings["seed"] < 0:
+        raise StudyError(f"--seed {settings['seed']} must be 0 or more.")
     settings["fusion"] = args.fusion
     settings["cnn_importance"] = args.cnn_importance
-    settings["storage"] = (
-        args.storage
-        or (stored or {}).get("storage")
-        or f"sqlite:///{(out / _study.STUDY_DB).resolve()}"
-    )
+    # None: the default sqlite file inside --out, found wherever the folder is
+    settings["storage"] = args.storage or (stored or {}).get("storage")
     return settings, stored
+
+
+def _remove(paths):
+    """Take back what a failed new run wrote (files, then an empty folder)."""
+    for path in paths:
+        if path.is_file():
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
 
 
 def _quiet_tensorflow():
@@ -184,9 +197,6 @@ def _run(args):
                 f"{', '.join(clash)}). Run again with --resume to continue that "
                 "study with its stored settings, or choose another --out."
             )
-    # Everything is checked: from here on the study's state is written.
-    out.mkdir(parents=True, exist_ok=True)
-    (out / _study.SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
     X_train, X_test, y_train, y_test = train_test_split(
         X,
         y,
@@ -201,17 +211,27 @@ def _run(args):
         seed=settings["seed"],
         progress=[EpochProgress],
     )
-    study = _study.open_study(
-        settings["storage"], settings["study_name"], settings["seed"]
-    )
-    print(
-        f"{name}: {len(X)} rows, {X.shape[1]} features, {task} on "
-        f"{settings['target']!r}; study {settings['study_name']!r} in "
-        f"{settings['storage']} ({len(_study.completed_trials(study))} of "
-        f"{settings['trials']} trials complete)",
-        file=sys.stderr,
-    )
+    _study.check_before_tuning(pipeline, X_train, y_train, y_test, task, settings["cv"])
+    # Everything is checked: from here on the study's state is written, and
+    # taken back if this new run fails before its first complete trial.
+    storage = _study.storage_url(settings["storage"], out)
+    created = [] if out.exists() else [out]
+    if stored is None:
+        created[:0] = [out / _study.SETTINGS_FILE]
+        if settings["storage"] is None:
+            created[:0] = [out / _study.STUDY_DB]
+    out.mkdir(parents=True, exist_ok=True)
+    study = None
     try:
+        study = _study.open_study(storage, settings["study_name"], settings["seed"])
+        (out / _study.SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+        print(
+            f"{name}: {len(X)} rows, {X.shape[1]} features, {task} on "
+            f"{settings['target']!r}; study {settings['study_name']!r} in "
+            f"{storage} ({len(_study.completed_trials(study))} of "
+            f"{settings['trials']} trials complete)",
+            file=sys.stderr,
+        )
         _study.tune(
             pipeline,
             X_train,
@@ -225,13 +245,19 @@ def _run(args):
             timeout=settings["timeout"],
         )
     except KeyboardInterrupt:
+        if study is None:
+            _remove(created)
+            return 130
         print(
             f"\ninterrupted: {len(_study.completed_trials(study))} complete trials "
-            f"are kept in {settings['storage']}; run the same command again to "
-            "continue.",
+            f"are kept in {storage}; run the same command again to continue.",
             file=sys.stderr,
         )
         return 130
+    except StudyError:
+        if study is None or not _study.completed_trials(study):
+            _remove(created)
+        raise
     if not _study.completed_trials(study):
         raise StudyError("no trial completed; see the errors above.")
 
@@ -391,8 +417,8 @@ def _parser():
     run.add_argument(
         "--max-base-filters",
         type=int,
-        default=32,
-        help="top of the base_filters range (the notebook's 256 needs a GPU)",
+        help=f"top of the base_filters range ({MAX_BASE_FILTERS}; the notebook's "
+        "256 needs a GPU)",
     )
     run.add_argument(
         "--fusion",

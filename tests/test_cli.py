@@ -244,3 +244,129 @@ def test_tensorflow_loads_quietly():
     )
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
+
+
+# ------------------------------------------- bad inputs refused before tuning
+
+
+def _table(tmp_path, columns, n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({c: rng.normal(size=n) for c in columns})
+    path = tmp_path / "table.csv"
+    return frame, path
+
+
+def _rare_class(n_rows):
+    """Labels u/v, and a class r of ``n_rows`` rows."""
+
+    def edit(frame):
+        labels = np.where(frame.a > 0, "u", "v")
+        return frame.assign(y=np.where(frame.index < n_rows, "r", labels))
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    "edit, argv, message",
+    [
+        (lambda f: f.assign(a=f.a.where(f.index != 3, np.inf)), [], "column(s) ['a']"),
+        (lambda f: f.assign(y=f.y.where(f.index != 3, -np.inf)), [], "target column"),
+        (lambda f: f[["a", "y"]], [], "minimum of 2 is required by TintoImager"),
+        (lambda f: f, ["--cv", "40"], "too few for 40-fold tuning"),
+        (_rare_class(4), ["--test-size", "0.05"], "have no test row"),
+        (
+            _rare_class(3),
+            ["--test-size", "0.4", "--cv", "3"],
+            "fewer than the 3 folds",
+        ),
+        (lambda f: f, ["--seed", "-1"], "--seed -1 must be 0 or more"),
+        (lambda f: f, ["--storage", "nosuch://db"], "cannot open the study"),
+    ],
+    ids=[
+        "inf-feature",
+        "inf-target",
+        "one-feature",
+        "too-many-folds",
+        "class-without-test-row",
+        "class-fewer-rows-than-folds",
+        "negative-seed",
+        "bad-storage",
+    ],
+)
+def test_run_refuses_before_tuning_and_writes_nothing(
+    tmp_path, edit, argv, message, capsys
+):
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    edit(frame).to_csv(path, index=False)
+    out = tmp_path / "out"
+    code = main(["run", str(path), "--target", "y", *FAST, *argv, "--out", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert message in err[-1] and err[-1].startswith("skpermgrad run: error:")
+    assert not out.exists()
+
+
+def test_boolean_columns_are_supported(tmp_path):
+    frame, path = _table(tmp_path, ["a", "y"])
+    frame["flag"] = frame.a > 0
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 0
+    assert set(pd.read_csv(out / "importances.csv")["feature"]) == {"a", "flag"}
+
+
+def test_an_error_inside_a_trial_is_named_and_leaves_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    from skpermgrad import HybridRegressor
+
+    def broken(self, X, y, **kwargs):
+        raise ValueError("the network cannot fit this")
+
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    monkeypatch.setattr(HybridRegressor, "fit", broken)
+    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == (
+        "skpermgrad run: error: tuning failed: ValueError: the network cannot fit this"
+    )
+    assert not out.exists()  # a corrected rerun is not blocked
+
+
+def test_mape_is_reported_only_where_defined(tmp_path):
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame["y"] = np.round(frame.a * 3).clip(0, None) * 1.5  # a count-like target
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert all(m["mape"] is None for m in metrics["models"].values())
+    assert "| — |" in (out / "report.md").read_text()
+
+
+def test_copied_folder_resumes_its_own_study_with_new_trials(tmp_path):
+    import shutil
+
+    import optuna
+
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    first, copy = tmp_path / "first", tmp_path / "copy"
+    argv = ["run", str(path), "--target", "y", "--epochs", "2", "--cv", "2"]
+    assert main([*argv, "--trials", "1", "--out", str(first)]) == 0
+    assert json.loads((first / "run.json").read_text())["storage"] is None
+    shutil.copytree(first, copy)
+    assert main([*argv, "--trials", "2", "--out", str(copy)]) == 0
+
+    def trials(folder):
+        storage = f"sqlite:///{folder / 'study.db'}"
+        return optuna.load_study(study_name="skpermgrad", storage=storage).trials
+
+    assert len(trials(first)) == 1  # the original is untouched
+    one, two = trials(copy)
+    assert one.params == trials(first)[0].params
+    assert two.params != one.params  # a continued study does not replay its start
+    # the settings that define the study's trials are checked on a rerun
+    assert main([*argv, "--trials", "2", "--cv", "3", "--out", str(copy)]) == 2

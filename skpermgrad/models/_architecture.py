@@ -264,9 +264,10 @@ def build_hybrid_model(
     MLP branch: the quantile map (:class:`QuantileMap`, when
     ``quantile_knots=(knots, targets)`` is given), periodic embeddings
     (:class:`PeriodicEmbedding`, ``numeric_embedding="periodic"``), then
-    ``n_dense_layers`` x (Dense ``dense_units`` + Norm + Dropout). CNN branch: the in-graph TINTO image, then ``n_conv_layers`` x
-    (Conv2D 3x3 "same" with ``base_filters * 2**i`` filters + Norm +
-    MaxPool 2x2 + Dropout), Flatten. Head: Concatenate, ``n_head_layers`` x
+    ``n_dense_layers`` x (Dense ``dense_units`` + Norm + Dropout). CNN
+    branch: the in-graph TINTO image, then ``n_conv_layers`` x (Conv2D 3x3
+    "same" with ``base_filters * 2**i`` filters + Norm + MaxPool 2x2 +
+    Dropout), Flatten. Head: Concatenate, ``n_head_layers`` x
     (Dense ``head_units`` + Norm + Dropout), Dense ``n_outputs``. Norm is
     ``normalization``: batch normalisation (the PermGrad notebook's), layer
     normalisation, or ``None`` (an identity layer, so layer names stay).
