@@ -50,6 +50,8 @@ class StudyError(Exception):
 def read_table(path) -> pd.DataFrame:
     """A CSV/TSV (compressed too) or Parquet file as a DataFrame."""
     path = Path(path)
+    if path.is_dir():
+        raise StudyError(f"{path} is a folder; pass a table file (CSV/TSV, Parquet).")
     if not path.is_file():
         raise StudyError(f"no such file: {path}")
     suffixes = [s.lower() for s in path.suffixes]
@@ -211,6 +213,34 @@ def _is_numeric(column):
 
 def _has_infinity(column):
     return _is_numeric(column) and bool(np.isinf(column.to_numpy(float)).any())
+
+
+def check_prediction_rows(pipeline, X, source):
+    """Refuse rows a fitted study pipeline cannot predict, in one line: text
+    in a column that was numeric in training, or infinite values."""
+    numeric = [c for c in X.columns if c in _numeric_columns(pipeline)]
+    for column in numeric:
+        if not _is_numeric(X[column]):
+            values = pd.to_numeric(X[column], errors="coerce")
+            bad = X[column][values.isna() & X[column].notna()]
+            raise StudyError(
+                f"column {column!r} of {source} held numbers in training but holds "
+                f"{bad.iloc[0]!r}; fix or blank those values."
+            )
+    infinite = [c for c in numeric if _has_infinity(X[c])]
+    if infinite:
+        raise StudyError(
+            f"column(s) {infinite} of {source} hold infinite values; replace them "
+            "(a missing value is imputed)."
+        )
+
+
+def _numeric_columns(pipeline):
+    """The columns the study pipeline's ``numeric`` step imputes."""
+    for name, _, columns in pipeline[0].transformers_:
+        if name == "numeric":
+            return list(columns)
+    return []
 
 
 def check_before_tuning(pipeline, X_train, y_train, y_test, task, cv):

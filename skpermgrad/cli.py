@@ -66,7 +66,19 @@ def _resolve_settings(args, out):
     from . import _study
 
     stored_path = out / _study.SETTINGS_FILE
-    stored = json.loads(stored_path.read_text()) if stored_path.is_file() else None
+    if out.exists() and not out.is_dir():
+        raise StudyError(f"--out {out} is a file; choose a folder.")
+    stored = None
+    if stored_path.is_file():
+        try:
+            stored = json.loads(stored_path.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StudyError(
+                f"{stored_path} is not a readable run ({exc}); restore it, or "
+                "choose another --out."
+            ) from None
+        if not isinstance(stored, dict):
+            raise StudyError(f"{stored_path} is not a run; choose another --out.")
     if out.exists() and any(out.iterdir()) and stored is None:
         raise StudyError(
             f"--out {out} exists and holds files that are not a skpermgrad run; "
@@ -143,14 +155,19 @@ def _remove(paths):
             path.rmdir()
 
 
-def _quiet_tensorflow():
-    """This process is the command line's: keep TensorFlow's logs to errors.
+def _quiet_tensorflow(verbose=False):
+    """This process is the command line's: keep TensorFlow's logs to errors
+    (all of them with ``--verbose``).
 
     TensorFlow's C++ runtime prints a few lines while it loads (oneDNN, absl),
     whatever ``TF_CPP_MIN_LOG_LEVEL`` says, straight to file descriptor 2;
     that descriptor points at /dev/null while TensorFlow and Keras import. An
     import error is still raised, and shown, after it is restored.
     """
+    if verbose:
+        import tensorflow  # noqa: F401
+
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.stderr.flush()
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
@@ -166,7 +183,7 @@ def _quiet_tensorflow():
 
 
 def _run(args):
-    _quiet_tensorflow()
+    _quiet_tensorflow(args.verbose)
     from sklearn.base import clone
     from sklearn.model_selection import train_test_split
 
@@ -326,7 +343,7 @@ def _run(args):
 
 
 def _predict(args):
-    _quiet_tensorflow()  # loading the model imports TensorFlow
+    _quiet_tensorflow(args.verbose)  # loading the model imports TensorFlow
     import joblib
     import numpy as np
     import pandas as pd
@@ -338,14 +355,28 @@ def _predict(args):
         raise StudyError(f"no such model file: {model_path}")
     if out.exists() and not args.overwrite:
         raise StudyError(f"{out} exists; pass --overwrite or another --out.")
+    if out.is_dir():
+        raise StudyError(f"--out {out} is a folder; name the CSV file to write.")
     frame = _study.read_table(args.data)
-    pipeline = joblib.load(model_path)
+    try:
+        pipeline = joblib.load(model_path)
+    except Exception as exc:  # noqa: BLE001 - unpickling raises anything
+        raise StudyError(
+            f"cannot load {model_path} as a model ({type(exc).__name__}); pass the "
+            "model.joblib that skpermgrad run wrote."
+        ) from None
+    if not hasattr(pipeline, "predict") or not hasattr(pipeline, "feature_names_in_"):
+        raise StudyError(
+            f"{model_path} holds a {type(pipeline).__name__}, not a model written "
+            "by skpermgrad run."
+        )
     columns = list(pipeline.feature_names_in_)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise StudyError(
             f"{args.data} lacks the column(s) {missing} the model was trained on."
         )
+    _study.check_prediction_rows(pipeline, frame[columns], args.data)
     ignored = [c for c in frame.columns if c not in columns]
     if ignored:
         print(f"ignoring column(s) the model does not use: {ignored}", file=sys.stderr)
@@ -436,6 +467,9 @@ def _parser():
         "of the column in the image only, integrated gradients through the "
         "image, or Grad-CAM (PermGrad as published)",
     )
+    run.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own log lines"
+    )
     run.set_defaults(func=_run)
 
     predict = sub.add_parser(
@@ -445,6 +479,9 @@ def _parser():
     predict.add_argument("data", help="CSV/TSV or Parquet with the feature columns")
     predict.add_argument("--out", required=True, help="CSV file to write")
     predict.add_argument("--overwrite", action="store_true")
+    predict.add_argument(
+        "--verbose", action="store_true", help="show TensorFlow's own log lines"
+    )
     predict.set_defaults(func=_predict)
     return parser
 
@@ -459,6 +496,16 @@ def main(argv=None):
     except StudyError as exc:
         print(f"skpermgrad {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a folder or file the system refuses (read-only...)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(
+            f"skpermgrad {args.command}: error: {exc.strerror or exc}{where}",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nskpermgrad {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -370,3 +370,39 @@ def test_copied_folder_resumes_its_own_study_with_new_trials(tmp_path):
     assert two.params != one.params  # a continued study does not replay its start
     # the settings that define the study's trials are checked on a rerun
     assert main([*argv, "--trials", "2", "--cv", "3", "--out", str(copy)]) == 2
+
+
+def test_predict_and_run_refuse_bad_files_in_one_line(tmp_path, capsys):
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 0
+    capsys.readouterr()
+    model = str(out / "model.joblib")
+    (tmp_path / "junk.joblib").write_text("not a model")
+    frame.assign(b=frame.b.astype(object).where(frame.index != 2, "x")).to_csv(
+        tmp_path / "text.csv", index=False
+    )
+    frame.assign(b=frame.b.where(frame.index != 2, np.inf)).to_csv(
+        tmp_path / "inf.csv", index=False
+    )
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "afile").write_text("x")
+    cases = [
+        (["predict", str(tmp_path / "junk.joblib"), str(path)], "cannot load"),
+        (["predict", model, str(tmp_path / "text.csv")], "holds 'x'"),
+        (["predict", model, str(tmp_path / "inf.csv")], "hold infinite values"),
+        (["predict", model, str(path), "--out", str(tmp_path / "folder")], "folder"),
+        (["run", str(path), "--target", "y", "--out", str(tmp_path / "afile")], "file"),
+        (["run", str(tmp_path / "folder"), "--target", "y"], "is a folder"),
+    ]
+    for argv, message in cases:
+        if argv[0] == "predict" and "--out" not in argv:
+            argv = [*argv, "--out", str(tmp_path / "p.csv")]
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (argv, err)
+    assert not (tmp_path / "p.csv").exists()
+    (out / "run.json").write_text("{broken")
+    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 2
+    assert "is not a readable run" in capsys.readouterr().err
