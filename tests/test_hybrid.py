@@ -425,3 +425,18 @@ def test_classifier_refuses_a_single_class(binary):
     X, _ = binary
     with pytest.raises(ValueError, match="only one class: 'a'"):
         tiny_classifier().fit(X, ["a"] * len(X))
+
+
+def test_unclear_inputs_get_clear_answers(binary):
+    X, y = binary
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    with pytest.raises(ValueError, match=r"needs numeric columns.*'f2': 'object'"):
+        tiny_regressor().fit(frame.assign(f2="text"), y)
+    with pytest.raises(TypeError, match=r"unexpected parameter\(s\) \['colour'\]"):
+        tiny_regressor(colour=1).fit(X, y)
+    labels = np.where(y == 1, "yes", "no")
+    clf = tiny_classifier().fit(X, labels)
+    # a label never seen in training (longer than the others) counts as an error
+    unseen = np.where(y == 1, "certainly", "no")
+    expected = np.mean(clf.predict(X) == unseen)
+    assert clf.score(X, unseen) == pytest.approx(expected)

@@ -311,3 +311,15 @@ def test_pca_scores_equal_sklearn_pca(shape, rng):
     X_t = (rng.uniform(size=shape) * rng.uniform(0.1, 3, size=shape[1])).T
     expected = PCA(n_components=2, random_state=0).fit(X_t).transform(X_t)
     np.testing.assert_allclose(_pca_2d(X_t), expected, rtol=0, atol=1e-10)
+
+
+def test_blur_with_huge_steps_draws_the_same_image_at_once(reg9):
+    X, _ = reg9
+    # rings beyond the image's diagonal change no pixel
+    images = [
+        TintoImager(pixels=5, blur=True, steps=steps, random_state=0)
+        .fit(X)
+        .transform_images(X[:4])
+        for steps in (6, 10**6)
+    ]
+    np.testing.assert_array_equal(images[0], images[1])

@@ -15,29 +15,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._validation import check_numeric_frame
+
 # Rows rendered per block: keeps the float64 scratch space of ``transform`` in cache.
 _CHUNK_ROWS = 1024
-
-
-def _check_numeric_frame(X, estimator_name):
-    """Refuse DataFrame columns that are not numbers, naming them."""
-    dtypes = getattr(X, "dtypes", None)
-    if dtypes is None or not hasattr(X, "columns"):
-        return
-    bad = {
-        str(col): str(dtype)
-        for col, dtype in zip(X.columns, dtypes)
-        if isinstance(dtype, pd.CategoricalDtype)
-        or not (
-            pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
-        )
-    }
-    if bad:
-        raise ValueError(
-            f"{estimator_name} needs numeric columns, but these columns are not "
-            f"numeric: {bad}. Encode them first, e.g. with OneHotEncoder or "
-            "OrdinalEncoder in a ColumnTransformer placed before it."
-        )
 
 
 def _pca_2d(X):
@@ -299,7 +280,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
         self : TintoImager
             The fitted imager.
         """
-        _check_numeric_frame(X, type(self).__name__)
+        check_numeric_frame(X, type(self).__name__)
         X = validate_data(
             self, X, dtype=np.float64, ensure_min_samples=2, ensure_min_features=2
         )
@@ -422,8 +403,12 @@ class TintoImager(TransformerMixin, BaseEstimator):
             weights = np.zeros((n_features, p * p))
             weights[np.arange(n_features), flat] = 1.0
             return weights / weights.sum(axis=0).clip(min=1), "linear"
-        stencil = _blur_filter(self.distance, self.steps, self.amplification)
-        size, center = stencil.shape[0], self.distance * self.steps
+        # A pixel at distance d from a feature takes the innermost ring of
+        # radius >= d: rings beyond the image's diagonal change no pixel, so
+        # a huge ``steps`` draws the same image without a huge stencil.
+        steps = min(self.steps, math.ceil(math.sqrt(2) * p / self.distance) + 1)
+        stencil = _blur_filter(self.distance, steps, self.amplification)
+        size, center = stencil.shape[0], self.distance * steps
         weights = np.zeros((n_features, p * p))
         padded = np.zeros((size + p, size + p))
         for j, (row, col) in enumerate(grid):
@@ -453,7 +438,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
             ``clip(X, data_min_, data_max_) * scale_ + min_``.
         """
         check_is_fitted(self)
-        _check_numeric_frame(X, type(self).__name__)
+        check_numeric_frame(X, type(self).__name__)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self._scale(X).astype(np.float32)
 
@@ -471,7 +456,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
             Pixel values in [0, 1].
         """
         check_is_fitted(self)
-        _check_numeric_frame(X, type(self).__name__)
+        check_numeric_frame(X, type(self).__name__)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         values = self._scale(X)
         weights, mode = self.get_render_weights()

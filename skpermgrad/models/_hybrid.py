@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.validation import _check_feature_names, column_or_1d
 
+from .._validation import check_numeric_frame
 from ..imaging import TintoImager
 from . import _architecture as arch
 from ._training import LR_SCHEDULES, training_callbacks
@@ -195,7 +196,14 @@ class _HybridMixin:
             imager=self.imager, branches=self.branches, mlp_input=self.mlp_input
         )
 
-    def _keras_build_fn(self, meta, compile_kwargs):
+    def _keras_build_fn(self, meta, compile_kwargs, params=None, **unknown):
+        if unknown:  # SciKeras hands unrouted constructor kwargs to the builder
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameter(s) "
+                f"{sorted(unknown)}; see get_params() for its parameters (SciKeras's "
+                "routed ones start with fit__, predict__, compile__, optimizer__, "
+                "callbacks__...)."
+            )
         encoder = meta["feature_encoder_"]
         imager = encoder.imager_
         weights, mode = imager.get_render_weights()
@@ -343,6 +351,7 @@ class _HybridMixin:
 
     def _validate_data(self, X=None, y=None, reset=False, **kwargs):
         if X is not None:
+            check_numeric_frame(X, type(self).__name__)
             # SciKeras 0.13 never sets feature_names_in_: scikit-learn's own
             # check sets it on fit, refuses renamed or reordered columns and
             # warns on an array after a DataFrame.
@@ -673,6 +682,30 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
 
     def _n_model_outputs(self, meta):
         return meta["n_classes_"]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``(X, y)``, as scikit-learn classifiers define it.
+
+        Labels never seen in training simply count as errors (SciKeras would
+        refuse a label longer than the training ones).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to ``y``.
+        """
+        from sklearn.metrics import accuracy_score
+
+        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
 
     def _check_target(self, y):
         classes = list(dict.fromkeys(np.asarray(y).ravel().tolist()))
