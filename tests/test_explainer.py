@@ -218,3 +218,24 @@ def test_sample_weight_on_one_class_only_is_refused():
     )
     with pytest.raises(ValueError, match=r"Only the class\(es\) \['pos'\] have rows"):
         explainer.fit(X, y, sample_weight=(y == "pos").astype(float))
+
+
+def test_sample_weight_reaches_a_pipelines_hybrid_and_bad_weights_are_refused():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(60, 5))
+    y = 2 * X[:, 0] + X[:, 1]
+    pipeline = make_pipeline(
+        StandardScaler(), HybridRegressor(TintoImager(pixels=4), **FAST)
+    )
+    explainer = PermGradExplainer(pipeline, n_repeats=1, random_state=0)
+    weights = np.linspace(0.5, 1.5, 60)
+    assert explainer.fit(X, y, sample_weight=weights).explanation_ is not None
+    with pytest.raises(ValueError, match="Negative values .* `sample_weight`"):
+        explainer.fit(X, y, sample_weight=-weights)
+    with pytest.raises(ValueError, match="sample_weight.shape"):
+        explainer.fit(X, y, sample_weight=weights[:-1])
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        explainer.fit(X, y, sample_weight=np.zeros(60))

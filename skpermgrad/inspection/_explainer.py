@@ -8,6 +8,7 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.feature_selection import SelectorMixin
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
@@ -272,7 +273,9 @@ default="permutation"
         check_consistent_length(X, y)
         y = np.asarray(y)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
             weighted = np.unique(y[sample_weight > 0])
             if get_tags(self.estimator).estimator_type == "classifier" and (
                 len(weighted) < 2
@@ -289,9 +292,13 @@ default="permutation"
             explain = np.arange(len(y))
         else:
             train, explain = self._split(y, rng.randint(2**31 - 1))
-            fit_weight = (
-                {} if sample_weight is None else {"sample_weight": sample_weight[train]}
+            # a Pipeline routes the weights to its last step, the hybrid
+            key = (
+                f"{self.estimator.steps[-1][0]}__sample_weight"
+                if isinstance(self.estimator, Pipeline)
+                else "sample_weight"
             )
+            fit_weight = {} if sample_weight is None else {key: sample_weight[train]}
             self.estimator_ = clone(self.estimator).fit(
                 _safe_indexing(X, train), _safe_indexing(y, train), **fit_weight
             )
