@@ -6,7 +6,11 @@ import pytest
 
 from skpermgrad import TintoImager
 
-tinto = pytest.importorskip("TINTOlib.tinto")
+tinto = pytest.importorskip(
+    "TINTOlib.tinto",
+    reason="TINTOlib (the parity extra, pandas<3) runs in its own environment: "
+    "see the README",
+)
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 
 # Our option names -> TINTOlib's.
