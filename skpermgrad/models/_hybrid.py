@@ -366,6 +366,20 @@ class _HybridMixin:
                 )
         return super()._validate_data(X, y, reset=reset, **kwargs)
 
+    def __repr__(self, N_CHAR_MAX=700):
+        # scikit-learn's convention (print_changed_only): the parameters that
+        # differ from a default instance's, where SciKeras prints every one.
+        defaults = type(self)().get_params(deep=False)
+        changed = ", ".join(
+            f"{name}={value!r}"
+            for name, value in self.get_params(deep=False).items()
+            if name not in defaults or repr(value) != repr(defaults[name])
+        )
+        text = f"{type(self).__name__}({changed})"
+        if len(text) > N_CHAR_MAX:
+            text = text[: N_CHAR_MAX // 2] + "..." + text[-N_CHAR_MAX // 2 :]
+        return text
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
