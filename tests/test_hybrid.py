@@ -440,3 +440,10 @@ def test_unclear_inputs_get_clear_answers(binary):
     unseen = np.where(y == 1, "certainly", "no")
     expected = np.mean(clf.predict(X) == unseen)
     assert clf.score(X, unseen) == pytest.approx(expected)
+
+
+def test_repr_shows_only_changed_parameters():
+    assert repr(HybridRegressor()) == "HybridRegressor()"
+    assert repr(HybridClassifier(dropout=0.2, imager=TintoImager(pixels=4))) == (
+        "HybridClassifier(imager=TintoImager(pixels=4), dropout=0.2)"
+    )
