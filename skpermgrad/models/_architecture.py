@@ -1,24 +1,6 @@
 """The PermGrad hybrid network as a pure builder: explicit shapes in, named model out.
 
-Layer names are part of the public API (explanations look layers up by them):
-
-============== ===========================================================
-name           what it is
-============== ===========================================================
-``tabular``    input: the scaled table, read by the MLP branch
-``mlp_quantile`` the MLP branch's quantile map (:class:`QuantileMap`;
-               ``mlp_input="quantile"`` only)
-``mlp_embedding`` the MLP branch's periodic embeddings
-               (:class:`PeriodicEmbedding`; ``numeric_embedding="periodic"``
-               only)
-``image_input`` input: the same scaled values, drawn into the image
-``image``      the TINTO image, rendered in the graph (:class:`TintoRender`)
-``mlp_output`` output of the MLP branch (last Dropout of the branch)
-``last_conv``  the last Conv2D layer of the CNN branch (Grad-CAM reads it)
-``cnn_output`` output of the CNN branch (Flatten)
-``concatenate`` the two branch outputs side by side (``branches="both"``)
-``output``     the prediction layer
-============== ===========================================================
+Layer names are part of the public API: see :func:`build_hybrid_model`.
 """
 
 import math
@@ -272,14 +254,33 @@ def build_hybrid_model(
     ``normalization``: batch normalisation (the PermGrad notebook's), layer
     normalisation, or ``None`` (an identity layer, so layer names stay).
     ``branches="mlp"`` or ``"cnn"`` keeps one branch (the baselines); the
-    model's inputs are then only that branch's. Layer names: see the module
-    docstring.
+    model's inputs are then only that branch's.
 
     Returns
     -------
     model : keras.Model
         Inputs named ``tabular`` and/or ``image_input`` (both ``(n_features,)``
         scaled values), one output named ``output``.
+
+    Notes
+    -----
+    Layer names are part of the public API (explanations look layers up by
+    them):
+
+    - ``tabular``: input, the scaled table, read by the MLP branch;
+    - ``mlp_quantile``: the MLP branch's quantile map (:class:`QuantileMap`,
+      only with ``quantile_knots``);
+    - ``mlp_embedding``: the MLP branch's periodic embeddings
+      (:class:`PeriodicEmbedding`, only with ``numeric_embedding``);
+    - ``mlp_output``: output of the MLP branch (its last Dropout);
+    - ``image_input``: input, the same scaled values, drawn into the image;
+    - ``image``: the TINTO image, rendered in the graph (:class:`TintoRender`);
+    - ``last_conv``: the last Conv2D layer of the CNN branch (Grad-CAM reads
+      it);
+    - ``cnn_output``: output of the CNN branch (Flatten);
+    - ``concatenate``: the two branch outputs side by side
+      (``branches="both"``);
+    - ``output``: the prediction layer.
     """
     side = pixels * zoom
     if branches != "mlp" and n_conv_layers > max_conv_layers(side):

@@ -1,7 +1,7 @@
 """HybridRegressor and HybridClassifier: the PermGrad network on SciKeras 0.13.
 
 Everything SciKeras-specific lives here; the network itself is built by the pure
-functions of :mod:`skpermgrad.models._architecture`.
+functions of ``_architecture`` (:func:`~skpermgrad.models.build_hybrid_model`).
 """
 
 import os
@@ -346,6 +346,23 @@ class _HybridMixin:
         self._check_target(y)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
+    def predict(self, X, **kwargs):
+        """Predict targets (regressor) or class labels (classifier) for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data, with the columns (and names) seen in ``fit``.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.predict``.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted values, in the target's units, or class labels.
+        """
+        return super().predict(X, **kwargs)
+
     def _check_target(self, y):
         """Refuse a target the estimator cannot learn (the classifier's hook)."""
 
@@ -479,7 +496,7 @@ _ATTRIBUTES_DOC = """
     ----------
     model_ : keras.Model
         The fitted network; layer names are listed in
-        :mod:`skpermgrad.models._architecture` (``tabular``, ``image_input``,
+        :func:`~skpermgrad.models.build_hybrid_model` (``tabular``, ``image_input``,
         ``image``, ``mlp_output``, ``last_conv``, ``cnn_output``,
         ``concatenate``, ``output``).
     feature_encoder_ : object
@@ -589,6 +606,27 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
     def target_encoder(self):
         return _StandardTarget(scale=self.scale_target)
 
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R² of ``self.predict(X)`` on ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R², as :meth:`sklearn.base.RegressorMixin.score` defines it.
+        """
+        from sklearn.metrics import r2_score
+
+        return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
+
     def _n_model_outputs(self, meta):
         return 1
 
@@ -696,6 +734,23 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
 
     def _n_model_outputs(self, meta):
         return meta["n_classes_"]
+
+    def predict_proba(self, X, **kwargs):
+        """Class probabilities for ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data, with the columns (and names) seen in ``fit``.
+        **kwargs : dict
+            Extra arguments for ``keras.Model.predict``.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The softmax output, one column per class of ``classes_``.
+        """
+        return super().predict_proba(X, **kwargs)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy on ``(X, y)``, as scikit-learn classifiers define it.

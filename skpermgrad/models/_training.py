@@ -161,11 +161,13 @@ class WarmupPlateau(keras.callbacks.Callback):
         self.min_factor = min_factor
 
     def on_train_begin(self, logs=None):
+        """Start at ``learning_rate`` with no best validation loss yet."""
         self._rate = self.learning_rate
         self._best = math.inf
         self._wait = 0
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Set this epoch's rate: the warm-up's, then the plateau-cut one."""
         if epoch < self.warmup:
             rate = self.learning_rate * (epoch + 1) / (self.warmup + 1)
         else:
@@ -174,6 +176,7 @@ class WarmupPlateau(keras.callbacks.Callback):
         self._current = float(rate)
 
     def on_epoch_end(self, epoch, logs=None):
+        """Log the rate; cut it after ``patience`` epochs without a better loss."""
         logs = logs if logs is not None else {}
         logs["learning_rate"] = self._current
         loss = logs.get("val_loss")

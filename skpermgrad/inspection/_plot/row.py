@@ -175,7 +175,7 @@ class RowExplanationDisplay:
         Parameters
         ----------
         top_n : int, default=None
-            Show only the ``top_n`` features with the largest |attribution|.
+            Show only the ``top_n`` features with the largest absolute attribution.
         axes : array-like of 2 matplotlib Axes, default=None
             Where to draw; a new figure with two panels when ``None``.
 
