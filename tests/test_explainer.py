@@ -116,12 +116,16 @@ def test_selector_in_a_pipeline_and_for_select_from_model(data):
         assert selector.get_support().sum() == 2
 
 
-def test_prefit_uses_the_estimator_as_is(data):
+def test_prefit_explains_a_copy_of_the_fitted_estimator(data):
     X, y = data
     hybrid = _regressor().fit(X[:150], y[:150])
     explainer = PermGradExplainer(hybrid, prefit=True, n_repeats=1, random_state=0)
     explainer.fit(X[150:], y[150:])
-    assert explainer.estimator_ is hybrid
+    # a deep copy, as SelectFromModel(prefit=True) keeps: same predictions,
+    # nothing shared with the user's estimator
+    assert explainer.estimator_ is not hybrid
+    assert explainer.estimator_.model_ is not hybrid.model_
+    np.testing.assert_array_equal(explainer.predict(X[:5]), hybrid.predict(X[:5]))
     with pytest.raises(NotFittedError):
         PermGradExplainer(_regressor(), prefit=True).fit(X, y)
 

@@ -86,8 +86,10 @@ class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     max_features : int or None, default=None
         Keep at most this many features, the most important first.
     prefit : bool, default=False
-        ``True``: ``estimator`` is already fitted; it is used as is (not copied)
-        and every row given to ``fit`` is used for the explanation.
+        ``True``: ``estimator`` is already fitted; ``estimator_`` is a deep
+        copy of it (as in :class:`~sklearn.feature_selection.SelectFromModel`:
+        the user's estimator is never changed or shared) and every row given
+        to ``fit`` is used for the explanation.
     validation_fraction : float or None, default=0.2
         Share of the rows held out from fitting (stratified for a classifier
         when every class has two rows) to explain on. ``None`` fits and
@@ -288,7 +290,7 @@ default="permutation"
         rng = check_random_state(self.random_state)
         if self.prefit:
             check_is_fitted(self.estimator)
-            self.estimator_ = self.estimator
+            self.estimator_ = deepcopy(self.estimator)
             explain = np.arange(len(y))
         else:
             train, explain = self._split(y, rng.randint(2**31 - 1))
