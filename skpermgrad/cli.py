@@ -9,12 +9,11 @@ with status 2, before anything is written.
 import argparse
 import json
 import os
-import shutil
 import sys
-import time
 from pathlib import Path
 
 from ._study import STUDY_SETTINGS, StudyError
+
 
 MAX_BASE_FILTERS = 32
 QUICK = {"trials": 2, "epochs": 3, "cv": 2, "n_repeats": 2, "timeout": None}
@@ -22,43 +21,9 @@ DEFAULT = {"trials": 8, "epochs": 30, "cv": 3, "n_repeats": 5, "timeout": 900}
 
 
 def _demo(args):
-    """Image puma8NH with TintoImager and save a labelled picture."""
-    import numpy as np
-    from matplotlib.figure import Figure
+    from ._demo import demo
 
-    from .datasets import load_puma8nh
-    from .imaging import TintoImager
-
-    out = Path(args.out)
-    figure_path = out / "puma8nh_tinto.png"
-    layout_path = out / "puma8nh_layout.csv"
-    if not args.overwrite and (figure_path.exists() or layout_path.exists()):
-        raise SystemExit(
-            f"error: {out} already holds demo output; pass --overwrite or another "
-            "--out."
-        )
-    data = load_puma8nh(as_frame=True)
-    imager = TintoImager(
-        pixels=args.pixels, blur=args.blur, random_state=args.seed
-    ).fit(data.data)
-    images = imager.transform_images(data.data.iloc[: args.n_images])[..., 0]
-    layout = imager.get_feature_layout()
-
-    fig = Figure(figsize=(3 * args.n_images, 3.4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, args.n_images))
-    for k, (ax, image) in enumerate(zip(axes, images)):
-        ax.imshow(image, cmap="viridis", vmin=0, vmax=1)
-        ax.set_title(f"row {k}: y = {data.target.iloc[k]:.2f}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for name, row, col in layout.itertuples(index=False):
-            ax.annotate(name, (col, row), color="white", fontsize=6, ha="center")
-    fig.suptitle(f"puma8NH rows as {imager.pixels}x{imager.pixels} TINTO images")
-    out.mkdir(parents=True, exist_ok=True)
-    fig.savefig(figure_path, dpi=120)
-    layout.to_csv(layout_path, index=False)
-    print(f"wrote {figure_path} and {layout_path}")
-    return 0
+    return demo(args)
 
 
 def _resolve_settings(args, out):
@@ -146,15 +111,6 @@ def _resolve_settings(args, out):
     return settings, stored
 
 
-def _remove(paths):
-    """Take back what a failed new run wrote (files, then an empty folder)."""
-    for path in paths:
-        if path.is_file():
-            path.unlink()
-        elif path.is_dir() and not any(path.iterdir()):
-            path.rmdir()
-
-
 def _quiet_tensorflow(verbose=False):
     """This process is the command line's: keep TensorFlow's logs to errors
     (all of them with ``--verbose``).
@@ -184,212 +140,18 @@ def _quiet_tensorflow(verbose=False):
 
 def _run(args):
     _quiet_tensorflow(args.verbose)
-    from sklearn.base import clone
-    from sklearn.model_selection import train_test_split
+    from ._study import run_study
 
-    from . import _study
-    from .inspection import permgrad_importance
-    from .models._progress import EpochProgress
-
-    start = time.perf_counter()
     out = Path(args.out)
     settings, stored = _resolve_settings(args, out)
-    if settings["data"] is None:
-        frame, _ = _study.bundled_table()
-        name = "puma8NH (bundled)"
-    else:
-        frame = _study.read_table(settings["data"])
-        name = Path(settings["data"]).name
-    X, y, task = _study.split_target(frame, settings["target"], settings["task"])
-    settings["task"] = task
-    settings["fingerprint"] = _study.fingerprint(frame)
-    settings["scoring"] = (
-        "neg_root_mean_squared_error" if task == "regression" else "neg_log_loss"
-    )
-    if stored is not None:
-        clash = _study.settings_conflicts(stored, settings)
-        if clash:
-            raise StudyError(
-                f"--out {out} holds another study's files (different "
-                f"{', '.join(clash)}). Run again with --resume to continue that "
-                "study with its stored settings, or choose another --out."
-            )
-    X_train, X_test, y_train, y_test = train_test_split(
-        X,
-        y,
-        test_size=settings["test_size"],
-        random_state=settings["seed"],
-        stratify=y if task == "classification" else None,
-    )
-    pipeline = _study.make_pipeline(
-        X_train,
-        task,
-        epochs=settings["epochs"],
-        seed=settings["seed"],
-        progress=[EpochProgress],
-    )
-    _study.check_before_tuning(pipeline, X_train, y_train, y_test, task, settings["cv"])
-    # Everything is checked: from here on the study's state is written, and
-    # taken back if this new run fails before its first complete trial.
-    storage = _study.storage_url(settings["storage"], out)
-    created = [] if out.exists() else [out]
-    if stored is None:
-        created[:0] = [out / _study.SETTINGS_FILE]
-        if settings["storage"] is None:
-            created[:0] = [out / _study.STUDY_DB]
-    out.mkdir(parents=True, exist_ok=True)
-    study = None
-    try:
-        study = _study.open_study(storage, settings["study_name"], settings["seed"])
-        (out / _study.SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
-        print(
-            f"{name}: {len(X)} rows, {X.shape[1]} features, {task} on "
-            f"{settings['target']!r}; study {settings['study_name']!r} in "
-            f"{storage} ({len(_study.completed_trials(study))} of "
-            f"{settings['trials']} trials complete)",
-            file=sys.stderr,
-        )
-        _study.tune(
-            pipeline,
-            X_train,
-            y_train,
-            study,
-            trials=settings["trials"],
-            cv=settings["cv"],
-            scoring=settings["scoring"],
-            seed=settings["seed"],
-            max_base_filters=settings["max_base_filters"],
-            timeout=settings["timeout"],
-        )
-    except KeyboardInterrupt:
-        if study is None:
-            _remove(created)
-            return 130
-        print(
-            f"\ninterrupted: {len(_study.completed_trials(study))} complete trials "
-            f"are kept in {storage}; run the same command again to continue.",
-            file=sys.stderr,
-        )
-        return 130
-    except StudyError:
-        if study is None or not _study.completed_trials(study):
-            _remove(created)
-        raise
-    if not _study.completed_trials(study):
-        raise StudyError("no trial completed; see the errors above.")
-
-    best = clone(pipeline).set_params(**study.best_params).fit(X_train, y_train)
-    scores = {"hybrid": _study.metrics(task, best, X_test, y_test)}
-    for label, model in _study.baselines(best, task, settings["seed"]).items():
-        scores[label] = _study.metrics(
-            task, model.fit(X_train, y_train), X_test, y_test
-        )
-    result = permgrad_importance(
-        best,
-        X_test,
-        y_test,
-        scoring="r2" if task == "regression" else "neg_log_loss",
-        n_repeats=settings["n_repeats"],
-        random_state=settings["seed"],
-        fusion=settings["fusion"],
-        cnn_importance=settings["cnn_importance"],
-    )
-    importances = _study.importance_table(result)
-    summary = {
-        "name": name,
-        "rows": len(X),
-        "columns": X.shape[1],
-        "numeric": sum(_study._is_numeric(X[c]) for c in X.columns),
-        "categorical": sum(not _study._is_numeric(X[c]) for c in X.columns),
-        "missing": int(X.isna().sum().sum()),
-        "train_rows": len(X_train),
-        "test_rows": len(X_test),
-        "encoded": len(result.encoded_feature_names),
-    }
-    # Outputs go to a staging folder first: a failure leaves no half report.
-    staging = out / ".staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    _study.write_report(
-        staging,
-        settings=settings,
-        summary=summary,
-        scores=scores,
-        importances=importances,
-        result=result,
-        study=study,
-    )
-    _study.write_plots(result, staging)
-    import joblib
-
-    best.set_params(hybrid__callbacks=None)  # no progress bars for later users
-    joblib.dump(best, staging / "model.joblib")
-    for file in _study.REPORT_FILES:
-        os.replace(staging / file, out / file)
-    staging.rmdir()
-
-    main_metric = "rmse" if task == "regression" else "accuracy"
-    others = ", ".join(
-        f"{label} {values[main_metric]:.4g}"
-        for label, values in scores.items()
-        if label != "hybrid"
-    )
-    print(
-        f"{name}: hybrid {main_metric} {scores['hybrid'][main_metric]:.4g} "
-        f"({others}); {_study.top_feature(importances)}; report {out / 'report.md'} "
-        f"({_study.elapsed(start)})"
-    )
-    return 0
+    return run_study(settings, stored, out)
 
 
 def _predict(args):
     _quiet_tensorflow(args.verbose)  # loading the model imports TensorFlow
-    import joblib
-    import numpy as np
-    import pandas as pd
+    from ._study import predict_table
 
-    from . import _study
-
-    model_path, out = Path(args.model), Path(args.out)
-    if not model_path.is_file():
-        raise StudyError(f"no such model file: {model_path}")
-    if out.exists() and not args.overwrite:
-        raise StudyError(f"{out} exists; pass --overwrite or another --out.")
-    if out.is_dir():
-        raise StudyError(f"--out {out} is a folder; name the CSV file to write.")
-    frame = _study.read_table(args.data)
-    try:
-        pipeline = joblib.load(model_path)
-    except Exception as exc:  # noqa: BLE001 - unpickling raises anything
-        raise StudyError(
-            f"cannot load {model_path} as a model ({type(exc).__name__}); pass the "
-            "model.joblib that skpermgrad run wrote."
-        ) from None
-    if not hasattr(pipeline, "predict") or not hasattr(pipeline, "feature_names_in_"):
-        raise StudyError(
-            f"{model_path} holds a {type(pipeline).__name__}, not a model written "
-            "by skpermgrad run."
-        )
-    columns = list(pipeline.feature_names_in_)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise StudyError(
-            f"{args.data} lacks the column(s) {missing} the model was trained on."
-        )
-    _study.check_prediction_rows(pipeline, frame[columns], args.data)
-    ignored = [c for c in frame.columns if c not in columns]
-    if ignored:
-        print(f"ignoring column(s) the model does not use: {ignored}", file=sys.stderr)
-    X = frame[columns]
-    predictions = pd.DataFrame({"prediction": pipeline.predict(X)})
-    if hasattr(pipeline, "predict_proba"):
-        proba = pipeline.predict_proba(X)
-        for k, label in enumerate(pipeline.classes_):
-            predictions[f"proba[{label}]"] = np.asarray(proba)[:, k]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    predictions.to_csv(out, index=False)
-    print(f"wrote {len(predictions)} predictions to {out}")
-    return 0
+    return predict_table(args.model, args.data, args.out, overwrite=args.overwrite)
 
 
 def _parser():

@@ -1,0 +1,18 @@
+"""The ``skpermgrad run`` study: read a table, tune, fit, explain, report.
+
+The command line (:mod:`skpermgrad.cli`) parses and resolves settings, then
+calls :func:`run_study` or :func:`predict_table`; everything a step can refuse
+is checked before anything is written (:class:`StudyError`).
+"""
+
+from ._base import SETTINGS_FILE, STUDY_DB, STUDY_SETTINGS, StudyError
+from ._run import predict_table, run_study
+
+__all__ = [
+    "SETTINGS_FILE",
+    "STUDY_DB",
+    "STUDY_SETTINGS",
+    "StudyError",
+    "predict_table",
+    "run_study",
+]

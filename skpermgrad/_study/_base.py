@@ -1,0 +1,43 @@
+"""What every part of the study shares: its files, its settings, its error."""
+
+import time
+
+REPORT_FILES = (
+    "report.md",
+    "metrics.json",
+    "importances.csv",
+    "importance.png",
+    "gradcam.png",
+    "trials.csv",
+    "model.joblib",
+)
+SETTINGS_FILE = "run.json"
+STUDY_DB = "study.db"
+# settings that define a study: a run in --out continues only if they agree
+STUDY_SETTINGS = (
+    "data",
+    "target",
+    "task",
+    "test_size",
+    "seed",
+    "study_name",
+    "epochs",
+    "cv",
+    "max_base_filters",
+)
+TARGET_CLASSES_MAX = 10  # an integer target with at most this many values is a class
+
+
+class StudyError(Exception):
+    """A problem with the user's input; the CLI prints it and exits with 2."""
+
+
+def settings_conflicts(stored, wanted):
+    """Names of settings that differ between a stored run and this one."""
+    keys = (*STUDY_SETTINGS, "fingerprint")
+    return [k for k in keys if stored.get(k) != wanted.get(k)]
+
+
+def elapsed(start):
+    seconds = int(time.perf_counter() - start)
+    return f"{seconds // 60}m {seconds % 60:02d}s"

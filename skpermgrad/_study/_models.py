@@ -1,0 +1,112 @@
+"""The study's pipeline, its baselines and its test metrics."""
+
+import math
+
+import numpy as np
+
+from ._data import _is_numeric
+
+
+def make_pipeline(X, task, *, epochs, seed, progress):
+    """Imputation and one-hot encoding, then the hybrid network.
+
+    Numeric and boolean columns keep their names (median imputation; a
+    boolean is 0/1); string and categorical columns become one 0/1 column per
+    category named
+    ``<column>_<category>`` (most-frequent imputation). The image has at least
+    20 pixels a side and room for every encoded column.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from ..imaging import TintoImager
+    from ..models import HybridClassifier, HybridRegressor
+
+    numeric = [c for c in X.columns if _is_numeric(X[c])]
+    categorical = [c for c in X.columns if c not in numeric]
+    encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    n_encoded = len(numeric) + sum(X[c].nunique() for c in categorical)
+    pixels = max(20, math.ceil(math.sqrt(n_encoded)))
+    columns = ColumnTransformer(
+        [
+            ("numeric", SimpleImputer(strategy="median"), numeric),
+            (
+                "categorical",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="most_frequent")),
+                        ("onehot", encoder),
+                    ]
+                ),
+                categorical,
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+    hybrid_class = HybridRegressor if task == "regression" else HybridClassifier
+    hybrid = hybrid_class(
+        TintoImager(pixels=pixels, random_state=seed),
+        epochs=epochs,
+        random_state=seed,
+        callbacks=progress,
+    )
+    return Pipeline([("columns", columns), ("hybrid", hybrid)])
+
+
+def metrics(task, estimator, X, y):
+    """Test metrics: MAE, MSE, RMSE, MAPE, R² or accuracy, balanced accuracy,
+    macro F1, ROC AUC (one-vs-rest for several classes) and log loss."""
+    from sklearn import metrics as m
+
+    if task == "regression":
+        pred = estimator.predict(X)
+        mse = m.mean_squared_error(y, pred)
+        return {
+            "mae": m.mean_absolute_error(y, pred),
+            "mse": mse,
+            "rmse": math.sqrt(mse),
+            # undefined (divides by |y|) when a target value is 0
+            "mape": m.mean_absolute_percentage_error(y, pred)
+            if np.all(np.asarray(y) != 0)
+            else None,
+            "r2": m.r2_score(y, pred),
+        }
+    proba = estimator.predict_proba(X)
+    classes = estimator.classes_
+    pred = classes[np.argmax(proba, axis=1)]
+    if len(classes) == 2:
+        auc = m.roc_auc_score(y == classes[1], proba[:, 1])
+    else:
+        auc = m.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+    return {
+        "accuracy": m.accuracy_score(y, pred),
+        "balanced_accuracy": m.balanced_accuracy_score(y, pred),
+        "f1_macro": m.f1_score(y, pred, average="macro"),
+        "roc_auc": auc,
+        "log_loss": m.log_loss(y, proba, labels=classes),
+    }
+
+
+def baselines(pipeline, task, seed):
+    """HistGradientBoosting on the same columns, and the single-branch hybrids."""
+    from sklearn.base import clone
+    from sklearn.ensemble import (
+        HistGradientBoostingClassifier,
+        HistGradientBoostingRegressor,
+    )
+    from sklearn.pipeline import Pipeline
+
+    hgb = (
+        HistGradientBoostingRegressor
+        if task == "regression"
+        else HistGradientBoostingClassifier
+    )(random_state=seed)
+    return {
+        "hist_gradient_boosting": Pipeline(
+            [("columns", clone(pipeline[0])), ("model", hgb)]
+        ),
+        "mlp_only": clone(pipeline).set_params(hybrid__branches="mlp"),
+        "cnn_only": clone(pipeline).set_params(hybrid__branches="cnn"),
+    }

@@ -1,0 +1,188 @@
+"""What a study writes: report.md, metrics.json, importances.csv, plots."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._tuning import completed_trials
+
+
+def importance_table(result) -> pd.DataFrame:
+    """One row per explained feature (a column of the user's table), the most
+    important first, with the interval and the zero flag of the fused score."""
+    interval = np.asarray(result.importances_ci)
+    if interval.ndim == 3:  # per class: the class-mean's interval, roughly
+        interval = interval.mean(axis=0)
+    flags = np.asarray(result.indistinguishable_from_zero)
+    table = pd.DataFrame(
+        {
+            "feature": result.feature_names,
+            "importance": np.atleast_2d(result.importances).mean(axis=0),
+            "importance_std": np.atleast_2d(result.importances_std).mean(axis=0),
+            "ci_low": interval[:, 0],
+            "ci_high": interval[:, 1],
+            "indistinguishable_from_zero": flags if flags.ndim == 1 else flags.all(0),
+            "permutation_mean": result.permutation.importances_mean,
+            "permutation_std": result.permutation.importances_std,
+            "gradcam": np.atleast_2d(result.gradcam).mean(axis=0),
+        }
+    )
+    for part in ("image_permutation", "model_permutation"):
+        if part in result:
+            table[f"{part}_mean"] = result[part].importances_mean
+            table[f"{part}_std"] = result[part].importances_std
+    if "integrated_gradients" in result:
+        table["integrated_gradients"] = result.integrated_gradients
+    for k, label in enumerate(result.get("classes", [])):
+        if result.importances.ndim == 2:
+            table[f"importance[{label}]"] = result.importances[k]
+        table[f"gradcam[{label}]"] = result.gradcam[k]
+    return table.sort_values("importance", ascending=False, kind="mergesort")
+
+
+def top_feature(table) -> str:
+    """The summary's words on the top feature: named only when it is clearly
+    ahead (its interval above the runner-up's) and clearly not zero."""
+    first = table.iloc[0]
+    if first["indistinguishable_from_zero"]:
+        return "no feature's importance is distinguishable from zero"
+    if len(table) > 1 and first["ci_low"] <= table.iloc[1]["ci_high"]:
+        return (
+            f"top features {first['feature']} and {table.iloc[1]['feature']} "
+            "are not clearly apart"
+        )
+    return f"top feature {first['feature']}"
+
+
+def write_plots(result, folder):
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    from ..inspection import GradCAMDisplay, PermGradDisplay
+
+    for name, draw in (
+        ("importance.png", lambda: PermGradDisplay.from_result(result, top_n=20)),
+        ("gradcam.png", lambda: GradCAMDisplay.from_result(result)),
+    ):
+        display = draw()
+        display.figure_.savefig(Path(folder) / name, dpi=120, bbox_inches="tight")
+        plt.close(display.figure_)
+
+
+def _markdown_table(frame, floatfmt=".4g"):
+    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = [
+        "| "
+        + " | ".join(
+            "—"
+            if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))
+            else f"{v:{floatfmt}}"
+            if isinstance(v, (float, np.floating))
+            else str(v)
+            for v in row
+        )
+        + " |"
+        for row in frame.itertuples(index=False)
+    ]
+    return "\n".join([header, rule, *rows])
+
+
+def write_report(folder, *, settings, summary, scores, importances, result, study):
+    """report.md, metrics.json, importances.csv and trials.csv in ``folder``."""
+    folder = Path(folder)
+    importances.to_csv(folder / "importances.csv", index=False)
+    study.trials_dataframe().to_csv(folder / "trials.csv", index=False)
+    best = dict(study.best_params)
+    document = {
+        "settings": settings,
+        "data": summary,
+        "best_params": best,
+        "best_cv_score": study.best_value,
+        "n_trials_complete": len(completed_trials(study)),
+        "branch_weights": result.branch_weights,
+        "branch_weights_defined": result.branch_weights_defined,
+        "models": scores,
+    }
+    (folder / "metrics.json").write_text(json.dumps(document, indent=2, default=float))
+    metric_table = pd.DataFrame(scores).T.reset_index(names="model")
+    lines = [
+        f"# skpermgrad run: {summary['name']}",
+        "",
+        "## Data",
+        "",
+        f"- table: `{summary['name']}`, {summary['rows']} rows, "
+        f"{summary['columns']} feature columns ({summary['numeric']} numeric, "
+        f"{summary['categorical']} categorical), {summary['missing']} missing "
+        "values (imputed: median for numbers, most frequent for categories)",
+        f"- target: `{settings['target']}`, task: {settings['task']}",
+        f"- split: {summary['train_rows']} training rows, {summary['test_rows']} test "
+        f"rows (test size {settings['test_size']}, seed {settings['seed']})",
+        f"- the hybrid reads {summary['encoded']} columns: numeric columns keep "
+        "their names; each category of a categorical column is its own 0/1 "
+        "column, and the explanation permutes a column's categories together "
+        "and reports it once, under its own name",
+        "",
+        "## Tuning",
+        "",
+        f"OptunaSearchCV, {len(completed_trials(study))} complete trials, "
+        f"{settings['cv']}-fold CV on the training rows, scoring "
+        f"`{settings['scoring']}`; best CV score {study.best_value:.4g}.",
+        "",
+        _markdown_table(
+            pd.DataFrame({"parameter": list(best), "value": list(best.values())})
+        ),
+        "",
+        "## Test metrics",
+        "",
+        _markdown_table(metric_table),
+        "",
+        *(
+            ["MAPE is not defined (—): the test target has zeros.", ""]
+            if scores["hybrid"].get("mape", 0) is None
+            else []
+        ),
+        "## PermGrad explanation",
+        "",
+        (
+            f"Branch weights: MLP {result.branch_weights['mlp']:.3f}, "
+            f"CNN {result.branch_weights['cnn']:.3f} (from the score drop when "
+            "each branch is silenced at the concatenation). "
+            if result.branch_weights_defined
+            else "Branch weights: **undefined** — silencing neither branch lowered "
+            "the test score, so both parts of the fused importance count 0.5. "
+        )
+        + (
+            "The fused importance is each feature's whole-model permutation drop "
+            "(the column permuted in both inputs), split between the branches by "
+            "its drops through each branch alone."
+            if result.fusion == "model_split"
+            else "The fused importance weights the MLP branch's permutation drops "
+            "and the CNN branch's "
+            + {
+                "gradcam": "Grad-CAM at each feature's pixel (PermGrad as published)",
+                "permutation": "drops when the column is permuted in the image only",
+                "integrated_gradients": "mean absolute integrated gradients "
+                "through the image",
+            }[result.cnn_importance]
+            + " by the branch weights."
+        )
+        + f" Scale: {result.scale}. Intervals: "
+        f"{result.confidence_level:.0%} bootstrap over the test rows and the "
+        "permutations; `indistinguishable_from_zero` marks features whose "
+        f"interval reaches below {result.zero_tolerance:.0%} of the total (their "
+        "importance cannot be told from zero). "
+        f"{top_feature(importances).capitalize()}.",
+        "",
+        _markdown_table(importances),
+        "",
+        "![PermGrad importance](importance.png)",
+        "",
+        "![Grad-CAM](gradcam.png)",
+        "",
+    ]
+    (folder / "report.md").write_text("\n".join(lines))

@@ -1,0 +1,252 @@
+"""The study from start to end, and predictions from its model."""
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._base import (
+    REPORT_FILES,
+    SETTINGS_FILE,
+    STUDY_DB,
+    StudyError,
+    elapsed,
+    settings_conflicts,
+)
+from ._data import (
+    _is_numeric,
+    bundled_table,
+    check_before_tuning,
+    check_prediction_rows,
+    fingerprint,
+    read_table,
+    split_target,
+)
+from ._models import baselines, make_pipeline, metrics
+from ._report import importance_table, top_feature, write_plots, write_report
+from ._tuning import completed_trials, open_study, storage_url, tune
+
+
+def run_study(settings, stored, out):
+    """The whole ``skpermgrad run``: read, split, check, tune, refit, test next
+    to the baselines, explain, and write the report to ``out``.
+
+    ``settings`` are resolved (see the CLI), ``stored`` the settings of the
+    run already in ``out`` (None for a new one). Returns the exit status: 0,
+    or 130 when interrupted during tuning (the complete trials are kept).
+    Raises :class:`StudyError` for the user's input, before anything is
+    written, or after taking back what a failed new run wrote.
+    """
+    from sklearn.base import clone
+    from sklearn.model_selection import train_test_split
+
+    from ..inspection import permgrad_importance
+    from ..models._progress import EpochProgress
+
+    start = time.perf_counter()
+    out = Path(out)
+    if settings["data"] is None:
+        frame, _ = bundled_table()
+        name = "puma8NH (bundled)"
+    else:
+        frame = read_table(settings["data"])
+        name = Path(settings["data"]).name
+    X, y, task = split_target(frame, settings["target"], settings["task"])
+    settings["task"] = task
+    settings["fingerprint"] = fingerprint(frame)
+    settings["scoring"] = (
+        "neg_root_mean_squared_error" if task == "regression" else "neg_log_loss"
+    )
+    if stored is not None:
+        clash = settings_conflicts(stored, settings)
+        if clash:
+            raise StudyError(
+                f"--out {out} holds another study's files (different "
+                f"{', '.join(clash)}). Run again with --resume to continue that "
+                "study with its stored settings, or choose another --out."
+            )
+    X_train, X_test, y_train, y_test = train_test_split(
+        X,
+        y,
+        test_size=settings["test_size"],
+        random_state=settings["seed"],
+        stratify=y if task == "classification" else None,
+    )
+    pipeline = make_pipeline(
+        X_train,
+        task,
+        epochs=settings["epochs"],
+        seed=settings["seed"],
+        progress=[EpochProgress],
+    )
+    check_before_tuning(pipeline, X_train, y_train, y_test, task, settings["cv"])
+    # Everything is checked: from here on the study's state is written, and
+    # taken back if this new run fails before its first complete trial.
+    storage = storage_url(settings["storage"], out)
+    created = [] if out.exists() else [out]
+    if stored is None:
+        created[:0] = [out / SETTINGS_FILE]
+        if settings["storage"] is None:
+            created[:0] = [out / STUDY_DB]
+    out.mkdir(parents=True, exist_ok=True)
+    study = None
+    try:
+        study = open_study(storage, settings["study_name"], settings["seed"])
+        (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+        print(
+            f"{name}: {len(X)} rows, {X.shape[1]} features, {task} on "
+            f"{settings['target']!r}; study {settings['study_name']!r} in "
+            f"{storage} ({len(completed_trials(study))} of "
+            f"{settings['trials']} trials complete)",
+            file=sys.stderr,
+        )
+        tune(
+            pipeline,
+            X_train,
+            y_train,
+            study,
+            trials=settings["trials"],
+            cv=settings["cv"],
+            scoring=settings["scoring"],
+            seed=settings["seed"],
+            max_base_filters=settings["max_base_filters"],
+            timeout=settings["timeout"],
+        )
+    except KeyboardInterrupt:
+        if study is None:
+            _remove(created)
+            return 130
+        print(
+            f"\ninterrupted: {len(completed_trials(study))} complete trials "
+            f"are kept in {storage}; run the same command again to continue.",
+            file=sys.stderr,
+        )
+        return 130
+    except StudyError:
+        if study is None or not completed_trials(study):
+            _remove(created)
+        raise
+    if not completed_trials(study):
+        raise StudyError("no trial completed; see the errors above.")
+
+    best = clone(pipeline).set_params(**study.best_params).fit(X_train, y_train)
+    scores = {"hybrid": metrics(task, best, X_test, y_test)}
+    for label, model in baselines(best, task, settings["seed"]).items():
+        scores[label] = metrics(task, model.fit(X_train, y_train), X_test, y_test)
+    result = permgrad_importance(
+        best,
+        X_test,
+        y_test,
+        scoring="r2" if task == "regression" else "neg_log_loss",
+        n_repeats=settings["n_repeats"],
+        random_state=settings["seed"],
+        fusion=settings["fusion"],
+        cnn_importance=settings["cnn_importance"],
+    )
+    importances = importance_table(result)
+    summary = {
+        "name": name,
+        "rows": len(X),
+        "columns": X.shape[1],
+        "numeric": sum(_is_numeric(X[c]) for c in X.columns),
+        "categorical": sum(not _is_numeric(X[c]) for c in X.columns),
+        "missing": int(X.isna().sum().sum()),
+        "train_rows": len(X_train),
+        "test_rows": len(X_test),
+        "encoded": len(result.encoded_feature_names),
+    }
+    # Outputs go to a staging folder first: a failure leaves no half report.
+    staging = out / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    write_report(
+        staging,
+        settings=settings,
+        summary=summary,
+        scores=scores,
+        importances=importances,
+        result=result,
+        study=study,
+    )
+    write_plots(result, staging)
+    import joblib
+
+    best.set_params(hybrid__callbacks=None)  # no progress bars for later users
+    joblib.dump(best, staging / "model.joblib")
+    for file in REPORT_FILES:
+        os.replace(staging / file, out / file)
+    staging.rmdir()
+
+    main_metric = "rmse" if task == "regression" else "accuracy"
+    others = ", ".join(
+        f"{label} {values[main_metric]:.4g}"
+        for label, values in scores.items()
+        if label != "hybrid"
+    )
+    print(
+        f"{name}: hybrid {main_metric} {scores['hybrid'][main_metric]:.4g} "
+        f"({others}); {top_feature(importances)}; report {out / 'report.md'} "
+        f"({elapsed(start)})"
+    )
+    return 0
+
+
+def predict_table(model, data, out, *, overwrite=False):
+    """``skpermgrad predict``: the model.joblib of a run on the table ``data``,
+    predictions (and class probabilities) written to the CSV file ``out``."""
+    import joblib
+    import pandas as pd
+
+    model_path, out = Path(model), Path(out)
+    if not model_path.is_file():
+        raise StudyError(f"no such model file: {model_path}")
+    if out.exists() and not overwrite:
+        raise StudyError(f"{out} exists; pass --overwrite or another --out.")
+    if out.is_dir():
+        raise StudyError(f"--out {out} is a folder; name the CSV file to write.")
+    frame = read_table(data)
+    try:
+        pipeline = joblib.load(model_path)
+    except Exception as exc:  # noqa: BLE001 - unpickling raises anything
+        raise StudyError(
+            f"cannot load {model_path} as a model ({type(exc).__name__}); pass the "
+            "model.joblib that skpermgrad run wrote."
+        ) from None
+    if not hasattr(pipeline, "predict") or not hasattr(pipeline, "feature_names_in_"):
+        raise StudyError(
+            f"{model_path} holds a {type(pipeline).__name__}, not a model written "
+            "by skpermgrad run."
+        )
+    columns = list(pipeline.feature_names_in_)
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise StudyError(
+            f"{data} lacks the column(s) {missing} the model was trained on."
+        )
+    check_prediction_rows(pipeline, frame[columns], data)
+    ignored = [c for c in frame.columns if c not in columns]
+    if ignored:
+        print(f"ignoring column(s) the model does not use: {ignored}", file=sys.stderr)
+    X = frame[columns]
+    predictions = pd.DataFrame({"prediction": pipeline.predict(X)})
+    if hasattr(pipeline, "predict_proba"):
+        proba = pipeline.predict_proba(X)
+        for k, label in enumerate(pipeline.classes_):
+            predictions[f"proba[{label}]"] = np.asarray(proba)[:, k]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    predictions.to_csv(out, index=False)
+    print(f"wrote {len(predictions)} predictions to {out}")
+    return 0
+
+
+def _remove(paths):
+    """Take back what a failed new run wrote (files, then an empty folder)."""
+    for path in paths:
+        if path.is_file():
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
