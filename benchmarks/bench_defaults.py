@@ -45,6 +45,9 @@ CONFIGS = {
     "b256_nonorm_nodropout": dict(**_LARGE_BATCHES, normalization=None, dropout=0.0),
     # round 2: what the MLP branch reads (issue 12, item 2)
     "quantile": dict(batch_size=32, lr_schedule="one_cycle", mlp_input="quantile"),
+    "periodic": dict(
+        batch_size=32, lr_schedule="one_cycle", numeric_embedding="periodic"
+    ),
     "quantile_periodic": dict(
         batch_size=32,
         lr_schedule="one_cycle",
