@@ -46,7 +46,7 @@ def _notebook_loop(model, values, y, n_repeats, rng):
     import keras
     import tensorflow as tf
 
-    from skpermgrad.models import _architecture as arch
+    from skpermgrad import models as arch
 
     def predict(tabular):
         inputs = {arch.INPUT_TABULAR: tabular, arch.INPUT_IMAGE: values}
@@ -76,7 +76,7 @@ def _compiled_forward(model, values):
     """A warm bare forward pass over 1024-row blocks, as a callable."""
     import tensorflow as tf
 
-    from skpermgrad.models import _architecture as arch
+    from skpermgrad import models as arch
 
     spec = tf.TensorSpec((None, values.shape[1]), tf.float32)
 
@@ -105,8 +105,8 @@ def main(argv=None):
     from sklearn.model_selection import train_test_split
 
     from skpermgrad import HybridRegressor, permgrad_importance
+    from skpermgrad import models as arch
     from skpermgrad.datasets import load_puma8nh
-    from skpermgrad.models import _architecture as arch
 
     X, y = load_puma8nh(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(

@@ -200,7 +200,7 @@ def _fast_predict(model, task):
     import tensorflow as tf
     from sklearn.pipeline import Pipeline
 
-    from skpermgrad.models import _architecture as arch
+    from skpermgrad import models as arch
 
     pre, hybrid = (
         (model[:-1], model[-1]) if isinstance(model, Pipeline) else (None, model)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 from ._study import STUDY_SETTINGS, StudyError
 
-
 MAX_BASE_FILTERS = 32
 QUICK = {"trials": 2, "epochs": 3, "cv": 2, "n_repeats": 2, "timeout": None}
 DEFAULT = {"trials": 8, "epochs": 30, "cv": 3, "n_repeats": 5, "timeout": 900}

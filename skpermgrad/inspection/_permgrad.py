@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
 )
 
-from ..models import _architecture as arch
+from .. import models as arch  # the public layer names
 from ._groups import auto_groups, resolve_groups
 
 _NEEDED_LAYERS = (

@@ -1,6 +1,16 @@
 """Hybrid MLP + CNN networks on TINTO images, as scikit-learn estimators."""
 
 from ._architecture import (
+    CNN_OUTPUT,
+    CONCATENATE,
+    IMAGE,
+    INPUT_IMAGE,
+    INPUT_TABULAR,
+    LAST_CONV,
+    MLP_EMBEDDING,
+    MLP_OUTPUT,
+    MLP_QUANTILE,
+    OUTPUT,
     PeriodicEmbedding,
     QuantileMap,
     TintoRender,
@@ -10,7 +20,33 @@ from ._architecture import (
 from ._hybrid import HybridClassifier, HybridRegressor
 from ._training import WarmupPlateau, one_cycle_learning_rate
 
+# the layer names (see build_hybrid_model's Notes): explanations look layers up
+# by them, in the library and out of it
+LAYER_NAMES = (
+    INPUT_TABULAR,
+    MLP_QUANTILE,
+    MLP_EMBEDDING,
+    MLP_OUTPUT,
+    INPUT_IMAGE,
+    IMAGE,
+    LAST_CONV,
+    CNN_OUTPUT,
+    CONCATENATE,
+    OUTPUT,
+)
+
 __all__ = [
+    "CNN_OUTPUT",
+    "CONCATENATE",
+    "IMAGE",
+    "INPUT_IMAGE",
+    "INPUT_TABULAR",
+    "LAST_CONV",
+    "LAYER_NAMES",
+    "MLP_EMBEDDING",
+    "MLP_OUTPUT",
+    "MLP_QUANTILE",
+    "OUTPUT",
     "HybridClassifier",
     "HybridRegressor",
     "PeriodicEmbedding",

@@ -265,7 +265,8 @@ def build_hybrid_model(
     Notes
     -----
     Layer names are part of the public API (explanations look layers up by
-    them):
+    them); ``skpermgrad.models`` holds each as a constant (``LAST_CONV``...)
+    and all of them in ``LAYER_NAMES``:
 
     - ``tabular``: input, the scaled table, read by the MLP branch;
     - ``mlp_quantile``: the MLP branch's quantile map (:class:`QuantileMap`,
