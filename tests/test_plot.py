@@ -124,7 +124,9 @@ def test_permutation_bars_have_error_bars_and_top_n(pyplot, regression):
 
 def test_from_estimator_matches_from_result(pyplot, regression):
     reg, X, y, result = regression
-    display = PermGradDisplay.from_estimator(reg, X, y, n_repeats=3, random_state=0)
+    display = PermGradDisplay.from_estimator(
+        reg, X, y, importance_kw={"n_repeats": 3, "random_state": 0}
+    )
     np.testing.assert_allclose(display.importances, result.importances)
 
 
@@ -132,7 +134,7 @@ def test_per_class_choice(pyplot, classification):
     result = classification
     display = PermGradDisplay.from_result(result, target="b")
     np.testing.assert_array_equal(display.importances, result.importances[1])
-    assert "'b'" in display.ax_.get_title()
+    assert display.ax_.get_title() == "PermGrad importance, class b"
     display = PermGradDisplay.from_result(result)
     np.testing.assert_allclose(display.importances, result.importances.mean(axis=0))
     cam = GradCAMDisplay.from_result(result, target="c")
@@ -143,7 +145,9 @@ def test_per_class_choice(pyplot, classification):
 
 def test_gradcam_labels_sit_on_each_features_pixel(pyplot, regression):
     reg, X, y, result = regression
-    display = GradCAMDisplay.from_estimator(reg, X, y, n_repeats=1, random_state=0)
+    display = GradCAMDisplay.from_estimator(
+        reg, X, y, importance_kw={"n_repeats": 1, "random_state": 0}
+    )
     np.testing.assert_allclose(display.heatmap, result.heatmap, rtol=1e-6)
     np.testing.assert_array_equal(display.heatmap_.get_array(), display.heatmap)
     positions = {text.get_text(): text.get_position() for text in display.texts_}
@@ -206,3 +210,20 @@ def test_row_display_of_a_classifier_shows_one_class(pyplot):
     assert display.class_name == "b"
     with pytest.raises(ValueError, match="'z' is not one of the classes"):
         RowExplanationDisplay.from_result(rows, 1, target="z")
+
+
+def test_displays_send_kwargs_to_matplotlib_and_title_each_chart(pyplot, regression):
+    from skpermgrad import RowExplanationDisplay
+
+    reg, X, y, result = regression
+    display = PermGradDisplay.from_estimator(
+        reg, X, y, importance_kw={"n_repeats": 1, "random_state": 0}, edgecolor="k"
+    )
+    assert display.bars_[0].patches[0].get_edgecolor()[:3] == (0.0, 0.0, 0.0)
+    assert display.ax_.get_title() == "PermGrad importance"
+    display.plot(kind="permutation")
+    assert display.ax_.get_title() == "Permutation importance (MLP branch)"
+    cam = GradCAMDisplay.from_result(result, interpolation="none")
+    assert cam.heatmap_.get_interpolation() == "none"
+    row = RowExplanationDisplay.from_estimator(reg, X, row=1, edgecolor="k")
+    assert row.bars_.patches[0].get_edgecolor()[:3] == (0.0, 0.0, 0.0)

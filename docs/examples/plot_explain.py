@@ -49,7 +49,7 @@ for name, value, flat in zip(
 # be told from zero hatched), and the MLP branch's permutation drops:
 fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
 PermGradDisplay.from_result(result, ax=left)
-PermGradDisplay.from_result(result, kind="permutation", ax=right)
+_ = PermGradDisplay.from_result(result, kind="permutation", ax=right)
 
 # %%
 # Grad-CAM per class over the mean image, each feature's pixel labelled:
@@ -62,4 +62,4 @@ for label, ax in zip(result.classes, axes):
 # probable class (integrated gradients through both branches, summing to the
 # probability minus the baseline's), next to the row's image and its Grad-CAM:
 rows = explain_rows(clf, X_test[:5], background=X_train)
-RowExplanationDisplay.from_result(rows, row=0)
+_ = RowExplanationDisplay.from_result(rows, row=0)

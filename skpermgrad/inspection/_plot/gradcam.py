@@ -2,6 +2,8 @@
 
 from collections import defaultdict
 
+from sklearn.utils._optional_dependencies import check_matplotlib_support
+
 from .._permgrad import permgrad_importance
 from .permgrad import _class_index, _for_target
 
@@ -47,8 +49,8 @@ class GradCAMDisplay:
     >>> X, y = make_regression(80, 5, random_state=0)
     >>> reg = HybridRegressor(TintoImager(pixels=4), n_conv_layers=1, epochs=3,
     ...                       random_state=0).fit(X, y)
-    >>> display = GradCAMDisplay.from_estimator(reg, X, y, n_repeats=1,
-    ...                                         random_state=0)
+    >>> display = GradCAMDisplay.from_estimator(
+    ...     reg, X, y, importance_kw={"n_repeats": 1, "random_state": 0})
     >>> display.heatmap.shape
     (4, 4)
     """
@@ -83,6 +85,7 @@ class GradCAMDisplay:
         -------
         display : GradCAMDisplay
         """
+        check_matplotlib_support(f"{cls.__name__}.from_result")
         display = cls(
             heatmap=_for_target(result, "heatmap", _class_index(result, target)),
             mean_image=result.mean_image,
@@ -101,8 +104,7 @@ class GradCAMDisplay:
         *,
         target=None,
         ax=None,
-        cmap="jet",
-        alpha=0.5,
+        importance_kw=None,
         **kwargs,
     ):
         """Explain a fitted hybrid (or Pipeline ending in one) and plot its Grad-CAM.
@@ -119,19 +121,21 @@ class GradCAMDisplay:
             See :meth:`from_result`.
         ax : matplotlib Axes, default=None
             Where to draw.
-        cmap, alpha
-            See :meth:`plot`.
-        **kwargs
+        importance_kw : dict, default=None
             Passed to :func:`~skpermgrad.permgrad_importance`.
+        **kwargs
+            Passed to :meth:`plot` (``cmap``, ``alpha``, and on to
+            matplotlib's ``imshow`` of the heatmap).
 
         Returns
         -------
         display : GradCAMDisplay
         """
-        result = permgrad_importance(estimator, X, y, **kwargs)
-        return cls.from_result(result, target=target, ax=ax, cmap=cmap, alpha=alpha)
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        result = permgrad_importance(estimator, X, y, **(importance_kw or {}))
+        return cls.from_result(result, target=target, ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, cmap="jet", alpha=0.5):
+    def plot(self, ax=None, *, cmap="jet", alpha=0.5, **kwargs):
         """Draw the mean image in grey, the heatmap over it, and the labels.
 
         Parameters
@@ -142,17 +146,20 @@ class GradCAMDisplay:
             Colour map of the heatmap.
         alpha : float, default=0.5
             Opacity of the heatmap.
+        **kwargs
+            Passed to matplotlib's ``imshow`` of the heatmap.
 
         Returns
         -------
         display : GradCAMDisplay
         """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
 
         if ax is None:
             _, ax = plt.subplots(figsize=(6, 6))
         self.image_ = ax.imshow(self.mean_image, cmap="gray")
-        self.heatmap_ = ax.imshow(self.heatmap, cmap=cmap, alpha=alpha)
+        self.heatmap_ = ax.imshow(self.heatmap, cmap=cmap, alpha=alpha, **kwargs)
         ax.figure.colorbar(self.heatmap_, ax=ax, label="Grad-CAM")
         names = defaultdict(list)
         for name, (row, col) in zip(self.feature_names, self.feature_positions):
@@ -176,7 +183,7 @@ class GradCAMDisplay:
         title = (
             "Grad-CAM"
             if self.class_name is None
-            else (f"Grad-CAM, class {self.class_name!r}")
+            else f"Grad-CAM, class {self.class_name}"
         )
         ax.set_title(title)
         self.ax_, self.figure_ = ax, ax.figure

@@ -1,6 +1,7 @@
 """PermGradDisplay: bars of the fused PermGrad score and of its parts."""
 
 import numpy as np
+from sklearn.utils._optional_dependencies import check_matplotlib_support
 
 from .._permgrad import permgrad_importance
 
@@ -94,8 +95,8 @@ default="permutation"
     >>> X, y = make_regression(80, 5, random_state=0)
     >>> reg = HybridRegressor(TintoImager(pixels=4), n_conv_layers=1, epochs=3,
     ...                       random_state=0).fit(X, y)
-    >>> display = PermGradDisplay.from_estimator(reg, X, y, n_repeats=2,
-    ...                                          random_state=0)
+    >>> display = PermGradDisplay.from_estimator(
+    ...     reg, X, y, importance_kw={"n_repeats": 2, "random_state": 0})
     >>> len(display.ax_.patches)
     10
     """
@@ -128,7 +129,9 @@ default="permutation"
         self.indistinguishable_from_zero = indistinguishable_from_zero
 
     @classmethod
-    def from_result(cls, result, *, target=None, kind="fused", top_n=None, ax=None):
+    def from_result(
+        cls, result, *, target=None, kind="fused", top_n=None, ax=None, **kwargs
+    ):
         """Plot the result of :func:`~skpermgrad.permgrad_importance`.
 
         Parameters
@@ -139,13 +142,14 @@ default="permutation"
         target : object, default=None
             A class to show for a classifier; ``None`` averages the per-class
             scores (the explainer's ``feature_importances_``).
-        kind, top_n, ax
+        kind, top_n, ax, **kwargs
             See :meth:`plot`.
 
         Returns
         -------
         display : PermGradDisplay
         """
+        check_matplotlib_support(f"{cls.__name__}.from_result")
         index = _class_index(result, target)
         flat = dict(result)
         for branch, part in result.get("branch_contributions", {}).items():
@@ -171,7 +175,7 @@ default="permutation"
             importances_ci=pick("importances_ci"),
             indistinguishable_from_zero=pick("indistinguishable_from_zero"),
         )
-        return display.plot(ax=ax, kind=kind, top_n=top_n)
+        return display.plot(ax=ax, kind=kind, top_n=top_n, **kwargs)
 
     @classmethod
     def from_estimator(
@@ -184,6 +188,7 @@ default="permutation"
         kind="fused",
         top_n=None,
         ax=None,
+        importance_kw=None,
         **kwargs,
     ):
         """Explain a fitted hybrid (or Pipeline ending in one) and plot it.
@@ -198,18 +203,23 @@ default="permutation"
             Their targets.
         target, kind, top_n, ax
             See :meth:`from_result` and :meth:`plot`.
-        **kwargs
+        importance_kw : dict, default=None
             Passed to :func:`~skpermgrad.permgrad_importance` (``n_repeats``,
             ``scoring``, ``random_state``...).
+        **kwargs
+            Passed to :meth:`plot`, and on to matplotlib's ``barh``.
 
         Returns
         -------
         display : PermGradDisplay
         """
-        result = permgrad_importance(estimator, X, y, **kwargs)
-        return cls.from_result(result, target=target, kind=kind, top_n=top_n, ax=ax)
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        result = permgrad_importance(estimator, X, y, **(importance_kw or {}))
+        return cls.from_result(
+            result, target=target, kind=kind, top_n=top_n, ax=ax, **kwargs
+        )
 
-    def plot(self, ax=None, *, kind="fused", top_n=None):
+    def plot(self, ax=None, *, kind="fused", top_n=None, **kwargs):
         """Draw horizontal bars, the most important feature on top.
 
         Parameters
@@ -224,11 +234,14 @@ default="permutation"
             over repeats as error bars. ``"gradcam"``: Grad-CAM values.
         top_n : int, default=None
             Show only the ``top_n`` most important features.
+        **kwargs
+            Passed to matplotlib's ``barh`` (e.g. ``height``, ``edgecolor``).
 
         Returns
         -------
         display : PermGradDisplay
         """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
 
         kinds = ("fused", "permutation", "gradcam")
@@ -294,6 +307,7 @@ default="permutation"
                     left=left,
                     label=label,
                     xerr=xerr if last else None,
+                    **kwargs,
                 )
                 for bar, pale in zip(bars, faint):
                     if pale:
@@ -316,17 +330,21 @@ default="permutation"
             ax.legend(handles=handles, loc="lower right")
             ax.set_xlabel("PermGrad importance")
         elif kind == "permutation":
-            self.bars_ = [ax.barh(position, scores[order], xerr=drop_std[order])]
+            self.bars_ = [
+                ax.barh(position, scores[order], xerr=drop_std[order], **kwargs)
+            ]
             ax.set_xlabel("Score drop when permuted in the MLP branch")
         else:
-            self.bars_ = [ax.barh(position, scores[order])]
+            self.bars_ = [ax.barh(position, scores[order], **kwargs)]
             ax.set_xlabel("Grad-CAM at the feature's pixel")
         ax.set_yticks(position, labels=names)
-        title = (
-            "PermGrad"
-            if self.class_name is None
-            else (f"PermGrad, class {self.class_name!r}")
-        )
+        title = {
+            "fused": "PermGrad importance",
+            "permutation": "Permutation importance (MLP branch)",
+            "gradcam": "Grad-CAM at each feature's pixel",
+        }[kind]
+        if self.class_name is not None:
+            title += f", class {self.class_name}"
         ax.set_title(title)
         self.ax_, self.figure_ = ax, ax.figure
         return self

@@ -1,6 +1,7 @@
 """RowExplanationDisplay: one row's attributions next to its image."""
 
 import numpy as np
+from sklearn.utils._optional_dependencies import check_matplotlib_support
 
 from .._local import explain_rows
 from .gradcam import GradCAMDisplay
@@ -92,7 +93,9 @@ class RowExplanationDisplay:
         self.class_name = class_name
 
     @classmethod
-    def from_result(cls, result, row=0, *, target=None, top_n=None, axes=None):
+    def from_result(
+        cls, result, row=0, *, target=None, top_n=None, axes=None, **kwargs
+    ):
         """Plot one row of what :func:`~skpermgrad.explain_rows` returned.
 
         Parameters
@@ -104,13 +107,14 @@ class RowExplanationDisplay:
         target : object, default=None
             The class to show for a classifier; ``None``: the row's most
             probable class.
-        top_n, axes
+        top_n, axes, **kwargs
             See :meth:`plot`.
 
         Returns
         -------
         display : RowExplanationDisplay
         """
+        check_matplotlib_support(f"{cls.__name__}.from_result")
         n_rows = len(result.attributions)
         if not -n_rows <= row < n_rows:
             raise ValueError(f"row={row} is not one of the {n_rows} explained rows.")
@@ -134,11 +138,20 @@ class RowExplanationDisplay:
             encoded_feature_names=result.encoded_feature_names,
             class_name=target,
         )
-        return display.plot(top_n=top_n, axes=axes)
+        return display.plot(top_n=top_n, axes=axes, **kwargs)
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, row=0, *, target=None, top_n=None, axes=None, **kwargs
+        cls,
+        estimator,
+        X,
+        row=0,
+        *,
+        target=None,
+        top_n=None,
+        axes=None,
+        explain_kw=None,
+        **kwargs,
     ):
         """Explain one row of ``X`` (against the mean of ``X``) and plot it.
 
@@ -152,24 +165,29 @@ class RowExplanationDisplay:
             Which row of ``X`` to explain.
         target, top_n, axes
             See :meth:`from_result` and :meth:`plot`.
-        **kwargs
+        explain_kw : dict, default=None
             Passed to :func:`~skpermgrad.explain_rows` (``background``,
             ``feature_groups``, ``n_steps``...).
+        **kwargs
+            Passed to :meth:`plot`, and on to matplotlib's ``barh``.
 
         Returns
         -------
         display : RowExplanationDisplay
         """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
         n_rows = len(X)
         if not -n_rows <= row < n_rows:
             raise ValueError(f"row={row} is not one of the {n_rows} rows of X.")
-        kwargs.setdefault("background", X)
+        explain_kw = {"background": X, **(explain_kw or {})}
         index = [row % n_rows]
         rows = X.iloc[index] if hasattr(X, "iloc") else np.asarray(X)[index]
-        result = explain_rows(estimator, rows, **kwargs)
-        return cls.from_result(result, 0, target=target, top_n=top_n, axes=axes)
+        result = explain_rows(estimator, rows, **explain_kw)
+        return cls.from_result(
+            result, 0, target=target, top_n=top_n, axes=axes, **kwargs
+        )
 
-    def plot(self, *, top_n=None, axes=None):
+    def plot(self, *, top_n=None, axes=None, **kwargs):
         """Draw the bars (left) and the image with its Grad-CAM (right).
 
         Parameters
@@ -178,11 +196,15 @@ class RowExplanationDisplay:
             Show only the ``top_n`` features with the largest absolute attribution.
         axes : array-like of 2 matplotlib Axes, default=None
             Where to draw; a new figure with two panels when ``None``.
+        **kwargs
+            Passed to matplotlib's ``barh`` (the colours stay: red for a
+            positive attribution, blue for a negative one).
 
         Returns
         -------
         display : RowExplanationDisplay
         """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
 
         if top_n is not None and (not isinstance(top_n, int) or top_n < 1):
@@ -196,13 +218,13 @@ class RowExplanationDisplay:
         order = np.argsort(-np.abs(values), kind="mergesort")[:top_n][::-1]
         position = np.arange(len(order))
         colours = np.where(values[order] >= 0, "tab:red", "tab:blue")
-        self.bars_ = axes[0].barh(position, values[order], color=colours)
+        self.bars_ = axes[0].barh(position, values[order], color=colours, **kwargs)
         axes[0].axvline(0, color="black", lw=0.8)
         axes[0].set_yticks(
             position, labels=np.asarray(self.feature_names, dtype=object)[order]
         )
         axes[0].set_xlabel("Attribution (integrated gradients, both branches)")
-        what = "" if self.class_name is None else f"P({self.class_name!r}) "
+        what = "" if self.class_name is None else f"P({self.class_name}) "
         axes[0].set_title(
             f"{what}{self.prediction:.4g} = baseline {self.baseline_prediction:.4g} "
             f"{'+' if values.sum() >= 0 else '-'} {abs(values.sum()):.4g}"
