@@ -112,27 +112,15 @@ def _models(task, epochs, seed):
 
 
 def _scores(task, model, X, y):
-    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+    """The main metrics (the study's own, one home for both) and the seconds
+    the predictions took."""
+    from skpermgrad._study import metrics
 
     start = time.perf_counter()
-    if task == "regression":
-        pred = model.predict(X)
-        seconds = time.perf_counter() - start
-        return {
-            "rmse": float(np.sqrt(np.mean((y - pred) ** 2))),
-            "r2": float(r2_score(y, pred)),
-        }, seconds
-    proba = model.predict_proba(X)
+    scores = metrics(task, model, X, y)
     seconds = time.perf_counter() - start
-    classes = model.classes_
-    pred = classes[np.argmax(proba, axis=1)]
-    # one-vs-rest AUC, macro mean over the classes this fold's rows hold (a
-    # rare class may be missing from a fold; its AUC is undefined)
-    present = [k for k, c in enumerate(classes) if 0 < np.sum(y == c) < len(y)]
-    if len(classes) == 2:
-        present = present[1:]
-    auc = statistics.fmean(roc_auc_score(y == classes[k], proba[:, k]) for k in present)
-    return {"accuracy": float(accuracy_score(y, pred)), "roc_auc": float(auc)}, seconds
+    keys = ("rmse", "r2") if task == "regression" else ("accuracy", "roc_auc")
+    return {k: float(scores[k]) for k in keys}, seconds
 
 
 def cv_splits(task, X, y, folds, seed):

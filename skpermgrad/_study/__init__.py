@@ -6,6 +6,7 @@ is checked before anything is written (:class:`StudyError`).
 """
 
 from ._base import SETTINGS_FILE, STUDY_DB, STUDY_SETTINGS, StudyError
+from ._models import metrics
 from ._run import predict_table, run_study
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "STUDY_DB",
     "STUDY_SETTINGS",
     "StudyError",
+    "metrics",
     "predict_table",
     "run_study",
 ]

@@ -76,10 +76,16 @@ def metrics(task, estimator, X, y):
     proba = estimator.predict_proba(X)
     classes = estimator.classes_
     pred = classes[np.argmax(proba, axis=1)]
+    # one-vs-rest ROC AUC, the macro mean over the classes the rows hold (a
+    # rare class may be missing from a test set or fold: its AUC is undefined)
+    present = [k for k, c in enumerate(classes) if 0 < np.sum(y == c) < len(y)]
     if len(classes) == 2:
-        auc = m.roc_auc_score(y == classes[1], proba[:, 1])
-    else:
-        auc = m.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+        present = present[1:]
+    auc = (
+        float(np.mean([m.roc_auc_score(y == classes[k], proba[:, k]) for k in present]))
+        if present
+        else None
+    )
     return {
         "accuracy": m.accuracy_score(y, pred),
         "balanced_accuracy": m.balanced_accuracy_score(y, pred),
