@@ -11,3 +11,10 @@ TINY = dict(
     validation_fraction=None,
     random_state=0,
 )
+
+# eager execution: faster than tracing for the few batches the checks run
+FAST = {**TINY, "run_eagerly": True}
+# the network's size only, for code that sets its own seed and validation
+SMALL = {
+    k: v for k, v in TINY.items() if k not in ("random_state", "validation_fraction")
+}

@@ -7,7 +7,7 @@ from skpermgrad import TintoImager
 
 keras = pytest.importorskip("keras")
 
-from _tiny import TINY  # noqa: E402
+from _tiny import FAST  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     HybridClassifier,
@@ -17,7 +17,6 @@ from skpermgrad import (  # noqa: E402
 
 # Eager Keras skips tracing the train step: 3x faster fits on these tiny tables
 # (the traced path is what tests/test_hybrid.py exercises).
-FAST = {**TINY, "run_eagerly": True}
 
 ESTIMATORS = [
     TintoImager(),

@@ -14,13 +14,13 @@ import pytest
 
 pytest.importorskip("keras")
 import matplotlib  # noqa: E402
+from _tiny import SMALL  # noqa: E402
 
 matplotlib.use("Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
-SMALL = dict(epochs=2, n_dense_layers=1, dense_units=8, base_filters=4, head_units=8)
 
 
 def _blocks(path):

@@ -14,7 +14,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 keras = pytest.importorskip("keras")
 
-from _tiny import TINY  # noqa: E402
+from _tiny import FAST  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     HybridClassifier,
@@ -22,8 +22,6 @@ from skpermgrad import (  # noqa: E402
     PermGradExplainer,
     TintoImager,
 )
-
-FAST = {**TINY, "run_eagerly": True}
 
 
 @pytest.fixture(scope="module")

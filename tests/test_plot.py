@@ -5,7 +5,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from _tiny import TINY  # noqa: E402
+from _tiny import FAST  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     GradCAMDisplay,
@@ -15,8 +15,6 @@ from skpermgrad import (  # noqa: E402
     TintoImager,
     permgrad_importance,
 )
-
-FAST = {**TINY, "run_eagerly": True}
 
 
 @pytest.fixture(scope="module")
