@@ -183,6 +183,23 @@ _HYBRID_CONSTRAINTS = {
 }
 
 
+# the constructor parameters that are build_hybrid_model's, passed as they are
+_ARCHITECTURE_PARAMS = (
+    "branches",
+    "numeric_embedding",
+    "n_dense_layers",
+    "dense_units",
+    "n_conv_layers",
+    "base_filters",
+    "n_head_layers",
+    "head_units",
+    "dropout",
+    "normalization",
+    "activation",
+    "kernel_initializer",
+)
+
+
 class _HybridMixin:
     """What the regressor and the classifier share; a thin layer over SciKeras."""
 
@@ -214,19 +231,8 @@ class _HybridMixin:
             pixels=imager.pixels,
             zoom=imager.zoom,
             channels=imager.channels,
-            branches=self.branches,
             quantile_knots=encoder.quantile_knots_,
-            numeric_embedding=self.numeric_embedding,
-            n_dense_layers=self.n_dense_layers,
-            dense_units=self.dense_units,
-            n_conv_layers=self.n_conv_layers,
-            base_filters=self.base_filters,
-            n_head_layers=self.n_head_layers,
-            head_units=self.head_units,
-            dropout=self.dropout,
-            normalization=self.normalization,
-            activation=self.activation,
-            kernel_initializer=self.kernel_initializer,
+            **{name: getattr(self, name) for name in _ARCHITECTURE_PARAMS},
             n_outputs=self._n_model_outputs(meta),
             output_activation=self._output_activation,
         )
