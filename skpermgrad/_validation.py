@@ -1,6 +1,8 @@
-"""Input checks shared by the imager and the hybrid networks (one wording)."""
+"""Rules the rooms share, written once: input checks and the held-out split."""
 
+import numpy as np
 import pandas as pd
+from sklearn.model_selection import train_test_split
 
 
 def check_numeric_frame(X, estimator_name):
@@ -22,3 +24,24 @@ def check_numeric_frame(X, estimator_name):
             f"numeric: {bad}. Encode them first, e.g. with OneHotEncoder or "
             "OrdinalEncoder in a ColumnTransformer placed before it."
         )
+
+
+def holdout_split(y, n_held, seed, *, stratify):
+    """Sorted row indices ``(kept, held_out)``, ``n_held`` rows held out.
+
+    Shuffled with ``seed``; stratified by the labels ``y`` when ``stratify``
+    and every class can be (at least 2 rows, and as many rows in each part as
+    there are classes). The hybrids' validation rows and the explainer's
+    explanation rows are split by this one rule.
+    """
+    rows = np.arange(len(y))
+    labels = None
+    if stratify:
+        labels = np.asarray(y).reshape(len(y), -1)[:, 0]
+        _, counts = np.unique(labels, return_counts=True)
+        if counts.min() < 2 or min(n_held, len(y) - n_held) < len(counts):
+            labels = None
+    kept, held = train_test_split(
+        rows, test_size=n_held, random_state=seed, stratify=labels
+    )
+    return np.sort(kept), np.sort(held)

@@ -7,7 +7,6 @@ import numpy as np
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.feature_selection import SelectorMixin
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -19,6 +18,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._validation import holdout_split
 from ._permgrad import (
     CNN_IMPORTANCES,
     DEFAULT_CNN_IMPORTANCE,
@@ -349,15 +349,8 @@ default="permutation"
                 "sample(s) leaves none to fit on: give more rows or a smaller "
                 "fraction."
             )
-        stratify = None
-        if get_tags(self.estimator).estimator_type == "classifier":
-            _, counts = np.unique(np.asarray(y), return_counts=True)
-            if counts.min() >= 2 and min(n_explain, len(y) - n_explain) >= len(counts):
-                stratify = y
-        train, explain = train_test_split(
-            rows, test_size=n_explain, random_state=seed, stratify=stratify
-        )
-        return np.sort(train), np.sort(explain)
+        classifier = get_tags(self.estimator).estimator_type == "classifier"
+        return holdout_split(y, n_explain, seed, stratify=classifier)
 
     @property
     def threshold_(self):

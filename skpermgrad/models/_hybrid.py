@@ -12,14 +12,13 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 from scikeras.wrappers import KerasClassifier, KerasRegressor
-from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, TransformerMixin, clone, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.validation import _check_feature_names, column_or_1d
 
-from .._validation import check_numeric_frame
+from .._validation import check_numeric_frame, holdout_split
 from ..imaging import TintoImager
 from . import _architecture as arch
 from ._training import LR_SCHEDULES, training_callbacks
@@ -307,13 +306,7 @@ class _HybridMixin:
         n_val = int(np.ceil(self.validation_fraction * len(y)))
         if n_val < 1 or len(y) - n_val < 1:
             return rows, None
-        train, val = train_test_split(
-            rows, test_size=n_val, random_state=seed, stratify=self._stratify(y, n_val)
-        )
-        return np.sort(train), np.sort(val)
-
-    def _stratify(self, y, n_val):
-        return None
+        return holdout_split(y, n_val, seed, stratify=is_classifier(self))
 
     def fit(self, X, y, sample_weight=None, **kwargs):
         """Fit the imager and the network on ``(X, y)``.
@@ -789,14 +782,6 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
                 f"{type(self).__name__} needs samples of at least 2 classes in the "
                 f"data, but the data contains only one class: {classes[0]!r}."
             )
-
-    def _stratify(self, y, n_val):
-        labels = np.asarray(y).reshape(len(y), -1)[:, 0]
-        _, counts = np.unique(labels, return_counts=True)
-        n_train = len(labels) - n_val
-        if counts.min() < 2 or n_val < len(counts) or n_train < len(counts):
-            return None
-        return labels
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
