@@ -16,7 +16,8 @@ from skpermgrad import (  # noqa: E402
     TintoImager,
     permgrad_importance,
 )
-from skpermgrad.inspection._permgrad import _minmax, _Network, _share  # noqa: E402
+from skpermgrad.inspection._fusion import _minmax, _share  # noqa: E402
+from skpermgrad.inspection._network import _Network  # noqa: E402
 
 TRAIN = {
     **TINY,

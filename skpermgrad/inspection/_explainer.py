@@ -19,15 +19,15 @@ from sklearn.utils.validation import (
 )
 
 from .._validation import holdout_split
-from ._permgrad import (
+from ._fusion import (
     CNN_IMPORTANCES,
     DEFAULT_CNN_IMPORTANCE,
     DEFAULT_FUSION,
     DEFAULT_SCALE,
     FUSIONS,
     SCALES,
-    permgrad_importance,
 )
+from ._permgrad import permgrad_importance
 
 
 def _estimator_has(method):

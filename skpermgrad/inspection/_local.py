@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-from ._permgrad import IG_STEPS, _integrated_gradients, _network_rows, _prepare
+from ._network import IG_STEPS, _integrated_gradients, _network_rows, _prepare
 
 
 @validate_params(
