@@ -31,6 +31,7 @@ templates_path = ["_templates"]  # class pages list and document every method
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 myst_heading_anchors = 3
+myst_enable_extensions = ["dollarmath"]  # $...$ inline math
 
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
