@@ -199,7 +199,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
     ----------
     .. [1] M. Castillo-Cara et al., "TINTO: Converting Tidy Data into Image for
        Classification with 2-Dimensional Convolutional Neural Networks",
-       SoftwareX 22, 2023.
+       SoftwareX 22, 101391, 2023. :doi:`10.1016/j.softx.2023.101391`
 
     Examples
     --------

@@ -270,6 +270,13 @@ default="permutation"
        Networks", ICML 2017 (integrated gradients).
     .. [2] Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks
        via Gradient-based Localization", ICCV 2017.
+    .. [3] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
+       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
+       Global Feature Attribution Using Synthetic Image Representations",
+       code: https://github.com/felescgon/PermGrad,
+       :doi:`10.5281/zenodo.17613159`.
+    .. [4] L. Breiman, "Random Forests", Machine Learning 45, 2001
+       (permutation importance).
 
     Examples
     --------

@@ -490,6 +490,28 @@ default="one_cycle"
         Further SciKeras parameters (``callbacks``, ``fit__*``, ``predict__*``...).
 """
 
+_REFERENCES_DOC = """
+    See Also
+    --------
+    skpermgrad.TintoImager : How rows become images.
+    skpermgrad.permgrad_importance : Explain a fitted hybrid.
+    skpermgrad.PermGradExplainer : Fit and explain in one estimator.
+
+    References
+    ----------
+    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
+       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
+       Global Feature Attribution Using Synthetic Image Representations",
+       code: https://github.com/felescgon/PermGrad,
+       :doi:`10.5281/zenodo.17613159` (the hybrid network).
+    .. [2] M. Castillo-Cara et al., "TINTO: Converting Tidy Data into Image for
+       Classification with 2-Dimensional Convolutional Neural Networks",
+       SoftwareX 22, 101391, 2023. :doi:`10.1016/j.softx.2023.101391`
+    .. [3] Y. Gorishniy, I. Rubachev and A. Babenko, "On Embeddings for
+       Numerical Features in Tabular Deep Learning", NeurIPS 2022
+       (``numeric_embedding="periodic"``).
+"""
+
 _ATTRIBUTES_DOC = """
     Attributes
     ----------
@@ -525,6 +547,7 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         Standardise ``y`` internally.
 """
         + _ATTRIBUTES_DOC
+        + _REFERENCES_DOC
         + """
     Examples
     --------
@@ -651,7 +674,9 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         + _ATTRIBUTES_DOC
         + """    classes_ : ndarray of shape (n_classes,)
         The class labels.
-
+"""
+        + _REFERENCES_DOC
+        + """
     Examples
     --------
     >>> from sklearn.datasets import make_classification
