@@ -1,0 +1,163 @@
+"""Every bad input to the library gets a clear one-line error naming it.
+
+One table, each case named: what is called, the error type and a fragment of
+its message. (The command line's cases are tables in ``test_cli.py``.)
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("keras")
+
+from _tiny import FAST  # noqa: E402
+
+from skpermgrad import (  # noqa: E402
+    HybridClassifier,
+    HybridRegressor,
+    PermGradExplainer,
+    TintoImager,
+    explain_rows,
+    permgrad_importance,
+)
+
+RNG = np.random.default_rng(0)
+X = RNG.uniform(-1, 1, size=(60, 5))
+Y = 2 * X[:, 0] + X[:, 1]
+LABELS = np.where(X[:, 0] > 0, "pos", "neg")
+FRAME = pd.DataFrame(X, columns=list("abcde"))
+
+
+def _reg(**params):
+    return HybridRegressor(TintoImager(pixels=4), **{**FAST, **params})
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    return _reg().fit(FRAME, Y)
+
+
+CASES = {
+    "imager: text column": (
+        lambda f: TintoImager(pixels=4).fit(FRAME.assign(c="x")),
+        ValueError,
+        "not numeric: {'c': 'object'}",
+    ),
+    "imager: one feature": (
+        lambda f: TintoImager(pixels=4).fit(X[:, :1]),
+        ValueError,
+        "minimum of 2 is required",
+    ),
+    "imager: unknown option": (
+        lambda f: TintoImager(algorithm="umap").fit(X),
+        ValueError,
+        "'algorithm' parameter",
+    ),
+    "hybrid: text column": (
+        lambda f: _reg().fit(FRAME.assign(c="x"), Y),
+        ValueError,
+        "needs numeric columns",
+    ),
+    "hybrid: unknown keyword": (
+        lambda f: _reg(colour="red").fit(X, Y),
+        TypeError,
+        "unexpected parameter(s) ['colour']",
+    ),
+    "hybrid: 2-column target": (
+        lambda f: _reg().fit(X, np.c_[Y, Y]),
+        ValueError,
+        "predicts one target",
+    ),
+    "hybrid: no target": (
+        lambda f: _reg().fit(X, None),
+        ValueError,
+        "requires y to be passed",
+    ),
+    "hybrid: too deep a conv stack": (
+        lambda f: _reg(n_conv_layers=3).fit(X, Y),
+        ValueError,
+        "needs an image of at least 8",
+    ),
+    "hybrid: unknown MLP input": (
+        lambda f: _reg(mlp_input="rank").fit(X, Y),
+        ValueError,
+        "'mlp_input' parameter",
+    ),
+    "classifier: one class": (
+        lambda f: HybridClassifier(TintoImager(pixels=4), **FAST).fit(
+            X, np.full(60, "a")
+        ),
+        ValueError,
+        "only one class",
+    ),
+    "hybrid: reordered columns": (
+        lambda f: f.predict(FRAME[list("edcba")]),
+        ValueError,
+        "feature names",
+    ),
+    "hybrid: wrong number of features": (
+        lambda f: f.predict(X[:, :4]),
+        ValueError,
+        "X has 4 features, but HybridRegressor is expecting 5",
+    ),
+    "explanation: one row": (
+        lambda f: permgrad_importance(f, FRAME[:1], Y[:1]),
+        ValueError,
+        "score on the 1 row(s) explained is nan",
+    ),
+    "explanation: constant y under R²": (
+        lambda f: permgrad_importance(f, FRAME, np.zeros(60)),
+        ValueError,
+        "constant",
+    ),
+    "explanation: max_samples selects no row": (
+        lambda f: permgrad_importance(f, FRAME, Y, max_samples=1e-9),
+        ValueError,
+        "selects no row",
+    ),
+    "explanation: not a hybrid": (
+        lambda f: permgrad_importance(
+            __import__("sklearn.linear_model").linear_model.Ridge().fit(X, Y), X, Y
+        ),
+        TypeError,
+        "explains a fitted HybridRegressor or HybridClassifier",
+    ),
+    "explanation: unknown fusion": (
+        lambda f: permgrad_importance(f, FRAME, Y, fusion="mean"),
+        ValueError,
+        "'fusion' parameter",
+    ),
+    "explain_rows: one row, no background": (
+        lambda f: explain_rows(f, FRAME[:1]),
+        ValueError,
+        "needs a baseline",
+    ),
+    "explainer: negative sample weights": (
+        lambda f: PermGradExplainer(_reg(), n_repeats=1).fit(
+            X, Y, sample_weight=-np.ones(60)
+        ),
+        ValueError,
+        "Negative values",
+    ),
+    "explainer: weights on one class": (
+        lambda f: PermGradExplainer(
+            HybridClassifier(TintoImager(pixels=4), **FAST), n_repeats=1
+        ).fit(X, LABELS, sample_weight=(LABELS == "pos").astype(float)),
+        ValueError,
+        "Only the class(es) ['pos']",
+    ),
+    "explainer: nothing left to fit on": (
+        lambda f: PermGradExplainer(_reg(), validation_fraction=0.99).fit(X[:2], Y[:2]),
+        ValueError,
+        "leaves none to fit on",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_gets_a_clear_error(case, fitted):
+    call, error, fragment = CASES[case]
+    with pytest.raises(error) as info:
+        call(fitted)
+    message = str(info.value)
+    assert fragment in message, message
