@@ -32,21 +32,31 @@ from bench_predictive import (
 
 # The PermGrad notebook's training, and the candidates for the new defaults.
 _LARGE_BATCHES = dict(batch_size=256, lr_schedule="warmup_plateau", patience=16)
+# what the configurations measured before mlp_input existed read: min-max values
+_MINMAX = dict(mlp_input="minmax")
 CONFIGS = {
     "notebook": dict(
+        **_MINMAX,
         batch_size=32,
         lr_schedule="one_cycle",
         patience=6,
         normalization="batch",
         dropout=0.1,
     ),
-    "b256_batchnorm": dict(**_LARGE_BATCHES, normalization="batch", dropout=0.1),
-    "b256_nonorm": dict(**_LARGE_BATCHES, normalization=None, dropout=0.1),
-    "b256_nonorm_nodropout": dict(**_LARGE_BATCHES, normalization=None, dropout=0.0),
+    "b256_batchnorm": dict(
+        **_MINMAX, **_LARGE_BATCHES, normalization="batch", dropout=0.1
+    ),
+    "b256_nonorm": dict(**_MINMAX, **_LARGE_BATCHES, normalization=None, dropout=0.1),
+    "b256_nonorm_nodropout": dict(
+        **_MINMAX, **_LARGE_BATCHES, normalization=None, dropout=0.0
+    ),
     # round 2: what the MLP branch reads (issue 12, item 2)
     "quantile": dict(batch_size=32, lr_schedule="one_cycle", mlp_input="quantile"),
     "periodic": dict(
-        batch_size=32, lr_schedule="one_cycle", numeric_embedding="periodic"
+        **_MINMAX,
+        batch_size=32,
+        lr_schedule="one_cycle",
+        numeric_embedding="periodic",
     ),
     "quantile_periodic": dict(
         batch_size=32,

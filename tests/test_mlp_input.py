@@ -75,7 +75,7 @@ def heavy():
     "params, layers",
     [
         (dict(mlp_input="quantile"), {"mlp_quantile"}),
-        (dict(numeric_embedding="periodic"), {"mlp_embedding"}),
+        (dict(mlp_input="minmax", numeric_embedding="periodic"), {"mlp_embedding"}),
         (
             dict(mlp_input="quantile", numeric_embedding="periodic"),
             {"mlp_quantile", "mlp_embedding"},
@@ -100,7 +100,8 @@ def test_options_build_named_layers_and_explanations_work(heavy, params, layers)
     np.testing.assert_array_equal(restored.predict(X), reg.predict(X))
 
 
-def test_quantile_input_only_for_the_mlp_branch(heavy):
+def test_quantile_input_is_the_default_and_only_for_the_mlp_branch(heavy):
+    assert HybridRegressor().mlp_input == "quantile"
     X, y = heavy
     cnn = HybridRegressor(
         TintoImager(pixels=4), branches="cnn", mlp_input="quantile", **TINY
