@@ -41,7 +41,7 @@ CASES = {
     "imager: text column": (
         lambda f: TintoImager(pixels=4).fit(FRAME.assign(c="x")),
         ValueError,
-        "not numeric: {'c': 'object'}",
+        "these columns are not numeric: {'c'",
     ),
     "imager: one feature": (
         lambda f: TintoImager(pixels=4).fit(X[:, :1]),
