@@ -280,6 +280,13 @@ def _rare_class(n_rows):
             "fewer than the 3 folds",
         ),
         (lambda f: f, ["--seed", "-1"], "--seed -1 must be 0 or more"),
+        (
+            lambda f: f.assign(
+                when=pd.date_range("2020-01-01", periods=60).astype(str)
+            ),
+            [],
+            "column(s) ['when'] hold dates",
+        ),
         (lambda f: f, ["--storage", "nosuch://db"], "cannot open the study"),
     ],
     ids=[
@@ -290,6 +297,7 @@ def _rare_class(n_rows):
         "class-without-test-row",
         "class-fewer-rows-than-folds",
         "negative-seed",
+        "dates",
         "bad-storage",
     ],
 )

@@ -1,6 +1,7 @@
 """Reading the user's table and refusing, in one line, what cannot be studied."""
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,13 @@ def split_target(frame, target, task):
             f"the target column {target!r} holds infinite values; drop those rows "
             "first."
         )
+    dates = [c for c in X.columns if _looks_like_dates(X[c])]
+    if dates:
+        raise StudyError(
+            f"column(s) {dates} hold dates, which would become one category per "
+            "date; turn them into numbers first (e.g. days since the first date, "
+            "or year, month and weekday columns) or drop them."
+        )
     infinite = [c for c in X.columns if _has_infinity(X[c])]
     if infinite:
         raise StudyError(
@@ -120,6 +128,23 @@ def split_target(frame, target, task):
 def _is_numeric(column):
     """Numbers and booleans (read as 0/1) are numeric; the rest is categorical."""
     return pd.api.types.is_numeric_dtype(column)
+
+
+def _looks_like_dates(column):
+    """A datetime column, or text of which almost every value reads as a date
+    (and more distinct values than a class has)."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return True
+    if _is_numeric(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return False
+    values = column.dropna().astype(str)
+    if values.nunique() <= TARGET_CLASSES_MAX:
+        return False
+    sample = values.sample(min(len(values), 200), random_state=0)
+    with warnings.catch_warnings():  # "could not infer format" for mixed text
+        warnings.simplefilter("ignore")
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.95)
 
 
 def _has_infinity(column):
