@@ -414,3 +414,18 @@ def test_predict_and_run_refuse_bad_files_in_one_line(tmp_path, capsys):
     (out / "run.json").write_text("{broken")
     assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 2
     assert "is not a readable run" in capsys.readouterr().err
+
+
+def test_ctrl_c_inside_a_trials_fit_stops_the_run(tmp_path, monkeypatch, capsys):
+    from skpermgrad import HybridRegressor
+
+    def interrupted(self, X, y, **kwargs):  # Ctrl-C while a network trains
+        raise KeyboardInterrupt
+
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    monkeypatch.setattr(HybridRegressor, "fit", interrupted)
+    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (out / "report.md").exists()
