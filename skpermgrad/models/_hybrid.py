@@ -422,8 +422,8 @@ _SHARED_DOC = """
         it spreads heavy-tailed columns (counts, prices) out. ``"minmax"``:
         the min-max scaled values themselves, as the image holds them (the
         PermGrad notebook's). The default was chosen by the ablation in
-        ``benchmarks/results/bench_defaults.md`` (mean rank 3.89 of 8 against
-        4.33 for ``"minmax"``, every seed trains).
+        ``benchmarks/results/bench_defaults.md`` (mean rank 4.11 of 8 against
+        4.67 for ``"minmax"``, every seed trains).
     numeric_embedding : {"periodic"} or None, default=None
         ``"periodic"``: each MLP-branch input becomes periodic embeddings
         (16 trainable frequencies, cos and sin, a shared Dense of 8 units and
