@@ -63,15 +63,17 @@ def merge_dataset(path, benchmark, packages, settings, name, measured):
     ``settings`` (a long benchmark runs across sessions with ``--only``); a
     dataset measured again replaces its entries (merged one level down, so a
     run of some models or configurations keeps the others). Each dataset
-    records the commit it was measured on under ``commits``. Returns all
+    records the commit it was measured on under ``commits``; a ``note`` written
+    into the file by hand is kept. Returns all
     datasets now in the file.
     """
     path = Path(path)
-    datasets, commits = {}, {}
+    datasets, commits, extra = {}, {}, {}
     if path.is_file():
         saved = json.loads(path.read_text())
         if saved.get("settings") == settings:
             datasets, commits = saved.get("datasets", {}), saved.get("commits", {})
+            extra = {"note": saved["note"]} if "note" in saved else {}
     previous = datasets.get(name, {})
     merged = dict(measured)
     for key, value in measured.items():
@@ -80,7 +82,13 @@ def merge_dataset(path, benchmark, packages, settings, name, measured):
     datasets[name] = merged
     commits[name] = _commit()
     write_result(
-        path, benchmark, packages, settings=settings, datasets=datasets, commits=commits
+        path,
+        benchmark,
+        packages,
+        settings=settings,
+        datasets=datasets,
+        commits=commits,
+        **extra,
     )
     return datasets
 

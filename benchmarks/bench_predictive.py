@@ -198,6 +198,23 @@ def summary(results):
     return rows
 
 
+def provenance(saved):
+    """Where and on which commit each dataset was measured, from a results file."""
+    machine = saved.get("machine", {})
+    lines = [
+        "## Measured",
+        "",
+        f"On {machine.get('processor', '?')} ({machine.get('platform', '?')}, Python "
+        f"{machine.get('python', '?')}), last written {saved.get('date', '?')}; "
+        "commit per dataset: "
+        + ", ".join(f"{k} {str(v)[:7]}" for k, v in saved.get("commits", {}).items())
+        + ".",
+    ]
+    if saved.get("note"):
+        lines += ["", saved["note"]]
+    return "\n".join(lines + [""])
+
+
 def markdown(results, settings):
     lines = [
         "# Predictive benchmark",
@@ -290,7 +307,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.render:
         saved = json.loads(Path(args.render).read_text())
-        table = markdown(saved["datasets"], saved["settings"])
+        table = markdown(saved["datasets"], saved["settings"]) + provenance(saved)
         Path(args.render).with_suffix(".md").write_text(table + "\n")
         print(table)
         return
@@ -334,6 +351,7 @@ def main(argv=None):
             measured,
         )
         table = markdown(results, settings)
+        table += provenance(json.loads(out.read_text()))
         out.with_suffix(".md").write_text(table + "\n")
     print(table)
 
