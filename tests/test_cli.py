@@ -314,15 +314,6 @@ def test_run_refuses_before_tuning_and_writes_nothing(
     assert not out.exists()
 
 
-def test_boolean_columns_are_supported(tmp_path):
-    frame, path = _table(tmp_path, ["a", "y"])
-    frame["flag"] = frame.a > 0
-    frame.to_csv(path, index=False)
-    out = tmp_path / "out"
-    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 0
-    assert set(pd.read_csv(out / "importances.csv")["feature"]) == {"a", "flag"}
-
-
 def test_an_error_inside_a_trial_is_named_and_leaves_nothing(
     tmp_path, monkeypatch, capsys
 ):
@@ -341,17 +332,6 @@ def test_an_error_inside_a_trial_is_named_and_leaves_nothing(
         "skpermgrad run: error: tuning failed: ValueError: the network cannot fit this"
     )
     assert not out.exists()  # a corrected rerun is not blocked
-
-
-def test_mape_is_reported_only_where_defined(tmp_path):
-    frame, path = _table(tmp_path, ["a", "b", "y"])
-    frame["y"] = np.round(frame.a * 3).clip(0, None) * 1.5  # a count-like target
-    frame.to_csv(path, index=False)
-    out = tmp_path / "out"
-    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 0
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert all(m["mape"] is None for m in metrics["models"].values())
-    assert "| — |" in (out / "report.md").read_text()
 
 
 def test_copied_folder_resumes_its_own_study_with_new_trials(tmp_path):
@@ -380,13 +360,38 @@ def test_copied_folder_resumes_its_own_study_with_new_trials(tmp_path):
     assert main([*argv, "--trials", "2", "--cv", "3", "--out", str(copy)]) == 2
 
 
-def test_predict_and_run_refuse_bad_files_in_one_line(tmp_path, capsys):
-    frame, path = _table(tmp_path, ["a", "b", "y"])
+@pytest.fixture(scope="module")
+def counts_run(tmp_path_factory):
+    """One study on a table with a boolean column and a count-like target with
+    zeros: (its table, its --out folder)."""
+    tmp = tmp_path_factory.mktemp("counts")
+    frame, path = _table(tmp, ["a", "b"])
+    frame["flag"] = frame.a > 0  # boolean: read as 0/1
+    frame["y"] = np.round(frame.a * 3).clip(0, None) * 1.5  # zeros: MAPE undefined
     frame.to_csv(path, index=False)
-    out = tmp_path / "run"
+    out = tmp / "run"
     assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 0
+    return frame, path, out
+
+
+def test_boolean_columns_are_supported(counts_run):
+    *_, out = counts_run
+    features = set(pd.read_csv(out / "importances.csv")["feature"])
+    assert features == {"a", "b", "flag"}
+
+
+def test_mape_is_reported_only_where_defined(counts_run):
+    *_, out = counts_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert all(m["mape"] is None for m in metrics["models"].values())
+    report = (out / "report.md").read_text()
+    assert "| — |" in report and "MAPE is not defined" in report
+
+
+def test_predict_and_run_refuse_bad_files_in_one_line(counts_run, tmp_path, capsys):
+    frame, path, run = counts_run
     capsys.readouterr()
-    model = str(out / "model.joblib")
+    model = str(run / "model.joblib")
     (tmp_path / "junk.joblib").write_text("not a model")
     frame.assign(b=frame.b.astype(object).where(frame.index != 2, "x")).to_csv(
         tmp_path / "text.csv", index=False
@@ -411,8 +416,12 @@ def test_predict_and_run_refuse_bad_files_in_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and message in err[0], (argv, err)
     assert not (tmp_path / "p.csv").exists()
-    (out / "run.json").write_text("{broken")
-    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 2
+    import shutil
+
+    broken = tmp_path / "broken"  # a copy: the shared run stays whole
+    shutil.copytree(run, broken)
+    (broken / "run.json").write_text("{broken")
+    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(broken)]) == 2
     assert "is not a readable run" in capsys.readouterr().err
 
 
