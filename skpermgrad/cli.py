@@ -87,13 +87,16 @@ def _resolve_settings(args, out):
         raise StudyError("--target is required with DATA: name the column to predict.")
     if not 0 < settings["test_size"] < 1:
         raise StudyError(f"--test-size {settings['test_size']} must be in (0, 1).")
-    budget = QUICK if args.quick else DEFAULT
+    budget = {
+        **(QUICK if args.quick else DEFAULT),
+        "max_base_filters": MAX_BASE_FILTERS,
+    }
     # cv, epochs and the search space define the study's trials: a resumed run
     # keeps the stored ones (a clash with given ones was refused above)
     for key in ("trials", "epochs", "cv", "max_base_filters"):
         value = getattr(args, key)
         if value is None:
-            value = settings.get(key, budget.get(key, MAX_BASE_FILTERS))
+            value = settings.get(key, budget[key])
         settings[key] = value
         if value < {"cv": 2, "max_base_filters": 8}.get(key, 1):
             raise StudyError(f"--{key.replace('_', '-')} {value} is too small.")

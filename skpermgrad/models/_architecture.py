@@ -142,14 +142,20 @@ class QuantileMap(layers.Layer):
         super().__init__(trainable=False, **kwargs)
         self.knots = np.asarray(knots, dtype="float32")
         self.targets = np.asarray(targets, dtype="float32")
+        # fixed segments, worked out once rather than on every batch
+        self._width = np.diff(self.knots, axis=1)
+        self._slope = np.diff(self.targets, axis=1) / np.maximum(
+            self._width, np.float32(1e-12)
+        )
 
     def call(self, values):
-        knots = ops.convert_to_tensor(self.knots, dtype=values.dtype)
-        targets = ops.convert_to_tensor(self.targets, dtype=values.dtype)
-        width = knots[:, 1:] - knots[:, :-1]
-        slope = (targets[:, 1:] - targets[:, :-1]) / ops.maximum(width, 1e-12)
-        ramps = ops.clip(values[:, :, None] - knots[None, :, :-1], 0.0, width[None])
-        return targets[None, :, 0] + ops.sum(ramps * slope[None], axis=-1)
+        dtype = values.dtype
+        starts = ops.convert_to_tensor(self.knots[:, :-1], dtype=dtype)
+        width = ops.convert_to_tensor(self._width, dtype=dtype)
+        slope = ops.convert_to_tensor(self._slope, dtype=dtype)
+        first = ops.convert_to_tensor(self.targets[:, 0], dtype=dtype)
+        ramps = ops.clip(values[:, :, None] - starts[None], 0.0, width[None])
+        return first[None] + ops.sum(ramps * slope[None], axis=-1)
 
     def compute_output_shape(self, input_shape):
         return input_shape
