@@ -12,7 +12,14 @@ from numbers import Integral, Real
 import keras
 import numpy as np
 from scikeras.wrappers import KerasClassifier, KerasRegressor
-from sklearn.base import BaseEstimator, TransformerMixin, clone, is_classifier
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    TransformerMixin,
+    clone,
+    is_classifier,
+)
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
@@ -648,9 +655,8 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         score : float
             R², as :meth:`sklearn.base.RegressorMixin.score` defines it.
         """
-        from sklearn.metrics import r2_score
-
-        return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
+        # scikit-learn's own definition, as the classifier's
+        return float(RegressorMixin.score(self, X, y, sample_weight=sample_weight))
 
     def _n_model_outputs(self, meta):
         return 1
@@ -799,9 +805,8 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         score : float
             Mean accuracy of ``self.predict(X)`` with respect to ``y``.
         """
-        from sklearn.metrics import accuracy_score
-
-        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
+        # scikit-learn's own, past SciKeras's (which refuses unseen labels)
+        return float(ClassifierMixin.score(self, X, y, sample_weight=sample_weight))
 
     def _check_target(self, y):
         classes = list(dict.fromkeys(np.asarray(y).ravel().tolist()))
