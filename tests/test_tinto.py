@@ -207,12 +207,12 @@ def test_does_not_modify_input(reg9):
 
 
 def test_many_rows_are_rendered_in_chunks(monkeypatch, rng):
-    import skpermgrad.imaging._tinto as tinto_module
+    import skpermgrad.imaging._layout as layout_module
 
     X = rng.uniform(size=(101, 5))
     imager = TintoImager(pixels=5, blur=True, random_state=0).fit(X)
     whole = imager.transform(X)
-    monkeypatch.setattr(tinto_module, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(layout_module, "_CHUNK_ROWS", 7)
     np.testing.assert_array_equal(imager.transform(X), whole)
 
 
@@ -306,7 +306,7 @@ def test_invalid_parameters(reg9, params, match):
 def test_pca_scores_equal_sklearn_pca(shape, rng):
     from sklearn.decomposition import PCA
 
-    from skpermgrad.imaging._tinto import _pca_2d
+    from skpermgrad.imaging._layout import _pca_2d
 
     X_t = (rng.uniform(size=shape) * rng.uniform(0.1, 3, size=shape[1])).T
     expected = PCA(n_components=2, random_state=0).fit(X_t).transform(X_t)

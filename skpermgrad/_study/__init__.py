@@ -8,13 +8,18 @@ is checked before anything is written (:class:`StudyError`).
 from ._base import SETTINGS_FILE, STUDY_DB, STUDY_SETTINGS, StudyError
 from ._models import metrics
 from ._run import predict_table, run_study
+from ._settings import DEFAULT, MAX_BASE_FILTERS, QUICK, resolve_settings
 
 __all__ = [
+    "DEFAULT",
+    "MAX_BASE_FILTERS",
+    "QUICK",
     "SETTINGS_FILE",
     "STUDY_DB",
     "STUDY_SETTINGS",
     "StudyError",
     "metrics",
     "predict_table",
+    "resolve_settings",
     "run_study",
 ]

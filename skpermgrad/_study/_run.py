@@ -45,7 +45,7 @@ def run_study(settings, stored, out):
     from sklearn.model_selection import train_test_split
 
     from ..inspection import permgrad_importance
-    from ..models._progress import EpochProgress
+    from ._progress import EpochProgress
 
     start = time.perf_counter()
     out = Path(out)

@@ -34,14 +34,11 @@ def open_study(storage, name, seed):
             direction="maximize",
             load_if_exists=True,
         )
-    except (ValueError, ImportError, optuna.exceptions.OptunaError) as exc:
-        message = f"cannot open the study in --storage {storage}: {exc}"
-        raise StudyError(message) from None
-    except Exception as exc:  # SQLAlchemy's errors (a bad URL, no permission)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    except Exception as exc:  # Optuna's, or SQLAlchemy's (a bad URL, no permission)
+        lines = str(exc).strip().splitlines()
         raise StudyError(
             f"cannot open the study in --storage {storage}: "
-            f"{type(exc).__name__}: {first}"
+            f"{type(exc).__name__}: {lines[0] if lines else ''}"
         ) from None
     sampler_seed = np.random.SeedSequence([seed, len(study.trials)]).generate_state(1)
     study.sampler = optuna.samplers.TPESampler(seed=int(sampler_seed[0]))

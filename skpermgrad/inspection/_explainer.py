@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.feature_selection import SelectorMixin
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing, check_random_state, get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -20,12 +20,10 @@ from sklearn.utils.validation import (
 
 from .._validation import holdout_split
 from ._fusion import (
-    CNN_IMPORTANCES,
     DEFAULT_CNN_IMPORTANCE,
     DEFAULT_FUSION,
     DEFAULT_SCALE,
-    FUSIONS,
-    SCALES,
+    EXPLANATION_CONSTRAINTS,
 )
 from ._permgrad import permgrad_importance
 
@@ -179,25 +177,11 @@ default="permutation"
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "n_repeats": [Interval(Integral, 1, None, closed="left")],
-        "scoring": [str, callable, None],
+        **EXPLANATION_CONSTRAINTS,
         "threshold": [Interval(Real, None, None, closed="neither"), str, None],
         "max_features": [Interval(Integral, 0, None, closed="left"), None],
         "prefit": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-        "max_samples": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0, 1, closed="right"),
-        ],
-        "permutation": [StrOptions({"branch", "model"})],
-        "fusion": [StrOptions(set(FUSIONS))],
-        "cnn_importance": [StrOptions(set(CNN_IMPORTANCES))],
-        "scale": [StrOptions(set(SCALES))],
-        "feature_groups": [dict, StrOptions({"auto"}), None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(

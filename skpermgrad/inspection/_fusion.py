@@ -1,8 +1,11 @@
 """How PermGrad's parts are scaled and combined: the scales, the options and
 the defaults of the fused score, and the small reductions over rows."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Interval, StrOptions
 
 
 def _minmax(values):
@@ -34,6 +37,54 @@ DEFAULT_FUSION, DEFAULT_CNN_IMPORTANCE, DEFAULT_SCALE = (
     "permutation",
     "share",
 )
+
+
+# The options permgrad_importance and PermGradExplainer share, constrained once.
+EXPLANATION_CONSTRAINTS = {
+    "scoring": [str, callable, None],
+    "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    "max_samples": [
+        Interval(Integral, 1, None, closed="left"),
+        Interval(Real, 0, 1, closed="right"),
+    ],
+    "permutation": [StrOptions({"branch", "model"})],
+    "fusion": [StrOptions(set(FUSIONS))],
+    "cnn_importance": [StrOptions(set(CNN_IMPORTANCES))],
+    "scale": [StrOptions(set(SCALES))],
+    "feature_groups": [dict, StrOptions({"auto"}), None],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "n_jobs": [Integral, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def _fuse(mlp, cnn, branch_drops, *, fusion, cnn_importance, scale):
+    """The fused score, the MLP branch's weight and each branch's contribution.
+
+    ``mlp``: (n_features, n_repeats) score drops of the MLP-branch
+    permutation; ``cnn``: the CNN part, per ``fusion`` and ``cnn_importance``
+    (for ``"model_split"``, the stacked image-permutation and whole-model
+    drops); ``branch_drops``: the score drops of ablating each branch.
+    """
+    d_mlp, d_cnn = (max(d, 0.0) for d in branch_drops)
+    w_mlp = d_mlp / (d_mlp + d_cnn) if d_mlp + d_cnn > 0 else 0.5
+    to_scale = SCALES[scale]
+    if fusion == "model_split":
+        # the whole-model drop, split by the feature's own branch drops
+        image, whole = cnn.mean(axis=2)
+        via_mlp, via_cnn = np.clip(mlp.mean(axis=1), 0, None), np.clip(image, 0, None)
+        both = via_mlp + via_cnn
+        to_mlp = np.where(both > 0, via_mlp / np.where(both > 0, both, 1.0), 0.5)
+        total = to_scale(whole)[None]
+        contributions = Bunch(mlp=total * to_mlp, cnn=total * (1 - to_mlp))
+        return total, w_mlp, contributions
+    if cnn_importance == "permutation":  # one row, like one output
+        cnn = cnn.mean(axis=1)[None]
+    contributions = Bunch(
+        mlp=w_mlp * to_scale(mlp.mean(axis=1)), cnn=(1 - w_mlp) * to_scale(cnn)
+    )
+    return contributions.mlp + contributions.cnn, w_mlp, contributions
 
 
 def _weighted_mean(per_row, weights):

@@ -2,31 +2,25 @@
 branch, fused by branch weights from ablating each branch at the concatenation."""
 
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.metrics import check_scoring, log_loss, make_scorer
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    validate_params,
-)
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_consistent_length,
 )
 
 from ._fusion import (
-    CNN_IMPORTANCES,
     DEFAULT_CNN_IMPORTANCE,
     DEFAULT_FUSION,
     DEFAULT_SCALE,
-    FUSIONS,
-    SCALES,
+    EXPLANATION_CONSTRAINTS,
     _drops_bunch,
+    _fuse,
     _weighted_mean,
 )
 from ._network import (
@@ -36,6 +30,7 @@ from ._network import (
     _prepare,
     _Responses,
 )
+from ._scoring import _explained_rows, _explanation_scorer
 
 
 @validate_params(
@@ -43,25 +38,11 @@ from ._network import (
         "estimator": [HasMethods(["fit", "predict"])],
         "X": ["array-like"],
         "y": ["array-like"],
-        "scoring": [callable, str, None],
-        "n_repeats": [Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
         "sample_weight": ["array-like", None],
-        "max_samples": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Real, 0, 1, closed="right"),
-        ],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "permutation": [StrOptions({"branch", "model"})],
-        "fusion": [StrOptions(set(FUSIONS))],
-        "cnn_importance": [StrOptions(set(CNN_IMPORTANCES))],
-        "scale": [StrOptions(set(SCALES))],
+        **EXPLANATION_CONSTRAINTS,
         "n_bootstrap": [Interval(Integral, 2, None, closed="left")],
         "confidence_level": [Interval(Real, 0, 1, closed="neither")],
         "zero_tolerance": [Interval(Real, 0, 1, closed="left")],
-        "feature_groups": [dict, StrOptions({"auto"}), None],
-        "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -302,49 +283,15 @@ default="permutation"
         )
 
     rng = check_random_state(random_state)
-    n_samples = len(values)
-    n_rows = (
-        max_samples
-        if isinstance(max_samples, Integral)
-        else int(max_samples * n_samples)
-    )
-    if n_rows > n_samples:
-        raise ValueError(
-            f"max_samples={max_samples} is more than the {n_samples} rows."
-        )
-    if n_rows < 1:
-        raise ValueError(
-            f"max_samples={max_samples} selects no row of the {n_samples} given; "
-            "pass a row count (an int >= 1) or a larger fraction."
-        )
-    if n_rows < n_samples:
-        rows = rng.choice(n_samples, n_rows, replace=False)
+    rows = _explained_rows(len(values), max_samples, rng)
+    if len(rows) < len(values):
         values, y = values[rows], y[rows]
         sample_weight = None if sample_weight is None else sample_weight[rows]
     seed = rng.randint(2**31 - 1)
     weights = (np.ones(len(values)) if sample_weight is None else sample_weight).astype(
         np.float64
     )
-
-    r2 = not is_classifier(hybrid) and scoring in (None, "r2")
-    if scoring is None:  # R², or the log loss: accuracy rarely moves
-        scoring = (
-            make_scorer(
-                log_loss,
-                greater_is_better=False,
-                response_method="predict_proba",
-                labels=hybrid.classes_,
-            )
-            if is_classifier(hybrid)
-            else "r2"
-        )
-    scorer = check_scoring(hybrid, scoring=scoring)
-    if r2 and len(y) > 1 and np.ptp(y.astype(float)) == 0:
-        raise ValueError(
-            f"y is constant ({y[0]}) on the {len(y)} rows explained: R² and every "
-            "score drop are undefined (scikit-learn's R² reports 0 whatever the "
-            "predictions). Explain on rows whose targets vary."
-        )
+    scorer = _explanation_scorer(hybrid, scoring, y)
 
     net, side = setup.network, setup.image_side
     outputs = _forward_passes(
@@ -410,28 +357,7 @@ default="permutation"
         )
         return mlp, cnn, branch_drops
 
-    def fuse(mlp, cnn, branch_drops):
-        d_mlp, d_cnn = (max(d, 0.0) for d in branch_drops)
-        w_mlp = d_mlp / (d_mlp + d_cnn) if d_mlp + d_cnn > 0 else 0.5
-        to_scale = SCALES[scale]
-        if fusion == "model_split":
-            # the whole-model drop, split by the feature's own branch drops
-            image, whole = cnn.mean(axis=2)
-            via_mlp, via_cnn = (
-                np.clip(mlp.mean(axis=1), 0, None),
-                np.clip(image, 0, None),
-            )
-            both = via_mlp + via_cnn
-            to_mlp = np.where(both > 0, via_mlp / np.where(both > 0, both, 1.0), 0.5)
-            total = to_scale(whole)[None]
-            contributions = Bunch(mlp=total * to_mlp, cnn=total * (1 - to_mlp))
-            return total, w_mlp, contributions
-        if cnn_importance == "permutation":  # one row, like one output
-            cnn = cnn.mean(axis=1)[None]
-        contributions = Bunch(
-            mlp=w_mlp * to_scale(mlp.mean(axis=1)), cnn=(1 - w_mlp) * to_scale(cnn)
-        )
-        return contributions.mlp + contributions.cnn, w_mlp, contributions
+    fuse = partial(_fuse, fusion=fusion, cnn_importance=cnn_importance, scale=scale)
 
     mlp_drops, cnn_values, branch_drops = parts(np.arange(len(values)), None)
     fused, w_mlp, contributions = fuse(mlp_drops, cnn_values, branch_drops)

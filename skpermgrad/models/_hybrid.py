@@ -4,205 +4,37 @@ Everything SciKeras-specific lives here; the network itself is built by the pure
 functions of ``_architecture`` (:func:`~skpermgrad.models.build_hybrid_model`).
 """
 
-import os
-import random
 from contextlib import contextmanager
-from numbers import Integral, Real
 
 import keras
 import numpy as np
 from scikeras.wrappers import KerasClassifier, KerasRegressor
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    RegressorMixin,
-    TransformerMixin,
-    clone,
-    is_classifier,
-)
+from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.validation import _check_feature_names, column_or_1d
 
 from .._validation import check_numeric_frame, holdout_split
-from ..imaging import TintoImager
 from . import _architecture as arch
-from ._training import LR_SCHEDULES, training_callbacks
+from ._encoders import _Batches, _HybridInputs, _StandardTarget
+from ._params import (
+    _ARCHITECTURE_PARAMS,
+    _CLASSIFIER_DOC,
+    _HYBRID_CONSTRAINTS,
+    _REGRESSOR_DOC,
+)
+from ._training import _tensorflow_seed, training_callbacks
 
-
-@contextmanager
-def _tensorflow_seed(seed):
-    """Seed Python, NumPy and TensorFlow for one block, then put all three back.
-
-    SciKeras 0.13's ``tensorflow_random_state`` sets ``TF_DETERMINISTIC_OPS=1``
-    *before* asking TensorFlow whether op determinism was on, reads "yes", and so
-    never switches it off again: every later unseeded fit in the process then
-    fails with "Random ops require a seed ... when determinism is enabled". This
-    replacement records the state first and restores exactly what it found.
-    """
-    import tensorflow as tf
-    from tensorflow.python.eager import context
-    from tensorflow.python.framework import config
-
-    was_deterministic = config.is_op_determinism_enabled()
-    saved_env = os.environ.get("TF_DETERMINISTIC_OPS")
-    py_state, np_state = random.getstate(), np.random.get_state()
-    tf_seed = context.global_seed()
-    try:
-        random.seed(seed)
-        np.random.seed(seed)
-        tf.random.set_seed(seed)
-        if not was_deterministic:
-            config.enable_op_determinism()
-        yield
-    finally:
-        if not was_deterministic:
-            config.disable_op_determinism()
-        if saved_env is None:
-            os.environ.pop("TF_DETERMINISTIC_OPS", None)
-        else:
-            os.environ["TF_DETERMINISTIC_OPS"] = saved_env
-        random.setstate(py_state)
-        np.random.set_state(np_state)
-        tf.random.set_seed(tf_seed)
-
-
-_BRANCH_INPUTS = {
-    "both": (arch.INPUT_TABULAR, arch.INPUT_IMAGE),
-    "mlp": (arch.INPUT_TABULAR,),
-    "cnn": (arch.INPUT_IMAGE,),
-}
-
-
-class _HybridInputs(TransformerMixin, BaseEstimator):
-    """Feature encoder: fits the imager on the training rows, feeds both branches.
-
-    ``transform`` returns ``{"tabular": values, "image_input": values}`` (the
-    keys the model's inputs are named by; one key for a single-branch model),
-    where ``values`` are the imager's clipped min-max scaled features. With
-    ``mlp_input="quantile"`` it also learns ``quantile_knots_`` of the
-    training values, for the MLP branch's in-graph quantile map.
-    """
-
-    def __init__(self, imager=None, branches="both", mlp_input="quantile"):
-        self.imager = imager
-        self.branches = branches
-        self.mlp_input = mlp_input
-
-    def fit(self, X, y=None):
-        imager = TintoImager() if self.imager is None else self.imager
-        self.imager_ = clone(imager).fit(X)
-        self.quantile_knots_ = None
-        if self.mlp_input == "quantile" and self.branches != "cnn":
-            self.quantile_knots_ = arch.quantile_knots(self.imager_.transform_values(X))
-        return self
-
-    def transform(self, X):
-        values = self.imager_.transform_values(X)
-        return {name: values for name in _BRANCH_INPUTS[self.branches]}
-
-
-class _Batches(keras.utils.PyDataset):
-    """Mini-batches of encoded inputs, targets and weights, gathered per step.
-
-    Reshuffles ``rows`` every epoch with its own seeded generator when ``seed``
-    is given (training); keeps them in order otherwise (validation).
-    """
-
-    def __init__(self, X, y, sample_weight, rows, batch_size, seed):
-        super().__init__()
-        self.X, self.y, self.sample_weight = X, y, sample_weight
-        self.rows, self.batch_size = rows, batch_size
-        self._rng = None if seed is None else np.random.default_rng(seed)
-        self._order = self._shuffled()
-
-    def _shuffled(self):
-        return self.rows if self._rng is None else self._rng.permutation(self.rows)
-
-    def __len__(self):
-        return -(-len(self.rows) // self.batch_size)
-
-    def __getitem__(self, index):
-        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
-        # inputs that share one array are gathered once
-        gathered = {id(values): values[rows] for values in self.X.values()}
-        batch = ({name: gathered[id(v)] for name, v in self.X.items()}, self.y[rows])
-        if self.sample_weight is not None:
-            batch += (self.sample_weight[rows],)
-        return batch
-
-    def on_epoch_end(self):
-        self._order = self._shuffled()
-
-
-class _StandardTarget(TransformerMixin, BaseEstimator):
-    """Target encoder of the regressor: standardise y for training, undo it after."""
-
-    def __init__(self, scale=True):
-        self.scale = scale
-
-    def fit(self, y):
-        y = np.asarray(y, dtype=np.float64).reshape(-1)  # fit() allows one target
-        self.mean_ = float(y.mean()) if self.scale else 0.0
-        std = float(y.std()) if self.scale else 1.0
-        self.std_ = std if std > 0 else 1.0
-        return self
-
-    def transform(self, y):
-        y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
-        return ((y - self.mean_) / self.std_).astype(np.float32)
-
-    def inverse_transform(self, y):
-        y = np.asarray(y, dtype=np.float64).reshape(-1)
-        return y * self.std_ + self.mean_
-
-    def get_metadata(self):
-        return {"n_outputs_expected_": 1}
-
-
-_HYBRID_CONSTRAINTS = {
-    "imager": [HasMethods(["fit", "transform_values", "get_render_weights"]), None],
-    "branches": [StrOptions({"both", "mlp", "cnn"})],
-    "mlp_input": [StrOptions(set(arch.MLP_INPUTS))],
-    "numeric_embedding": [StrOptions(set(arch.NUMERIC_EMBEDDINGS) - {None}), None],
-    "n_dense_layers": [Interval(Integral, 1, None, closed="left")],
-    "dense_units": [Interval(Integral, 1, None, closed="left")],
-    "n_conv_layers": [Interval(Integral, 1, None, closed="left")],
-    "base_filters": [Interval(Integral, 1, None, closed="left")],
-    "n_head_layers": [Interval(Integral, 0, None, closed="left")],
-    "head_units": [Interval(Integral, 1, None, closed="left")],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
-    "normalization": [StrOptions(set(arch.NORMALIZATIONS) - {None}), None],
-    "activation": [str],
-    "kernel_initializer": [str],
-    "optimizer": [StrOptions({"adam", "adamw"})],
-    "learning_rate": [Interval(Real, 0, None, closed="neither")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "epochs": [Interval(Integral, 1, None, closed="left")],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-    "patience": [Interval(Integral, 1, None, closed="left")],
-    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-}
-
-
-# the constructor parameters that are build_hybrid_model's, passed as they are
-_ARCHITECTURE_PARAMS = (
-    "branches",
-    "numeric_embedding",
-    "n_dense_layers",
-    "dense_units",
-    "n_conv_layers",
-    "base_filters",
-    "n_head_layers",
-    "head_units",
-    "dropout",
-    "normalization",
-    "activation",
-    "kernel_initializer",
+# the constructor parameters SciKeras's own __init__ stores; the hybrids store
+# the others themselves
+_SCIKERAS_PARAMS = (
+    "optimizer",
+    "batch_size",
+    "epochs",
+    "random_state",
+    "verbose",
+    "class_weight",
 )
 
 
@@ -212,6 +44,19 @@ class _HybridMixin:
     _parameter_constraints: dict = _HYBRID_CONSTRAINTS
     _loss = None
     _output_activation = None
+
+    def _store_params(self, params):
+        """Store the constructor's parameters as given (scikit-learn's rule).
+
+        ``params`` is the constructor's ``locals()``: SciKeras's own parameters
+        and the routed ``**kwargs`` go to its ``__init__``, the rest are set here.
+        """
+        params = {k: v for k, v in params.items() if k not in ("self", "__class__")}
+        kwargs = params.pop("kwargs")
+        own = {k: params.pop(k) for k in _SCIKERAS_PARAMS if k in params}
+        super().__init__(**own, **kwargs)
+        for name, value in params.items():
+            setattr(self, name, value)
 
     @property
     def feature_encoder(self):
@@ -411,165 +256,8 @@ class _HybridMixin:
         return tags
 
 
-_SHARED_DOC = """
-    Parameters
-    ----------
-    imager : TintoImager or None, default=None
-        How rows become images; ``None`` means ``TintoImager()``. It is cloned and
-        fitted inside ``fit`` on the training rows only; tune it through
-        ``imager__<param>`` (e.g. ``imager__pixels``) after passing an instance.
-    branches : {"both", "mlp", "cnn"}, default="both"
-        ``"both"`` is the hybrid; ``"mlp"`` and ``"cnn"`` keep one branch (the
-        baselines of the PermGrad paper) with the same head and training.
-    mlp_input : {"quantile", "minmax"}, default="quantile"
-        What the MLP branch reads. ``"quantile"``: the imager's min-max scaled
-        values mapped to normal scores by a quantile transform learned on the
-        training rows (64 knots a feature), held inside the network (the
-        ``mlp_quantile`` layer) so explanations still permute the same input;
-        it spreads heavy-tailed columns (counts, prices) out. ``"minmax"``:
-        the min-max scaled values themselves, as the image holds them (the
-        PermGrad notebook's). The default was chosen by the ablation in
-        ``benchmarks/results/bench_defaults.md`` (mean rank 4.11 of 8 against
-        4.67 for ``"minmax"``, every seed trains).
-    numeric_embedding : {"periodic"} or None, default=None
-        ``"periodic"``: each MLP-branch input becomes periodic embeddings
-        (16 trainable frequencies, cos and sin, a shared Dense of 8 units and
-        ReLU: "PLR lite", Gorishniy et al. 2022) before the Dense blocks (the
-        ``mlp_embedding`` layer). ``None``: the values go in as they are.
-    n_dense_layers : int, default=2
-        MLP branch depth: Dense + BatchNorm + Dropout blocks.
-    dense_units : int, default=64
-        Units of each MLP Dense layer.
-    n_conv_layers : int, default=2
-        CNN branch depth: Conv2D 3x3 + BatchNorm + MaxPool 2x2 + Dropout blocks;
-        at most ``log2(image side)``.
-    base_filters : int, default=16
-        Filters of the first conv layer; layer ``i`` has ``base_filters * 2**i``.
-    n_head_layers : int, default=1
-        Dense + BatchNorm + Dropout blocks after the concatenation.
-    head_units : int, default=64
-        Units of each head Dense layer.
-    dropout : float, default=0.1
-        Dropout rate of every block.
-    normalization : {"batch", "layer"} or None, default="batch"
-        The normalisation layer of every block: batch normalisation (the
-        PermGrad notebook's, with a moving-average momentum of 0.9), layer
-        normalisation, or none.
-    activation : str, default="relu"
-        Keras activation of the hidden layers.
-    kernel_initializer : str, default="he_normal"
-        Keras initializer of every Dense and Conv2D layer.
-    optimizer : {"adam", "adamw"}, default="adam"
-        Keras optimizer.
-    learning_rate : float, default=1e-3
-        Peak learning rate (of the one-cycle schedule when it is on).
-    weight_decay : float, default=1e-4
-        AdamW's decoupled weight decay (ignored by Adam).
-    batch_size : int, default=32
-        Rows per gradient step.
-    epochs : int, default=100
-        Maximum number of epochs.
-    validation_fraction : float or None, default=0.1
-        Fraction of the training rows held out (shuffled with ``random_state``,
-        stratified for a classifier) for early stopping on the validation
-        loss, best weights restored; ``None`` trains all ``epochs`` on every
-        row.
-    patience : int, default=6
-        Early stopping patience, in epochs. Epochs of the schedule's warm-up
-        do not count: early stopping watches the validation loss only from
-        the end of the warm-up, so it never stops a network whose learning
-        rate is still rising.
-    lr_schedule : {"one_cycle", "warmup_plateau", "constant"}, \
-default="one_cycle"
-        ``"one_cycle"``: the PermGrad notebook's schedule, linear warm-up over
-        the first quarter of ``epochs`` then cosine decay
-        (:func:`~skpermgrad.models.one_cycle_learning_rate`).
-        ``"warmup_plateau"``: a 2-epoch warm-up, then flat, cut by 5 when the
-        validation loss stalls for ``patience // 3`` epochs
-        (:class:`~skpermgrad.models.WarmupPlateau`); suits larger
-        ``batch_size`` and ``patience``. ``"constant"``: ``learning_rate``
-        throughout. The defaults were chosen by an ablation on nine datasets
-        (``benchmarks/results/bench_defaults.md``).
-    random_state : int, RandomState instance or None, default=None
-        Seeds weights, dropout, shuffling and the validation split; the same
-        int gives identical predictions on CPU. Global random states are
-        restored after each fit.
-    verbose : int, default=0
-        Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
-    **kwargs
-        Further SciKeras parameters (``callbacks``, ``fit__*``, ``predict__*``...).
-"""
-
-_REFERENCES_DOC = """
-    See Also
-    --------
-    skpermgrad.TintoImager : How rows become images.
-    skpermgrad.permgrad_importance : Explain a fitted hybrid.
-    skpermgrad.PermGradExplainer : Fit and explain in one estimator.
-
-    References
-    ----------
-    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
-       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
-       Global Feature Attribution Using Synthetic Image Representations",
-       code: https://github.com/felescgon/PermGrad,
-       :doi:`10.5281/zenodo.17613159` (the hybrid network).
-    .. [2] M. Castillo-Cara et al., "TINTO: Converting Tidy Data into Image for
-       Classification with 2-Dimensional Convolutional Neural Networks",
-       SoftwareX 22, 101391, 2023. :doi:`10.1016/j.softx.2023.101391`
-    .. [3] Y. Gorishniy, I. Rubachev and A. Babenko, "On Embeddings for
-       Numerical Features in Tabular Deep Learning", NeurIPS 2022
-       (``numeric_embedding="periodic"``).
-"""
-
-_ATTRIBUTES_DOC = """
-    Attributes
-    ----------
-    model_ : keras.Model
-        The fitted network; layer names are listed in
-        :func:`~skpermgrad.models.build_hybrid_model` (``tabular``, ``image_input``,
-        ``image``, ``mlp_output``, ``last_conv``, ``cnn_output``,
-        ``concatenate``, ``output``).
-    feature_encoder_ : object
-        Holds the fitted imager as ``feature_encoder_.imager_``.
-    history_ : dict
-        Keras training history (``loss``, ``val_loss`` ...).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of str
-        Names of features seen during ``fit``, when ``X`` has string column names.
-"""
-
-
 class HybridRegressor(_HybridMixin, KerasRegressor):
-    __doc__ = (
-        """Hybrid MLP + CNN regressor on TINTO images (the PermGrad network).
-
-    The MLP branch reads the scaled numeric values; the CNN branch reads the
-    same row drawn as a TINTO image, rendered inside the Keras graph batch by
-    batch (training memory is O(batch), not O(n_samples * height * width)).
-    The target is standardised for training (mean 0, variance 1, learned on the
-    training rows) and predictions are mapped back; ``scale_target=False``
-    trains on the raw target.
-"""
-        + _SHARED_DOC
-        + """    scale_target : bool, default=True
-        Standardise ``y`` internally.
-"""
-        + _ATTRIBUTES_DOC
-        + _REFERENCES_DOC
-        + """
-    Examples
-    --------
-    >>> from sklearn.datasets import make_regression
-    >>> from skpermgrad import HybridRegressor, TintoImager
-    >>> X, y = make_regression(60, 9, random_state=0)
-    >>> reg = HybridRegressor(TintoImager(pixels=4), n_conv_layers=1, epochs=2,
-    ...                       random_state=0).fit(X, y)
-    >>> reg.predict(X[:3]).shape
-    (3,)
-"""
-    )
+    __doc__ = _REGRESSOR_DOC
 
     _parameter_constraints = {**_HYBRID_CONSTRAINTS, "scale_target": ["boolean"]}
     _loss = "mse"
@@ -605,34 +293,7 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         verbose=0,
         **kwargs,
     ):
-        super().__init__(
-            optimizer=optimizer,
-            batch_size=batch_size,
-            epochs=epochs,
-            random_state=random_state,
-            verbose=verbose,
-            **kwargs,
-        )
-        self.imager = imager
-        self.branches = branches
-        self.mlp_input = mlp_input
-        self.numeric_embedding = numeric_embedding
-        self.n_dense_layers = n_dense_layers
-        self.dense_units = dense_units
-        self.n_conv_layers = n_conv_layers
-        self.base_filters = base_filters
-        self.n_head_layers = n_head_layers
-        self.head_units = head_units
-        self.dropout = dropout
-        self.normalization = normalization
-        self.activation = activation
-        self.kernel_initializer = kernel_initializer
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.lr_schedule = lr_schedule
-        self.scale_target = scale_target
+        self._store_params(locals())
 
     @property
     def target_encoder(self):
@@ -669,34 +330,7 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
 
 
 class HybridClassifier(_HybridMixin, KerasClassifier):
-    __doc__ = (
-        """Hybrid MLP + CNN classifier on TINTO images (the PermGrad network).
-
-    Binary and multiclass, with string or integer labels: the network ends in a
-    softmax over ``classes_`` trained with sparse categorical cross-entropy;
-    ``predict_proba`` returns one column per class.
-"""
-        + _SHARED_DOC
-        + """    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss (as in scikit-learn classifiers).
-"""
-        + _ATTRIBUTES_DOC
-        + """    classes_ : ndarray of shape (n_classes,)
-        The class labels.
-"""
-        + _REFERENCES_DOC
-        + """
-    Examples
-    --------
-    >>> from sklearn.datasets import make_classification
-    >>> from skpermgrad import HybridClassifier, TintoImager
-    >>> X, y = make_classification(60, 9, random_state=0)
-    >>> clf = HybridClassifier(TintoImager(pixels=4), n_conv_layers=1, epochs=2,
-    ...                        random_state=0).fit(X, y)
-    >>> clf.predict_proba(X[:3]).shape
-    (3, 2)
-"""
-    )
+    __doc__ = _CLASSIFIER_DOC
 
     _parameter_constraints = {
         **_HYBRID_CONSTRAINTS,
@@ -735,35 +369,8 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         verbose=0,
         **kwargs,
     ):
-        super().__init__(
-            optimizer=optimizer,
-            batch_size=batch_size,
-            epochs=epochs,
-            random_state=random_state,
-            verbose=verbose,
-            class_weight=class_weight,
-            loss=kwargs.pop("loss", self._loss),
-            **kwargs,
-        )
-        self.imager = imager
-        self.branches = branches
-        self.mlp_input = mlp_input
-        self.numeric_embedding = numeric_embedding
-        self.n_dense_layers = n_dense_layers
-        self.dense_units = dense_units
-        self.n_conv_layers = n_conv_layers
-        self.base_filters = base_filters
-        self.n_head_layers = n_head_layers
-        self.head_units = head_units
-        self.dropout = dropout
-        self.normalization = normalization
-        self.activation = activation
-        self.kernel_initializer = kernel_initializer
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.lr_schedule = lr_schedule
+        kwargs.setdefault("loss", self._loss)  # SciKeras picks its encoder by it
+        self._store_params(locals())
 
     def _n_model_outputs(self, meta):
         return meta["n_classes_"]

@@ -8,8 +8,12 @@ the weights of a nearly untrained network.
 """
 
 import math
+import os
+import random
+from contextlib import contextmanager
 
 import keras
+import numpy as np
 
 LR_SCHEDULES = ("warmup_plateau", "one_cycle", "constant")
 ONE_CYCLE_WARMUP = 0.25  # the share of the epochs the one-cycle warm-up spans
@@ -190,3 +194,40 @@ class WarmupPlateau(keras.callbacks.Callback):
             floor = self.min_factor * self.learning_rate
             self._rate = max(self._rate * self.factor, floor)
             self._wait = 0
+
+
+@contextmanager
+def _tensorflow_seed(seed):
+    """Seed Python, NumPy and TensorFlow for one block, then put all three back.
+
+    SciKeras 0.13's ``tensorflow_random_state`` sets ``TF_DETERMINISTIC_OPS=1``
+    *before* asking TensorFlow whether op determinism was on, reads "yes", and so
+    never switches it off again: every later unseeded fit in the process then
+    fails with "Random ops require a seed ... when determinism is enabled". This
+    replacement records the state first and restores exactly what it found.
+    """
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+    from tensorflow.python.framework import config
+
+    was_deterministic = config.is_op_determinism_enabled()
+    saved_env = os.environ.get("TF_DETERMINISTIC_OPS")
+    py_state, np_state = random.getstate(), np.random.get_state()
+    tf_seed = context.global_seed()
+    try:
+        random.seed(seed)
+        np.random.seed(seed)
+        tf.random.set_seed(seed)
+        if not was_deterministic:
+            config.enable_op_determinism()
+        yield
+    finally:
+        if not was_deterministic:
+            config.disable_op_determinism()
+        if saved_env is None:
+            os.environ.pop("TF_DETERMINISTIC_OPS", None)
+        else:
+            os.environ["TF_DETERMINISTIC_OPS"] = saved_env
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        tf.random.set_seed(tf_seed)

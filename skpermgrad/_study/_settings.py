@@ -1,0 +1,114 @@
+"""A run's settings: the budgets, and what the command line gives or a stored
+run holds."""
+
+import json
+from pathlib import Path
+
+from ._base import SETTINGS_FILE, STUDY_SETTINGS, StudyError
+
+MAX_BASE_FILTERS = 32  # the top of the tuned base_filters range on a CPU
+QUICK = {
+    "trials": 2,
+    "epochs": 3,
+    "cv": 2,
+    "n_repeats": 2,
+    "timeout": None,
+    "max_base_filters": MAX_BASE_FILTERS,
+}
+DEFAULT = {
+    "trials": 8,
+    "epochs": 30,
+    "cv": 3,
+    "n_repeats": 5,
+    "timeout": 900,
+    "max_base_filters": MAX_BASE_FILTERS,
+}
+
+
+def resolve_settings(args, out):
+    """This run's settings and the stored run's (or None), refused if unsound.
+
+    ``args`` holds the command line's options (None where not given): a new
+    run takes them or the budget's defaults (``QUICK`` with ``args.quick``);
+    ``--resume`` takes the run stored in ``out`` and refuses given settings
+    that differ from it.
+    """
+    stored_path = out / SETTINGS_FILE
+    if out.exists() and not out.is_dir():
+        raise StudyError(f"--out {out} is a file; choose a folder.")
+    stored = None
+    if stored_path.is_file():
+        try:
+            stored = json.loads(stored_path.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise StudyError(
+                f"{stored_path} is not a readable run ({exc}); restore it, or "
+                "choose another --out."
+            ) from None
+        if not isinstance(stored, dict):
+            raise StudyError(f"{stored_path} is not a run; choose another --out.")
+    if out.exists() and any(out.iterdir()) and stored is None:
+        raise StudyError(
+            f"--out {out} exists and holds files that are not a skpermgrad run; "
+            "choose another --out."
+        )
+    given = {
+        "data": None if args.data is None else str(Path(args.data).resolve()),
+        "target": args.target,
+        "task": args.task,
+        "test_size": args.test_size,
+        "seed": args.seed,
+        "study_name": args.study_name,
+        "epochs": args.epochs,
+        "cv": args.cv,
+        "max_base_filters": args.max_base_filters,
+    }
+    if args.resume:
+        if stored is None:
+            raise StudyError(f"--resume: there is no run to resume in {out}.")
+        clash = [k for k, v in given.items() if v is not None and v != stored.get(k)]
+        if clash:
+            raise StudyError(
+                f"--resume continues the run stored in {out}, but "
+                + ", ".join(
+                    f"{k}={given[k]!r} (stored {stored.get(k)!r})" for k in clash
+                )
+                + " differ; drop them or choose another --out."
+            )
+        settings = {k: stored[k] for k in STUDY_SETTINGS if k in stored}
+    else:
+        settings = {
+            "data": given["data"],
+            "target": args.target,
+            "task": args.task or "auto",
+            "test_size": 0.2 if args.test_size is None else args.test_size,
+            "seed": 0 if args.seed is None else args.seed,
+            "study_name": args.study_name or "skpermgrad",
+        }
+    if settings["data"] is None and settings["target"] is None:
+        settings["target"] = "values"
+    if settings["target"] is None:
+        raise StudyError("--target is required with DATA: name the column to predict.")
+    if not 0 < settings["test_size"] < 1:
+        raise StudyError(f"--test-size {settings['test_size']} must be in (0, 1).")
+    budget = QUICK if args.quick else DEFAULT
+    # cv, epochs and the search space define the study's trials: a resumed run
+    # keeps the stored ones (a clash with given ones was refused above)
+    for key in ("trials", "epochs", "cv", "max_base_filters"):
+        value = getattr(args, key)
+        if value is None:
+            value = settings.get(key, budget[key])
+        settings[key] = value
+        if value < {"cv": 2, "max_base_filters": 8}.get(key, 1):
+            raise StudyError(f"--{key.replace('_', '-')} {value} is too small.")
+    settings["n_repeats"] = budget["n_repeats"]
+    settings["timeout"] = budget["timeout"] if args.timeout is None else args.timeout
+    if settings["timeout"] is not None and settings["timeout"] <= 0:
+        raise StudyError(f"--timeout {settings['timeout']} must be positive.")
+    if settings["seed"] < 0:
+        raise StudyError(f"--seed {settings['seed']} must be 0 or more.")
+    settings["fusion"] = args.fusion
+    settings["cnn_importance"] = args.cnn_importance
+    # None: the default sqlite file inside --out, found wherever the folder is
+    settings["storage"] = args.storage or (stored or {}).get("storage")
+    return settings, stored

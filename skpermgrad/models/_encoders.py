@@ -1,0 +1,100 @@
+"""What the network is fed: the inputs of each branch, the target, the batches."""
+
+import keras
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+
+from ..imaging import TintoImager
+from . import _architecture as arch
+
+_BRANCH_INPUTS = {
+    "both": (arch.INPUT_TABULAR, arch.INPUT_IMAGE),
+    "mlp": (arch.INPUT_TABULAR,),
+    "cnn": (arch.INPUT_IMAGE,),
+}
+
+
+class _HybridInputs(TransformerMixin, BaseEstimator):
+    """Feature encoder: fits the imager on the training rows, feeds both branches.
+
+    ``transform`` returns ``{"tabular": values, "image_input": values}`` (the
+    keys the model's inputs are named by; one key for a single-branch model),
+    where ``values`` are the imager's clipped min-max scaled features. With
+    ``mlp_input="quantile"`` it also learns ``quantile_knots_`` of the
+    training values, for the MLP branch's in-graph quantile map.
+    """
+
+    def __init__(self, imager=None, branches="both", mlp_input="quantile"):
+        self.imager = imager
+        self.branches = branches
+        self.mlp_input = mlp_input
+
+    def fit(self, X, y=None):
+        imager = TintoImager() if self.imager is None else self.imager
+        self.imager_ = clone(imager).fit(X)
+        self.quantile_knots_ = None
+        if self.mlp_input == "quantile" and self.branches != "cnn":
+            self.quantile_knots_ = arch.quantile_knots(self.imager_.transform_values(X))
+        return self
+
+    def transform(self, X):
+        values = self.imager_.transform_values(X)
+        return {name: values for name in _BRANCH_INPUTS[self.branches]}
+
+
+class _Batches(keras.utils.PyDataset):
+    """Mini-batches of encoded inputs, targets and weights, gathered per step.
+
+    Reshuffles ``rows`` every epoch with its own seeded generator when ``seed``
+    is given (training); keeps them in order otherwise (validation).
+    """
+
+    def __init__(self, X, y, sample_weight, rows, batch_size, seed):
+        super().__init__()
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.rows, self.batch_size = rows, batch_size
+        self._rng = None if seed is None else np.random.default_rng(seed)
+        self._order = self._shuffled()
+
+    def _shuffled(self):
+        return self.rows if self._rng is None else self._rng.permutation(self.rows)
+
+    def __len__(self):
+        return -(-len(self.rows) // self.batch_size)
+
+    def __getitem__(self, index):
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        # inputs that share one array are gathered once
+        gathered = {id(values): values[rows] for values in self.X.values()}
+        batch = ({name: gathered[id(v)] for name, v in self.X.items()}, self.y[rows])
+        if self.sample_weight is not None:
+            batch += (self.sample_weight[rows],)
+        return batch
+
+    def on_epoch_end(self):
+        self._order = self._shuffled()
+
+
+class _StandardTarget(TransformerMixin, BaseEstimator):
+    """Target encoder of the regressor: standardise y for training, undo it after."""
+
+    def __init__(self, scale=True):
+        self.scale = scale
+
+    def fit(self, y):
+        y = np.asarray(y, dtype=np.float64).reshape(-1)  # fit() allows one target
+        self.mean_ = float(y.mean()) if self.scale else 0.0
+        std = float(y.std()) if self.scale else 1.0
+        self.std_ = std if std > 0 else 1.0
+        return self
+
+    def transform(self, y):
+        y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+        return ((y - self.mean_) / self.std_).astype(np.float32)
+
+    def inverse_transform(self, y):
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        return y * self.std_ + self.mean_
+
+    def get_metadata(self):
+        return {"n_outputs_expected_": 1}
