@@ -8,6 +8,7 @@ default), like ``SelectFromModel``, so it can sit in a Pipeline before another m
 """
 
 # %%
+import matplotlib.pyplot as plt
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -28,6 +29,21 @@ pipe = make_pipeline(explainer, HistGradientBoostingRegressor(random_state=0))
 pipe.fit(X_train, y_train)
 print("branch weights:", explainer.branch_weights_)
 print("kept:", list(explainer.get_feature_names_out()))
+
+# %%
+# Each column's fused score, the threshold, and which columns are kept:
+order = explainer.feature_importances_.argsort()
+kept = explainer.get_support()[order]
+fig, ax = plt.subplots(figsize=(6, 3.5))
+ax.barh(
+    explainer.feature_names_in_[order],
+    explainer.feature_importances_[order],
+    color=["tab:blue" if k else "lightgray" for k in kept],
+)
+ax.axvline(explainer.threshold_, color="k", linestyle="--", label="threshold (mean)")
+ax.set_xlabel("fused PermGrad score (blue: kept)")
+ax.legend(loc="lower right")
+fig.tight_layout()
 
 # %%
 # The permutation part and the Grad-CAM part can disagree: the fused score follows

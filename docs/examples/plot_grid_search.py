@@ -7,6 +7,8 @@ imager instance (not ``None``) so there is a parameter to set.
 """
 
 # %%
+import matplotlib.pyplot as plt
+import numpy as np
 from sklearn.model_selection import GridSearchCV
 
 from skpermgrad import HybridClassifier, TintoImager
@@ -23,3 +25,22 @@ search = GridSearchCV(
 )
 search.fit(X, y)
 print(search.best_params_, round(search.best_score_, 3))
+
+# %%
+# The cross-validated ROC AUC of each grid point:
+results = search.cv_results_
+fig, ax = plt.subplots(figsize=(5, 3))
+for units in (16, 64):
+    at = np.asarray(results["param_dense_units"]) == units
+    ax.errorbar(
+        np.asarray(results["param_imager__pixels"])[at],
+        results["mean_test_score"][at],
+        yerr=results["std_test_score"][at],
+        marker="o",
+        capsize=3,
+        label=f"dense_units={units}",
+    )
+ax.set_xlabel("imager__pixels")
+ax.set_ylabel("ROC AUC (2-fold CV)")
+ax.legend()
+fig.tight_layout()

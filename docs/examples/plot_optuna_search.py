@@ -8,6 +8,8 @@ search resumable and shareable between machines (see the user guide).
 """
 
 # %%
+import matplotlib.pyplot as plt
+import numpy as np
 import optuna
 from optuna_integration import OptunaSearchCV
 
@@ -24,9 +26,20 @@ search = OptunaSearchCV(
     HybridRegressor(TintoImager(pixels=16), epochs=3, random_state=0),
     hybrid_search_space(max_base_filters=16),
     study=study,
-    n_trials=2,
+    n_trials=4,
     cv=2,
     random_state=0,
 )
 search.fit(X, y)
 print(search.best_params_)
+
+# %%
+# Each trial's cross-validated R² and the best so far:
+values = [t.value for t in study.trials if t.value is not None]
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(range(1, len(values) + 1), values, "o", label="trial")
+ax.plot(range(1, len(values) + 1), np.maximum.accumulate(values), label="best so far")
+ax.set_xlabel("trial")
+ax.set_ylabel("R² (2-fold CV)")
+ax.legend()
+fig.tight_layout()

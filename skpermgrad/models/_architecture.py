@@ -92,7 +92,7 @@ class TintoRender(layers.Layer):
 
 
 def quantile_knots(values, n_quantiles=N_QUANTILES):
-    """Knots of :class:`QuantileMap` for each column of ``values``.
+    """Knots of :class:`~skpermgrad.models.QuantileMap` for each column of ``values``.
 
     Column ``j``'s ``n_quantiles`` empirical quantiles (at evenly spaced
     levels) map to the standard normal's quantiles at the same levels
@@ -249,7 +249,7 @@ def build_hybrid_model(
 ) -> keras.Model:
     """Build the PermGrad hybrid MLP + CNN network (uncompiled).
 
-    MLP branch: the quantile map (:class:`QuantileMap`, when
+    MLP branch: the quantile map (:class:`~skpermgrad.models.QuantileMap`, when
     ``quantile_knots=(knots, targets)`` is given), periodic embeddings
     (:class:`PeriodicEmbedding`, ``numeric_embedding="periodic"``), then
     ``n_dense_layers`` x (Dense ``dense_units`` + Norm + Dropout). CNN
@@ -275,7 +275,7 @@ def build_hybrid_model(
     and all of them in ``LAYER_NAMES``:
 
     - ``tabular``: input, the scaled table, read by the MLP branch;
-    - ``mlp_quantile``: the MLP branch's quantile map (:class:`QuantileMap`,
+    - ``mlp_quantile``: the MLP branch's quantile map (:class:`~skpermgrad.models.QuantileMap`,
       only with ``quantile_knots``);
     - ``mlp_embedding``: the MLP branch's periodic embeddings
       (:class:`PeriodicEmbedding`, only with ``numeric_embedding``);
