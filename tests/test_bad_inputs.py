@@ -53,6 +53,21 @@ CASES = {
         ValueError,
         "'algorithm' parameter",
     ),
+    "hybrid: SciKeras's model=": (
+        lambda f: _reg(model=object()).fit(X, Y),
+        ValueError,
+        "builds its own network (explanations look its layers up by name), so model=",
+    ),
+    "hybrid: SciKeras's build_fn=": (
+        lambda f: _reg(build_fn=lambda: None).fit(X, Y),
+        ValueError,
+        "so build_fn= is not supported",
+    ),
+    "hybrid: SciKeras's validation_split": (
+        lambda f: _reg(validation_split=0.2).fit(X, Y),
+        ValueError,
+        "pass validation_fraction instead",
+    ),
     "hybrid: text column": (
         lambda f: _reg().fit(FRAME.assign(c="x"), Y),
         ValueError,

@@ -385,6 +385,39 @@ def test_compile_arguments_pass_through(reg9):
     assert "mean_absolute_error" in reg.history_
 
 
+def test_scikeras_fit_parameters_are_honoured(reg9, monkeypatch):
+    """shuffle, validation_batch_size and warm_start do what their docs say."""
+    import skpermgrad.models._hybrid as hybrid_module
+
+    X, y = reg9
+    made = []
+
+    class Recording(hybrid_module._Batches):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(hybrid_module, "_Batches", Recording)
+    tiny_regressor(shuffle=False, validation_fraction=0.2, validation_batch_size=5).fit(
+        X, y
+    )
+    val, train = made  # the validation batches are made first
+    assert train._rng is None  # in order every epoch
+    np.testing.assert_array_equal(train._order, train.rows)
+    assert val.batch_size == 5 and train.batch_size == TINY.get("batch_size", 32)
+    made.clear()
+    tiny_regressor(validation_fraction=0.2).fit(X, y)
+    val, train = made
+    assert train._rng is not None and val.batch_size == train.batch_size
+
+    reg = tiny_regressor(warm_start=True).fit(X, y)
+    first = reg.model_
+    weights = [w.copy() for w in first.get_weights()]
+    reg.fit(X, y)
+    assert reg.model_ is first  # the same network, trained further
+    assert any(not np.allclose(a, b) for a, b in zip(weights, first.get_weights()))
+
+
 # --- feature names, as scikit-learn estimators check them (issue 13) -----------
 
 

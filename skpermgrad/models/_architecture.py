@@ -275,8 +275,8 @@ def build_hybrid_model(
     and all of them in ``LAYER_NAMES``:
 
     - ``tabular``: input, the scaled table, read by the MLP branch;
-    - ``mlp_quantile``: the MLP branch's quantile map (:class:`~skpermgrad.models.QuantileMap`,
-      only with ``quantile_knots``);
+    - ``mlp_quantile``: the MLP branch's quantile map
+      (:class:`~skpermgrad.models.QuantileMap`, only with ``quantile_knots``);
     - ``mlp_embedding``: the MLP branch's periodic embeddings
       (:class:`PeriodicEmbedding`, only with ``numeric_embedding``);
     - ``mlp_output``: output of the MLP branch (its last Dropout);

@@ -126,8 +126,9 @@ class _HybridMixin:
         seed = check_random_state(self._random_state).randint(2**31 - 1)
         train, val = self._split_rows(y, seed)
         if val is not None:
+            val_batch = self.validation_batch_size or self.batch_size
             kwargs["validation_data"] = _Batches(
-                X, y, sample_weight, val, self.batch_size, seed=None
+                X, y, sample_weight, val, val_batch, seed=None
             )
         callbacks = training_callbacks(
             schedule=self.lr_schedule,
@@ -138,7 +139,14 @@ class _HybridMixin:
         )
         # Batches are gathered from the encoded arrays on demand: no copy of the
         # training rows, nothing of size n_samples handed to TensorFlow.
-        batches = _Batches(X, y, sample_weight, train, self.batch_size, seed=seed)
+        batches = _Batches(
+            X,
+            y,
+            sample_weight,
+            train,
+            self.batch_size,
+            seed=seed if self.shuffle else None,
+        )
         kwargs.update(batch_size=None, validation_batch_size=None, shuffle=False)
         user_callbacks = self._fit_callbacks
         self._fit_callbacks = [*user_callbacks, *callbacks]
@@ -180,6 +188,7 @@ class _HybridMixin:
             The fitted estimator.
         """
         self._validate_params()
+        self._check_scikeras_params()
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is "
@@ -216,6 +225,23 @@ class _HybridMixin:
 
     def _check_target(self, y):
         """Refuse a target the estimator cannot learn (the classifier's hook)."""
+
+    def _check_scikeras_params(self):
+        """Refuse SciKeras parameters that would bypass the hybrid's own."""
+        name = type(self).__name__
+        for param in ("model", "build_fn"):
+            if getattr(self, param, None) is not None:
+                raise ValueError(
+                    f"{name} builds its own network (explanations look its layers "
+                    f"up by name), so {param}= is not supported; use SciKeras's "
+                    "KerasRegressor/KerasClassifier for a network of your own."
+                )
+        if self.validation_split:
+            raise ValueError(
+                f"validation_split={self.validation_split} is SciKeras's; {name} "
+                "holds out validation_fraction of the rows (stratified for a "
+                "classifier) for early stopping: pass validation_fraction instead."
+            )
 
     def _validate_data(self, X=None, y=None, reset=False, **kwargs):
         if X is not None:

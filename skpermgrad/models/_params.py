@@ -138,8 +138,37 @@ default="one_cycle"
         restored after each fit.
     verbose : int, default=0
         Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
-    **kwargs
-        Further SciKeras parameters (``callbacks``, ``fit__*``, ``predict__*``...).
+"""
+
+_OTHER_PARAMETERS_DOC = """    **kwargs
+        SciKeras's own parameters (below) and its routed ones (``fit__*``,
+        ``predict__*``, ``compile__*``, ``optimizer__*``, ``callbacks__*``).
+
+    Other Parameters
+    ----------------
+    callbacks : list of keras.callbacks.Callback, default=None
+        Extra Keras callbacks (instances, or classes built for each fit), run
+        after the hybrid's own (schedule, early stopping).
+    loss : str or keras.losses.Loss, default=None
+        Replaces the default loss (mean squared error for the regressor,
+        sparse categorical cross-entropy for the classifier).
+    metrics : list of str, default=None
+        Keras metrics recorded in ``history_`` each epoch.
+    shuffle : bool, default=True
+        Reshuffle the training rows each epoch (seeded by ``random_state``);
+        ``False`` keeps them in order.
+    validation_batch_size : int or None, default=None
+        Rows per batch when scoring the validation rows; ``None`` means
+        ``batch_size``.
+    warm_start : bool, default=False
+        A later ``fit`` continues training the fitted network (the imager and
+        the quantile map stay as first fitted) instead of starting again.
+    run_eagerly : bool, default=False
+        Run Keras eagerly (slow; for debugging).
+    model, build_fn : None
+        Not supported (a ValueError): the hybrid builds its own network.
+    validation_split : float, default=0.0
+        Not supported beyond 0 (a ValueError): use ``validation_fraction``.
 """
 
 _REFERENCES_DOC = """
@@ -197,6 +226,7 @@ _REGRESSOR_DOC = (
     + """    scale_target : bool, default=True
         Standardise ``y`` internally.
 """
+    + _OTHER_PARAMETERS_DOC
     + _ATTRIBUTES_DOC
     + _REFERENCES_DOC
     + """
@@ -224,6 +254,7 @@ _CLASSIFIER_DOC = (
     + """    class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss (as in scikit-learn classifiers).
 """
+    + _OTHER_PARAMETERS_DOC
     + _ATTRIBUTES_DOC
     + """    classes_ : ndarray of shape (n_classes,)
         The class labels.
