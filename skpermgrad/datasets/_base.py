@@ -1,5 +1,7 @@
 """Loaders for the datasets bundled with skpermgrad."""
 
+from __future__ import annotations
+
 import gzip
 from importlib import resources
 
@@ -16,7 +18,7 @@ def _data_path(name):
     {"return_X_y": ["boolean"], "as_frame": ["boolean"]},
     prefer_skip_nested_validation=True,
 )
-def load_puma8nh(*, return_X_y: bool = False, as_frame: bool = False):
+def load_puma8nh(*, return_X_y: bool = False, as_frame: bool = False) -> Bunch | tuple:
     """Load the puma8NH robot-arm regression dataset (8192 rows, 8 features).
 
     The dataset of the PermGrad notebook, bundled (gzip-compressed) inside the

@@ -1,10 +1,13 @@
 """TINTO: tabular rows as small synthetic images, fitted and rendered in memory."""
 
+from __future__ import annotations
+
 import math
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -169,21 +172,21 @@ class TintoImager(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        pixels=20,
+        pixels: int = 20,
         *,
-        algorithm="pca",
-        blur=False,
-        amplification=np.pi,
-        distance=2,
-        steps=4,
-        option="mean",
-        times=4,
-        perplexity=50.0,
-        zoom=1,
-        channels=1,
-        collisions="resolve",
-        random_state=None,
-    ):
+        algorithm: str = "pca",
+        blur: bool = False,
+        amplification: float = np.pi,
+        distance: int = 2,
+        steps: int = 4,
+        option: str = "mean",
+        times: int = 4,
+        perplexity: float = 50.0,
+        zoom: int = 1,
+        channels: int = 1,
+        collisions: str = "resolve",
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
         self.pixels = pixels
         self.algorithm = algorithm
         self.blur = blur
@@ -199,7 +202,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: None = None) -> TintoImager:
         """Learn the scaling and each feature's pixel from the training rows.
 
         Parameters
@@ -254,7 +257,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
             return [str(name) for name in self.feature_names_in_]
         return [f"x{i}" for i in range(self.n_features_in_)]
 
-    def get_render_weights(self):
+    def get_render_weights(self) -> tuple[np.ndarray, str]:
         """Each feature's footprint on the ``pixels x pixels`` grid, and how they merge.
 
         What :meth:`transform_images` draws, as data, so that the image can be
@@ -293,7 +296,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
         values += self.min_
         return np.clip(values, 0.0, 1.0, out=values)
 
-    def transform_values(self, X):
+    def transform_values(self, X: ArrayLike) -> np.ndarray:
         """The values that the images hold: min-max scaled, clipped to [0, 1].
 
         Parameters
@@ -311,7 +314,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return self._scale(X).astype(np.float32)
 
-    def transform_images(self, X):
+    def transform_images(self, X: ArrayLike) -> np.ndarray:
         """Render rows as images of shape ``(n_samples, height, width, channels)``.
 
         Parameters
@@ -333,7 +336,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
             values, weights, mode, self.pixels, self.zoom, self.channels
         )
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Render rows as flat images of shape ``(n_samples, height*width*channels)``.
 
         Parameters
@@ -349,7 +352,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
         images = self.transform_images(X)
         return images.reshape(images.shape[0], -1)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Read each feature's value back from its pixel and undo the scaling.
 
         Only available when the image determines the row: ``blur=False`` and no
@@ -388,7 +391,9 @@ class TintoImager(TransformerMixin, BaseEstimator):
         pixels = X.reshape(X.shape[0], -1, self.image_shape_[2])[:, flat, 0]
         return (pixels - self.min_) / self.scale_
 
-    def get_feature_names_out(self, input_features=None):
+    def get_feature_names_out(
+        self, input_features: ArrayLike | None = None
+    ) -> np.ndarray:
         """Names of the output pixels: ``"pixel_{row}_{col}_{channel}"``.
 
         Parameters
@@ -414,7 +419,7 @@ class TintoImager(TransformerMixin, BaseEstimator):
             dtype=object,
         )
 
-    def get_feature_layout(self):
+    def get_feature_layout(self) -> pd.DataFrame:
         """Which feature sits where, for labelling images and heatmaps.
 
         Returns

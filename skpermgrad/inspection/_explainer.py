@@ -1,9 +1,13 @@
 """PermGradExplainer: fit a hybrid, explain it on held-out rows, select features."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from copy import deepcopy
 from numbers import Integral, Real
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone
 from sklearn.feature_selection import SelectorMixin
@@ -186,25 +190,25 @@ default="permutation"
 
     def __init__(
         self,
-        estimator,
+        estimator: BaseEstimator,
         *,
-        n_repeats=5,
-        scoring=None,
-        threshold=None,
-        max_features=None,
-        prefit=False,
-        validation_fraction=0.2,
-        max_samples=1.0,
-        permutation="branch",
-        fusion=DEFAULT_FUSION,
-        cnn_importance=DEFAULT_CNN_IMPORTANCE,
-        scale=DEFAULT_SCALE,
-        feature_groups="auto",
-        batch_size=1024,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+        n_repeats: int = 5,
+        scoring: str | Callable | None = None,
+        threshold: float | str | None = None,
+        max_features: int | None = None,
+        prefit: bool = False,
+        validation_fraction: float | None = 0.2,
+        max_samples: int | float = 1.0,
+        permutation: str = "branch",
+        fusion: str = DEFAULT_FUSION,
+        cnn_importance: str = DEFAULT_CNN_IMPORTANCE,
+        scale: str = DEFAULT_SCALE,
+        feature_groups: dict | str | None = "auto",
+        batch_size: int = 1024,
+        n_jobs: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+    ) -> None:
         self.estimator = estimator
         self.n_repeats = n_repeats
         self.scoring = scoring
@@ -224,7 +228,9 @@ default="permutation"
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> PermGradExplainer:
         """Fit (unless ``prefit``) and explain the estimator.
 
         Parameters
@@ -370,7 +376,7 @@ default="permutation"
         return mask
 
     @available_if(_estimator_has("predict"))
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict with the fitted estimator.
 
         Parameters
@@ -387,7 +393,7 @@ default="permutation"
         return self.estimator_.predict(X)
 
     @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities from the fitted classifier.
 
         Parameters
@@ -404,7 +410,9 @@ default="permutation"
         return self.estimator_.predict_proba(X)
 
     @available_if(_estimator_has("score"))
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """The fitted estimator's ``score`` (R² or accuracy).
 
         Parameters

@@ -1,9 +1,12 @@
 """Per-row explanations: integrated gradients through both branches."""
 
+from __future__ import annotations
+
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import is_classifier
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -28,10 +31,10 @@ from ._network import IG_STEPS, _integrated_gradients, _network_rows, _prepare
     prefer_skip_nested_validation=True,
 )
 def explain_rows(
-    estimator,
-    X,
+    estimator: BaseEstimator,
+    X: ArrayLike,
     *,
-    background=None,
+    background: ArrayLike | None = None,
     feature_groups: dict | str | None = "auto",
     n_steps: int = IG_STEPS,
     batch_size: int = 1024,

@@ -1,12 +1,16 @@
 """PermGrad: permutation importance through the MLP branch, Grad-CAM of the CNN
 branch, fused by branch weights from ablating each branch at the concatenation."""
 
+from __future__ import annotations
+
 import warnings
+from collections.abc import Callable
 from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import is_classifier
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import (
@@ -47,15 +51,15 @@ from ._scoring import _explained_rows, _explanation_scorer
     prefer_skip_nested_validation=True,
 )
 def permgrad_importance(
-    estimator,
-    X,
-    y,
+    estimator: BaseEstimator,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    scoring=None,
+    scoring: str | Callable | None = None,
     n_repeats: int = 5,
     n_jobs: int | None = None,
-    random_state=None,
-    sample_weight=None,
+    random_state: int | np.random.RandomState | None = None,
+    sample_weight: ArrayLike | None = None,
     max_samples: float = 1.0,
     batch_size: int = 1024,
     permutation: str = "branch",

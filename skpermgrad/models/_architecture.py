@@ -3,11 +3,15 @@
 Layer names are part of the public API: see :func:`build_hybrid_model`.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Any
 
 import keras
 import numpy as np
 from keras import layers, ops
+from numpy.typing import ArrayLike
 
 INPUT_TABULAR = "tabular"
 INPUT_IMAGE = "image_input"
@@ -50,7 +54,15 @@ class TintoRender(layers.Layer):
     never materialises the ``(n_samples, height, width, channels)`` array.
     """
 
-    def __init__(self, render_weights, mode, pixels, zoom=1, channels=1, **kwargs):
+    def __init__(
+        self,
+        render_weights: np.ndarray,
+        mode: str,
+        pixels: int,
+        zoom: int = 1,
+        channels: int = 1,
+        **kwargs: Any,
+    ) -> None:
         kwargs.pop("trainable", None)  # present in a saved config; always False
         super().__init__(trainable=False, **kwargs)
         self.render_weights = np.asarray(render_weights, dtype="float32")
@@ -59,7 +71,7 @@ class TintoRender(layers.Layer):
         self.zoom = int(zoom)
         self.channels = int(channels)
 
-    def call(self, values):
+    def call(self, values: Any) -> Any:
         weights = ops.convert_to_tensor(self.render_weights, dtype=values.dtype)
         if self.mode == "max":
             grid = ops.max(values[:, :, None] * weights[None], axis=1)
@@ -76,11 +88,11 @@ class TintoRender(layers.Layer):
             image = ops.repeat(image, self.channels, axis=3)
         return image
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         side = self.pixels * self.zoom
         return (input_shape[0], side, side, self.channels)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "render_weights": self.render_weights.tolist(),
@@ -91,7 +103,7 @@ class TintoRender(layers.Layer):
         }
 
 
-def quantile_knots(values, n_quantiles=N_QUANTILES):
+def quantile_knots(values: ArrayLike, n_quantiles: int = N_QUANTILES) -> np.ndarray:
     """Knots of :class:`~skpermgrad.models.QuantileMap` for each column of ``values``.
 
     Column ``j``'s ``n_quantiles`` empirical quantiles (at evenly spaced
@@ -137,7 +149,7 @@ class QuantileMap(layers.Layer):
     out instead of crowded near 0.
     """
 
-    def __init__(self, knots, targets, **kwargs):
+    def __init__(self, knots: ArrayLike, targets: ArrayLike, **kwargs: Any) -> None:
         kwargs.pop("trainable", None)
         super().__init__(trainable=False, **kwargs)
         self.knots = np.asarray(knots, dtype="float32")
@@ -148,7 +160,7 @@ class QuantileMap(layers.Layer):
             self._width, np.float32(1e-12)
         )
 
-    def call(self, values):
+    def call(self, values: Any) -> Any:
         dtype = values.dtype
         starts = ops.convert_to_tensor(self.knots[:, :-1], dtype=dtype)
         width = ops.convert_to_tensor(self._width, dtype=dtype)
@@ -157,10 +169,10 @@ class QuantileMap(layers.Layer):
         ramps = ops.clip(values[:, :, None] - starts[None], 0.0, width[None])
         return first[None] + ops.sum(ramps * slope[None], axis=-1)
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "knots": self.knots.tolist(),
@@ -179,14 +191,21 @@ class PeriodicEmbedding(layers.Layer):
     side by side, ``(batch, n_features * d_embedding)``.
     """
 
-    def __init__(self, n_frequencies=16, d_embedding=8, sigma=0.1, seed=None, **kwargs):
+    def __init__(
+        self,
+        n_frequencies: int = 16,
+        d_embedding: int = 8,
+        sigma: float = 0.1,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.n_frequencies = int(n_frequencies)
         self.d_embedding = int(d_embedding)
         self.sigma = float(sigma)
         self.seed = seed
 
-    def build(self, input_shape):
+    def build(self, input_shape: tuple) -> None:
         n_features = input_shape[-1]
         self.frequencies = self.add_weight(
             name="frequencies",
@@ -199,16 +218,16 @@ class PeriodicEmbedding(layers.Layer):
         self.dense.build((None, n_features, 2 * self.n_frequencies))
         self.n_features = n_features
 
-    def call(self, values):
+    def call(self, values: Any) -> Any:
         angles = 2 * math.pi * values[:, :, None] * self.frequencies[None]
         periodic = ops.concatenate([ops.cos(angles), ops.sin(angles)], axis=-1)
         embedded = self.dense(periodic)
         return ops.reshape(embedded, (-1, self.n_features * self.d_embedding))
 
-    def compute_output_shape(self, input_shape):
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (input_shape[0], input_shape[-1] * self.d_embedding)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {
             **super().get_config(),
             "n_frequencies": self.n_frequencies,
@@ -226,13 +245,13 @@ def max_conv_layers(image_side: int) -> int:
 def build_hybrid_model(
     *,
     n_features: int,
-    render_weights,
+    render_weights: np.ndarray,
     render_mode: str,
     pixels: int,
     zoom: int = 1,
     channels: int = 1,
     branches: str = "both",
-    quantile_knots=None,
+    quantile_knots: np.ndarray | None = None,
     numeric_embedding: str | None = None,
     n_dense_layers: int = 2,
     dense_units: int = 64,

@@ -4,10 +4,14 @@ Everything SciKeras-specific lives here; the network itself is built by the pure
 functions of ``_architecture`` (:func:`~skpermgrad.models.build_hybrid_model`).
 """
 
+from __future__ import annotations
+
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
+from numpy.typing import ArrayLike
 from scikeras.wrappers import KerasClassifier, KerasRegressor
 from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.utils import check_random_state
@@ -25,6 +29,11 @@ from ._params import (
     _REGRESSOR_DOC,
 )
 from ._training import _tensorflow_seed, training_callbacks
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from ..imaging import TintoImager
 
 # the constructor parameters SciKeras's own __init__ stores; the hybrids store
 # the others themselves
@@ -168,7 +177,13 @@ class _HybridMixin:
             return rows, None
         return holdout_split(y, n_val, seed, stratify=is_classifier(self))
 
-    def fit(self, X, y, sample_weight=None, **kwargs):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        **kwargs: Any,
+    ) -> Self:
         """Fit the imager and the network on ``(X, y)``.
 
         Parameters
@@ -206,7 +221,7 @@ class _HybridMixin:
         self._check_target(y)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
-    def predict(self, X, **kwargs):
+    def predict(self, X: ArrayLike, **kwargs: Any) -> np.ndarray:
         """Predict targets (regressor) or class labels (classifier) for ``X``.
 
         Parameters
@@ -291,41 +306,43 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
 
     def __init__(
         self,
-        imager=None,
+        imager: TintoImager | None = None,
         *,
-        branches="both",
-        mlp_input="quantile",
-        numeric_embedding=None,
-        n_dense_layers=2,
-        dense_units=64,
-        n_conv_layers=2,
-        base_filters=16,
-        n_head_layers=1,
-        head_units=64,
-        dropout=0.1,
-        normalization="batch",
-        activation="relu",
-        kernel_initializer="he_normal",
-        optimizer="adam",
-        learning_rate=1e-3,
-        weight_decay=1e-4,
-        batch_size=32,
-        epochs=100,
-        validation_fraction=0.1,
-        patience=6,
-        lr_schedule="one_cycle",
-        scale_target=True,
-        random_state=None,
-        verbose=0,
-        **kwargs,
-    ):
+        branches: str = "both",
+        mlp_input: str = "quantile",
+        numeric_embedding: str | None = None,
+        n_dense_layers: int = 2,
+        dense_units: int = 64,
+        n_conv_layers: int = 2,
+        base_filters: int = 16,
+        n_head_layers: int = 1,
+        head_units: int = 64,
+        dropout: float = 0.1,
+        normalization: str | None = "batch",
+        activation: str = "relu",
+        kernel_initializer: str = "he_normal",
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 32,
+        epochs: int = 100,
+        validation_fraction: float | None = 0.1,
+        patience: int = 6,
+        lr_schedule: str = "one_cycle",
+        scale_target: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        **kwargs: Any,
+    ) -> None:
         self._store_params(locals())
 
     @property
     def target_encoder(self):
         return _StandardTarget(scale=self.scale_target)
 
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Coefficient of determination R² of ``self.predict(X)`` on ``y``.
 
         Parameters
@@ -367,41 +384,41 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
 
     def __init__(
         self,
-        imager=None,
+        imager: TintoImager | None = None,
         *,
-        branches="both",
-        mlp_input="quantile",
-        numeric_embedding=None,
-        n_dense_layers=2,
-        dense_units=64,
-        n_conv_layers=2,
-        base_filters=16,
-        n_head_layers=1,
-        head_units=64,
-        dropout=0.1,
-        normalization="batch",
-        activation="relu",
-        kernel_initializer="he_normal",
-        optimizer="adam",
-        learning_rate=1e-3,
-        weight_decay=1e-4,
-        batch_size=32,
-        epochs=100,
-        validation_fraction=0.1,
-        patience=6,
-        lr_schedule="one_cycle",
-        class_weight=None,
-        random_state=None,
-        verbose=0,
-        **kwargs,
-    ):
+        branches: str = "both",
+        mlp_input: str = "quantile",
+        numeric_embedding: str | None = None,
+        n_dense_layers: int = 2,
+        dense_units: int = 64,
+        n_conv_layers: int = 2,
+        base_filters: int = 16,
+        n_head_layers: int = 1,
+        head_units: int = 64,
+        dropout: float = 0.1,
+        normalization: str | None = "batch",
+        activation: str = "relu",
+        kernel_initializer: str = "he_normal",
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 32,
+        epochs: int = 100,
+        validation_fraction: float | None = 0.1,
+        patience: int = 6,
+        lr_schedule: str = "one_cycle",
+        class_weight: dict | str | None = None,
+        random_state: int | np.random.RandomState | None = None,
+        verbose: int = 0,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("loss", self._loss)  # SciKeras picks its encoder by it
         self._store_params(locals())
 
     def _n_model_outputs(self, meta):
         return meta["n_classes_"]
 
-    def predict_proba(self, X, **kwargs):
+    def predict_proba(self, X: ArrayLike, **kwargs: Any) -> np.ndarray:
         """Class probabilities for ``X``.
 
         Parameters
@@ -418,7 +435,9 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         """
         return super().predict_proba(X, **kwargs)
 
-    def score(self, X, y, sample_weight=None):
+    def score(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> float:
         """Mean accuracy on ``(X, y)``, as scikit-learn classifiers define it.
 
         Labels never seen in training simply count as errors (SciKeras would

@@ -7,6 +7,8 @@ patience that runs out inside the warm-up stops training there and restores
 the weights of a nearly untrained network.
 """
 
+from __future__ import annotations
+
 import math
 import os
 import random
@@ -156,7 +158,15 @@ class WarmupPlateau(keras.callbacks.Callback):
     >>> callbacks = [schedule, keras.callbacks.EarlyStopping(start_from_epoch=2)]
     """
 
-    def __init__(self, learning_rate, *, warmup, patience, factor=0.2, min_factor=0.01):
+    def __init__(
+        self,
+        learning_rate: float,
+        *,
+        warmup: int,
+        patience: int,
+        factor: float = 0.2,
+        min_factor: float = 0.01,
+    ) -> None:
         super().__init__()
         self.learning_rate = learning_rate
         self.warmup = warmup
@@ -164,13 +174,13 @@ class WarmupPlateau(keras.callbacks.Callback):
         self.factor = factor
         self.min_factor = min_factor
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         """Start at ``learning_rate`` with no best validation loss yet."""
         self._rate = self.learning_rate
         self._best = math.inf
         self._wait = 0
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         """Set this epoch's rate: the warm-up's, then the plateau-cut one."""
         if epoch < self.warmup:
             rate = self.learning_rate * (epoch + 1) / (self.warmup + 1)
@@ -179,7 +189,7 @@ class WarmupPlateau(keras.callbacks.Callback):
         self.model.optimizer.learning_rate.assign(rate)
         self._current = float(rate)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Log the rate; cut it after ``patience`` epochs without a better loss."""
         logs = logs if logs is not None else {}
         logs["learning_rate"] = self._current

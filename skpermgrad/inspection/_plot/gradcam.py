@@ -1,11 +1,21 @@
 """GradCAMDisplay: the mean Grad-CAM heatmap over the mean TINTO image."""
 
-from collections import defaultdict
+from __future__ import annotations
 
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
+from sklearn.utils import Bunch
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
 from .._permgrad import permgrad_importance
 from .permgrad import _class_index, _for_target
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 class GradCAMDisplay:
@@ -56,8 +66,14 @@ class GradCAMDisplay:
     """
 
     def __init__(
-        self, *, heatmap, mean_image, feature_positions, feature_names, class_name=None
-    ):
+        self,
+        *,
+        heatmap: np.ndarray,
+        mean_image: np.ndarray,
+        feature_positions: np.ndarray,
+        feature_names: ArrayLike,
+        class_name: object | None = None,
+    ) -> None:
         self.heatmap = heatmap
         self.mean_image = mean_image
         self.feature_positions = feature_positions
@@ -65,7 +81,14 @@ class GradCAMDisplay:
         self.class_name = class_name
 
     @classmethod
-    def from_result(cls, result, *, target=None, ax=None, **kwargs):
+    def from_result(
+        cls,
+        result: Bunch,
+        *,
+        target: object | None = None,
+        ax: Axes | None = None,
+        **kwargs: Any,
+    ) -> GradCAMDisplay:
         """Plot the Grad-CAM of a :func:`~skpermgrad.permgrad_importance` result.
 
         Parameters
@@ -98,15 +121,15 @@ class GradCAMDisplay:
     @classmethod
     def from_estimator(
         cls,
-        estimator,
-        X,
-        y,
+        estimator: BaseEstimator,
+        X: ArrayLike,
+        y: ArrayLike,
         *,
-        target=None,
-        ax=None,
-        importance_kw=None,
-        **kwargs,
-    ):
+        target: object | None = None,
+        ax: Axes | None = None,
+        importance_kw: dict | None = None,
+        **kwargs: Any,
+    ) -> GradCAMDisplay:
         """Explain a fitted hybrid (or Pipeline ending in one) and plot its Grad-CAM.
 
         Parameters
@@ -135,7 +158,14 @@ class GradCAMDisplay:
         result = permgrad_importance(estimator, X, y, **(importance_kw or {}))
         return cls.from_result(result, target=target, ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, cmap="jet", alpha=0.5, **kwargs):
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        cmap: str = "jet",
+        alpha: float = 0.5,
+        **kwargs: Any,
+    ) -> GradCAMDisplay:
         """Draw the mean image in grey, the heatmap over it, and the labels.
 
         Parameters

@@ -1,9 +1,19 @@
 """PermGradDisplay: bars of the fused PermGrad score and of its parts."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
+from sklearn.utils import Bunch
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
 from .._permgrad import permgrad_importance
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def _class_index(result, target):
@@ -104,18 +114,18 @@ default="permutation"
     def __init__(
         self,
         *,
-        importances,
-        permutation_importances,
-        gradcam,
-        branch_weights,
-        feature_names,
-        class_name=None,
-        cnn_importance="permutation",
-        fusion="model_split",
-        branch_contributions=None,
-        importances_ci=None,
-        indistinguishable_from_zero=None,
-    ):
+        importances: np.ndarray,
+        permutation_importances: np.ndarray,
+        gradcam: np.ndarray,
+        branch_weights: dict,
+        feature_names: ArrayLike,
+        class_name: object | None = None,
+        cnn_importance: str = "permutation",
+        fusion: str = "model_split",
+        branch_contributions: dict | None = None,
+        importances_ci: np.ndarray | None = None,
+        indistinguishable_from_zero: np.ndarray | None = None,
+    ) -> None:
         self.importances = importances
         self.permutation_importances = permutation_importances
         self.gradcam = gradcam
@@ -130,8 +140,15 @@ default="permutation"
 
     @classmethod
     def from_result(
-        cls, result, *, target=None, kind="fused", top_n=None, ax=None, **kwargs
-    ):
+        cls,
+        result: Bunch,
+        *,
+        target: object | None = None,
+        kind: str = "fused",
+        top_n: int | None = None,
+        ax: Axes | None = None,
+        **kwargs: Any,
+    ) -> PermGradDisplay:
         """Plot the result of :func:`~skpermgrad.permgrad_importance`.
 
         Parameters
@@ -180,17 +197,17 @@ default="permutation"
     @classmethod
     def from_estimator(
         cls,
-        estimator,
-        X,
-        y,
+        estimator: BaseEstimator,
+        X: ArrayLike,
+        y: ArrayLike,
         *,
-        target=None,
-        kind="fused",
-        top_n=None,
-        ax=None,
-        importance_kw=None,
-        **kwargs,
-    ):
+        target: object | None = None,
+        kind: str = "fused",
+        top_n: int | None = None,
+        ax: Axes | None = None,
+        importance_kw: dict | None = None,
+        **kwargs: Any,
+    ) -> PermGradDisplay:
         """Explain a fitted hybrid (or Pipeline ending in one) and plot it.
 
         Parameters
@@ -219,7 +236,14 @@ default="permutation"
             result, target=target, kind=kind, top_n=top_n, ax=ax, **kwargs
         )
 
-    def plot(self, ax=None, *, kind="fused", top_n=None, **kwargs):
+    def plot(
+        self,
+        ax: Axes | None = None,
+        *,
+        kind: str = "fused",
+        top_n: int | None = None,
+        **kwargs: Any,
+    ) -> PermGradDisplay:
         """Draw horizontal bars, the most important feature on top.
 
         Parameters

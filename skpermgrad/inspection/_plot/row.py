@@ -1,11 +1,22 @@
 """RowExplanationDisplay: one row's attributions next to its image."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
+from sklearn.utils import Bunch
 from sklearn.utils._optional_dependencies import check_matplotlib_support
 
 from .._local import explain_rows
 from .gradcam import GradCAMDisplay
 from .permgrad import _class_index
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 class RowExplanationDisplay:
@@ -72,16 +83,16 @@ class RowExplanationDisplay:
     def __init__(
         self,
         *,
-        attributions,
-        feature_names,
-        prediction,
-        baseline_prediction,
-        image,
-        heatmap,
-        feature_positions,
-        encoded_feature_names,
-        class_name=None,
-    ):
+        attributions: np.ndarray,
+        feature_names: ArrayLike,
+        prediction: float,
+        baseline_prediction: float,
+        image: np.ndarray | None,
+        heatmap: np.ndarray | None,
+        feature_positions: np.ndarray | None,
+        encoded_feature_names: ArrayLike | None,
+        class_name: object | None = None,
+    ) -> None:
         self.attributions = attributions
         self.feature_names = feature_names
         self.prediction = prediction
@@ -94,8 +105,15 @@ class RowExplanationDisplay:
 
     @classmethod
     def from_result(
-        cls, result, row=0, *, target=None, top_n=None, axes=None, **kwargs
-    ):
+        cls,
+        result: Bunch,
+        row: int = 0,
+        *,
+        target: object | None = None,
+        top_n: int | None = None,
+        axes: Sequence[Axes] | None = None,
+        **kwargs: Any,
+    ) -> RowExplanationDisplay:
         """Plot one row of what :func:`~skpermgrad.explain_rows` returned.
 
         Parameters
@@ -143,16 +161,16 @@ class RowExplanationDisplay:
     @classmethod
     def from_estimator(
         cls,
-        estimator,
-        X,
-        row=0,
+        estimator: BaseEstimator,
+        X: ArrayLike,
+        row: int = 0,
         *,
-        target=None,
-        top_n=None,
-        axes=None,
-        explain_kw=None,
-        **kwargs,
-    ):
+        target: object | None = None,
+        top_n: int | None = None,
+        axes: Sequence[Axes] | None = None,
+        explain_kw: dict | None = None,
+        **kwargs: Any,
+    ) -> RowExplanationDisplay:
         """Explain one row of ``X`` (against the mean of ``X``) and plot it.
 
         Parameters
@@ -187,7 +205,13 @@ class RowExplanationDisplay:
             result, 0, target=target, top_n=top_n, axes=axes, **kwargs
         )
 
-    def plot(self, *, top_n=None, axes=None, **kwargs):
+    def plot(
+        self,
+        *,
+        top_n: int | None = None,
+        axes: Sequence[Axes] | None = None,
+        **kwargs: Any,
+    ) -> RowExplanationDisplay:
         """Draw the bars (left) and the image with its Grad-CAM (right).
 
         Parameters
