@@ -480,5 +480,12 @@ def test_unclear_inputs_get_clear_answers(binary):
 def test_repr_shows_only_changed_parameters():
     assert repr(HybridRegressor()) == "HybridRegressor()"
     assert repr(HybridClassifier(dropout=0.2, imager=TintoImager(pixels=4))) == (
-        "HybridClassifier(imager=TintoImager(pixels=4), dropout=0.2)"
+        "HybridClassifier(dropout=0.2, imager=TintoImager(pixels=4))"
+    )
+    # inside a Pipeline too (scikit-learn's printer), SciKeras's defaults unshown
+    pipe = make_pipeline(StandardScaler(), HybridRegressor(shuffle=False))
+    assert "HybridRegressor(shuffle=False)" in repr(pipe)
+    assert (
+        "build_fn" not in repr(pipe)
+        and "build_fn" not in HybridRegressor().get_params()
     )

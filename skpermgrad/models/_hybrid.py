@@ -13,7 +13,7 @@ import keras
 import numpy as np
 from numpy.typing import ArrayLike
 from scikeras.wrappers import KerasClassifier, KerasRegressor
-from sklearn.base import ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
@@ -44,7 +44,18 @@ _SCIKERAS_PARAMS = (
     "random_state",
     "verbose",
     "class_weight",
+    "callbacks",
+    "loss",
+    "metrics",
+    "shuffle",
+    "validation_batch_size",
+    "warm_start",
+    "run_eagerly",
 )
+# SciKeras parameters the hybrids refuse (their own network, validation_fraction):
+# not parameters of theirs unless given, so that get_params, clone and the repr
+# leave them out; fit refuses a given one
+_REFUSED_SCIKERAS_PARAMS = ("model", "build_fn", "validation_split")
 
 
 class _HybridMixin:
@@ -53,6 +64,10 @@ class _HybridMixin:
     _parameter_constraints: dict = _HYBRID_CONSTRAINTS
     _loss = None
     _output_activation = None
+    # SciKeras's parameters the hybrids refuse, at their SciKeras defaults
+    model = None
+    build_fn = None
+    validation_split = 0.0
 
     def _store_params(self, params):
         """Store the constructor's parameters as given (scikit-learn's rule).
@@ -64,6 +79,8 @@ class _HybridMixin:
         kwargs = params.pop("kwargs")
         own = {k: params.pop(k) for k in _SCIKERAS_PARAMS if k in params}
         super().__init__(**own, **kwargs)
+        for name in set(_REFUSED_SCIKERAS_PARAMS) - kwargs.keys():
+            del self.__dict__[name]  # the class default stands in for SciKeras
         for name, value in params.items():
             setattr(self, name, value)
 
@@ -275,19 +292,9 @@ class _HybridMixin:
                 )
         return super()._validate_data(X, y, reset=reset, **kwargs)
 
-    def __repr__(self, N_CHAR_MAX=700):
-        # scikit-learn's convention (print_changed_only): the parameters that
-        # differ from a default instance's, where SciKeras prints every one.
-        defaults = type(self)().get_params(deep=False)
-        changed = ", ".join(
-            f"{name}={value!r}"
-            for name, value in self.get_params(deep=False).items()
-            if name not in defaults or repr(value) != repr(defaults[name])
-        )
-        text = f"{type(self).__name__}({changed})"
-        if len(text) > N_CHAR_MAX:
-            text = text[: N_CHAR_MAX // 2] + "..." + text[-N_CHAR_MAX // 2 :]
-        return text
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
+        # scikit-learn's (only the changed parameters), not SciKeras's (every one)
+        return BaseEstimator.__repr__(self, N_CHAR_MAX)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -332,6 +339,13 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         scale_target: bool = True,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
+        callbacks: list | None = None,
+        loss: str | keras.losses.Loss | None = None,
+        metrics: list | None = None,
+        shuffle: bool = True,
+        validation_batch_size: int | None = None,
+        warm_start: bool = False,
+        run_eagerly: bool = False,
         **kwargs: Any,
     ) -> None:
         self._store_params(locals())
@@ -410,9 +424,15 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         class_weight: dict | str | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
+        callbacks: list | None = None,
+        loss: str | keras.losses.Loss | None = None,
+        metrics: list | None = None,
+        shuffle: bool = True,
+        validation_batch_size: int | None = None,
+        warm_start: bool = False,
+        run_eagerly: bool = False,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("loss", self._loss)  # SciKeras picks its encoder by it
         self._store_params(locals())
 
     def _n_model_outputs(self, meta):

@@ -33,6 +33,10 @@ _HYBRID_CONSTRAINTS = {
     "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
     "random_state": ["random_state"],
     "verbose": ["verbose"],
+    "shuffle": ["boolean"],
+    "validation_batch_size": [Interval(Integral, 1, None, closed="left"), None],
+    "warm_start": ["boolean"],
+    "run_eagerly": ["boolean"],
 }
 
 
@@ -141,8 +145,8 @@ default="one_cycle"
 """
 
 _OTHER_PARAMETERS_DOC = """    **kwargs
-        SciKeras's own parameters (below) and its routed ones (``fit__*``,
-        ``predict__*``, ``compile__*``, ``optimizer__*``, ``callbacks__*``).
+        SciKeras's routed parameters (``fit__*``, ``predict__*``,
+        ``compile__*``, ``optimizer__*``, ``loss__*``, ``callbacks__*``).
 
     Other Parameters
     ----------------
@@ -150,8 +154,8 @@ _OTHER_PARAMETERS_DOC = """    **kwargs
         Extra Keras callbacks (instances, or classes built for each fit), run
         after the hybrid's own (schedule, early stopping).
     loss : str or keras.losses.Loss, default=None
-        Replaces the default loss (mean squared error for the regressor,
-        sparse categorical cross-entropy for the classifier).
+        A Keras loss; ``None`` means mean squared error for the regressor and
+        sparse categorical cross-entropy for the classifier.
     metrics : list of str, default=None
         Keras metrics recorded in ``history_`` each epoch.
     shuffle : bool, default=True
@@ -165,10 +169,10 @@ _OTHER_PARAMETERS_DOC = """    **kwargs
         the quantile map stay as first fitted) instead of starting again.
     run_eagerly : bool, default=False
         Run Keras eagerly (slow; for debugging).
-    model, build_fn : None
-        Not supported (a ValueError): the hybrid builds its own network.
-    validation_split : float, default=0.0
-        Not supported beyond 0 (a ValueError): use ``validation_fraction``.
+    model, build_fn, validation_split
+        SciKeras's, not the hybrids' parameters: given through ``**kwargs``,
+        they are refused by ``fit`` (the hybrid builds its own network and
+        holds out ``validation_fraction`` of the rows).
 """
 
 _REFERENCES_DOC = """
