@@ -52,6 +52,15 @@ def load_puma8nh(*, return_X_y: bool = False, as_frame: bool = False) -> Bunch |
     Source: the PermGrad repository (felescgon/PermGrad, Apache License 2.0),
     from the DELVE pumadyn family; see ``skpermgrad/datasets/data/LICENSE.txt``.
 
+    See Also
+    --------
+    skpermgrad.TintoImager : Draws its rows as images (``skpermgrad demo``).
+
+    References
+    ----------
+    .. [1] C. E. Rasmussen et al., DELVE: Data for Evaluating Learning in Valid
+       Experiments, University of Toronto, 1996 (the pumadyn family).
+
     Examples
     --------
     >>> from skpermgrad.datasets import load_puma8nh

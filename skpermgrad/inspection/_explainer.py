@@ -164,6 +164,14 @@ default="permutation"
     sklearn.feature_selection.SelectFromModel : Selection from any model's
         importances.
 
+    References
+    ----------
+    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
+       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
+       Global Feature Attribution Using Synthetic Image Representations",
+       code: https://github.com/felescgon/PermGrad,
+       :doi:`10.5281/zenodo.17613159`.
+
     Examples
     --------
     >>> from sklearn.datasets import make_regression

@@ -41,6 +41,18 @@ def hybrid_search_space(prefix: str = "", *, max_base_filters: int = 256) -> dic
     default ``TintoImager(pixels=20)``); the notebook's separate per-layer units
     are one ``dense_units`` and one ``head_units`` here.
 
+    See Also
+    --------
+    skpermgrad.HybridRegressor, skpermgrad.HybridClassifier : What it tunes.
+
+    References
+    ----------
+    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
+       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
+       Global Feature Attribution Using Synthetic Image Representations",
+       code: https://github.com/felescgon/PermGrad,
+       :doi:`10.5281/zenodo.17613159`. The notebook's Optuna space.
+
     Examples
     --------
     >>> from skpermgrad.model_selection import hybrid_search_space

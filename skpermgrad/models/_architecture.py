@@ -52,6 +52,31 @@ class TintoRender(layers.Layer):
     :meth:`~skpermgrad.TintoImager.get_render_weights`) and reproduces its
     :meth:`~skpermgrad.TintoImager.transform_images` on each batch, so training
     never materialises the ``(n_samples, height, width, channels)`` array.
+
+    See Also
+    --------
+    skpermgrad.TintoImager : Learns the layout; its ``transform_images`` draws
+        the same images outside the graph.
+    build_hybrid_model : Puts this layer after the ``image_input`` input.
+
+    References
+    ----------
+    .. [1] M. Castillo-Cara et al., "TINTO: Converting Tidy Data into Image
+       for Classification with 2-Dimensional Convolutional Neural Networks",
+       SoftwareX 22, 101391, 2023. :doi:`10.1016/j.softx.2023.101391`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad import TintoImager
+    >>> from skpermgrad.models import TintoRender
+    >>> X = np.random.default_rng(0).uniform(size=(50, 3))
+    >>> imager = TintoImager(pixels=4).fit(X)
+    >>> weights, mode = imager.get_render_weights()
+    >>> layer = TintoRender(weights, mode, pixels=4)
+    >>> values = imager.transform_values(X[:2])
+    >>> bool(np.allclose(layer(values), imager.transform_images(X[:2])))
+    True
     """
 
     def __init__(
@@ -116,6 +141,20 @@ def quantile_knots(values: ArrayLike, n_quantiles: int = N_QUANTILES) -> np.ndar
     Returns
     -------
     knots, targets : ndarray of shape (n_features, n_quantiles)
+
+    See Also
+    --------
+    QuantileMap : The layer that applies them.
+    sklearn.preprocessing.QuantileTransformer : The same map outside a network.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import quantile_knots
+    >>> values = np.random.default_rng(0).exponential(size=(500, 2))
+    >>> knots, targets = quantile_knots(values, n_quantiles=5)
+    >>> knots.shape, [round(float(t), 2) for t in targets[0]]
+    ((2, 5), [-3.09, -0.67, 0.0, 0.67, 3.09])
     """
     from scipy.special import ndtri
 
@@ -147,6 +186,20 @@ class QuantileMap(layers.Layer):
     input stays the values that the image is drawn from and gradients flow
     through it. Heavy-tailed columns (counts, prices) reach the MLP spread
     out instead of crowded near 0.
+
+    See Also
+    --------
+    quantile_knots : Knots that make it a quantile transform.
+    build_hybrid_model : Puts it first in the MLP branch
+        (``quantile_knots=``), as the ``mlp_quantile`` layer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import QuantileMap
+    >>> layer = QuantileMap(knots=[[0.0, 1.0, 2.0]], targets=[[-1.0, 0.0, 4.0]])
+    >>> np.asarray(layer(np.array([[-5.0], [0.5], [1.5], [9.0]], "float32"))).ravel()
+    array([-1. , -0.5,  2. ,  4. ], dtype=float32)
     """
 
     def __init__(self, knots: ArrayLike, targets: ArrayLike, **kwargs: Any) -> None:
@@ -189,6 +242,24 @@ class PeriodicEmbedding(layers.Layer):
     ``N(0, sigma**2)``), then one Dense layer shared by all features with
     ``d_embedding`` units and a ReLU; the output is the features' embeddings
     side by side, ``(batch, n_features * d_embedding)``.
+
+    See Also
+    --------
+    build_hybrid_model : Puts it in the MLP branch
+        (``numeric_embedding="periodic"``), as the ``mlp_embedding`` layer.
+
+    References
+    ----------
+    .. [1] Y. Gorishniy, I. Rubachev and A. Babenko, "On Embeddings for
+       Numerical Features in Tabular Deep Learning", NeurIPS 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import PeriodicEmbedding
+    >>> layer = PeriodicEmbedding(n_frequencies=4, d_embedding=3, seed=0)
+    >>> tuple(layer(np.zeros((2, 5), "float32")).shape)
+    (2, 15)
     """
 
     def __init__(
@@ -307,6 +378,32 @@ def build_hybrid_model(
     - ``concatenate``: the two branch outputs side by side
       (``branches="both"``);
     - ``output``: the prediction layer.
+
+    See Also
+    --------
+    skpermgrad.HybridRegressor, skpermgrad.HybridClassifier : Build it from a
+        fitted imager and train it.
+
+    References
+    ----------
+    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
+       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
+       Global Feature Attribution Using Synthetic Image Representations",
+       code: https://github.com/felescgon/PermGrad,
+       :doi:`10.5281/zenodo.17613159`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad import TintoImager
+    >>> from skpermgrad.models import LAST_CONV, build_hybrid_model
+    >>> X = np.random.default_rng(0).normal(size=(40, 5))
+    >>> imager = TintoImager(pixels=8).fit(X)
+    >>> weights, mode = imager.get_render_weights()
+    >>> model = build_hybrid_model(n_features=5, render_weights=weights,
+    ...                            render_mode=mode, pixels=8)
+    >>> model.get_layer(LAST_CONV).output.shape
+    (None, 4, 4, 32)
     """
     side = pixels * zoom
     if branches != "mlp" and n_conv_layers > max_conv_layers(side):

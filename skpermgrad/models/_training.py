@@ -44,6 +44,16 @@ def one_cycle_learning_rate(
     -------
     learning_rate : float
 
+    See Also
+    --------
+    WarmupPlateau : The alternative schedule (``lr_schedule="warmup_plateau"``).
+
+    References
+    ----------
+    .. [1] L. N. Smith and N. Topin, "Super-Convergence: Very Fast Training of
+       Neural Networks Using Large Learning Rates", 2019 (the one-cycle
+       policy).
+
     Examples
     --------
     >>> from skpermgrad.models import one_cycle_learning_rate
@@ -149,6 +159,11 @@ class WarmupPlateau(keras.callbacks.Callback):
     --------
     keras.callbacks.ReduceLROnPlateau : The plateau cut alone; it counts
         epochs from the first, so a warm-up's early losses can trigger it.
+
+    References
+    ----------
+    .. [1] P. Goyal et al., "Accurate, Large Minibatch SGD: Training ImageNet
+       in 1 Hour", 2017 (linear warm-up).
 
     Examples
     --------

@@ -50,6 +50,16 @@ class GradCAMDisplay:
     figure_ : matplotlib Figure
         Figure holding the picture.
 
+    See Also
+    --------
+    skpermgrad.permgrad_importance : Computes the Grad-CAM part it draws.
+    PermGradDisplay : The importances as bars.
+
+    References
+    ----------
+    .. [1] Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks
+       via Gradient-based Localization", ICCV 2017.
+
     Examples
     --------
     >>> import matplotlib

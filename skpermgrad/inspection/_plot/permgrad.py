@@ -96,6 +96,20 @@ default="permutation"
     figure_ : matplotlib Figure
         Figure holding the chart.
 
+    See Also
+    --------
+    skpermgrad.permgrad_importance : Computes what it draws.
+    GradCAMDisplay : The Grad-CAM part over the mean image.
+    sklearn.inspection.permutation_importance : The whole-model permutation.
+
+    References
+    ----------
+    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
+       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
+       Global Feature Attribution Using Synthetic Image Representations",
+       code: https://github.com/felescgon/PermGrad,
+       :doi:`10.5281/zenodo.17613159`.
+
     Examples
     --------
     >>> import matplotlib

@@ -66,6 +66,13 @@ class RowExplanationDisplay:
     explain_rows : The attributions this draws.
     PermGradDisplay : Global importances.
 
+    References
+    ----------
+    .. [1] Sundararajan, Taly and Yan, "Axiomatic Attribution for Deep
+       Networks", ICML 2017 (integrated gradients).
+    .. [2] Selvaraju et al., "Grad-CAM: Visual Explanations from Deep Networks
+       via Gradient-based Localization", ICCV 2017.
+
     Examples
     --------
     >>> import matplotlib
