@@ -387,7 +387,7 @@ def test_compile_arguments_pass_through(reg9):
 
 def test_scikeras_fit_parameters_are_honoured(reg9, monkeypatch):
     """shuffle, validation_batch_size and warm_start do what their docs say."""
-    import skpermgrad.models._hybrid as hybrid_module
+    import skpermgrad.models._base as hybrid_module
 
     X, y = reg9
     made = []

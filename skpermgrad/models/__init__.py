@@ -11,13 +11,10 @@ from ._architecture import (
     MLP_OUTPUT,
     MLP_QUANTILE,
     OUTPUT,
-    PeriodicEmbedding,
-    QuantileMap,
-    TintoRender,
     build_hybrid_model,
-    quantile_knots,
 )
 from ._hybrid import HybridClassifier, HybridRegressor
+from ._layers import PeriodicEmbedding, QuantileMap, TintoRender, quantile_knots
 from ._training import WarmupPlateau, one_cycle_learning_rate
 
 # the layer names (see build_hybrid_model's Notes): explanations look layers up

@@ -6,6 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from ..imaging import TintoImager
 from . import _architecture as arch
+from ._layers import quantile_knots
 
 _BRANCH_INPUTS = {
     "both": (arch.INPUT_TABULAR, arch.INPUT_IMAGE),
@@ -34,7 +35,7 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
         self.imager_ = clone(imager).fit(X)
         self.quantile_knots_ = None
         if self.mlp_input == "quantile" and self.branches != "cnn":
-            self.quantile_knots_ = arch.quantile_knots(self.imager_.transform_values(X))
+            self.quantile_knots_ = quantile_knots(self.imager_.transform_values(X))
         return self
 
     def transform(self, X):
