@@ -166,11 +166,8 @@ default="permutation"
 
     References
     ----------
-    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
-       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
-       Global Feature Attribution Using Synthetic Image Representations",
-       code: https://github.com/felescgon/PermGrad,
-       :doi:`10.5281/zenodo.17613159`.
+    .. [1] F. Escalera-González et al., "PermGrad" (cited in full in
+       :class:`~skpermgrad.HybridRegressor`), :doi:`10.5281/zenodo.17613159`.
 
     Examples
     --------

@@ -47,11 +47,9 @@ def hybrid_search_space(prefix: str = "", *, max_base_filters: int = 256) -> dic
 
     References
     ----------
-    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
-       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
-       Global Feature Attribution Using Synthetic Image Representations",
-       code: https://github.com/felescgon/PermGrad,
-       :doi:`10.5281/zenodo.17613159`. The notebook's Optuna space.
+    .. [1] F. Escalera-González et al., "PermGrad" (cited in full in
+       :class:`~skpermgrad.HybridRegressor`), :doi:`10.5281/zenodo.17613159`
+       (the notebook's Optuna space).
 
     Examples
     --------
