@@ -75,8 +75,9 @@ _SHARED_DOC = """
         it spreads heavy-tailed columns (counts, prices) out. ``"minmax"``:
         the min-max scaled values themselves, as the image holds them (the
         PermGrad notebook's). The default was chosen by the ablation in
-        ``benchmarks/results/bench_defaults.md`` (mean rank 4.11 of 8 against
-        4.67 for ``"minmax"``, every seed trains).
+        ``benchmarks/results/bench_defaults.md`` (the best mean rank of the
+        configurations where every seed trains: 4.89 of 10 against 6.00 for
+        ``"minmax"``).
     numeric_embedding : {"periodic"} or None, default=None
         ``"periodic"``: each MLP-branch input becomes periodic embeddings
         (16 trainable frequencies, cos and sin, a shared Dense of 8 units and
