@@ -87,6 +87,8 @@ CONFIGS = {
         pixels_per_feature=4,
         blur=True,
     ),
+    # round 4: the batch size with the quantile input (the fit-time goal)
+    "quantile_b64": dict(batch_size=64, lr_schedule="one_cycle", mlp_input="quantile"),
 }
 _IMAGER_KEYS = ("pixels_per_feature", "blur")
 QUICK_DATASETS = ("puma8NH",)
