@@ -103,15 +103,13 @@ def _split_params(params, n_features, pixels=None):
     from skpermgrad import TintoImager
 
     hybrid = {k: v for k, v in params.items() if k not in _IMAGER_KEYS}
-    if not any(k in params for k in _IMAGER_KEYS) and pixels is None:
-        return hybrid
-    per_feature = params.get("pixels_per_feature")
-    if per_feature is not None:
-        pixels = max(8, math.ceil(math.sqrt(per_feature * n_features)))
-    imager = TintoImager(blur=params.get("blur", False))
+    imager = {"blur": params["blur"]} if "blur" in params else {}
+    if "pixels_per_feature" in params:
+        pixels = max(8, math.ceil(math.sqrt(params["pixels_per_feature"] * n_features)))
     if pixels is not None:
-        imager.set_params(pixels=pixels)
-    hybrid["imager"] = imager
+        imager["pixels"] = pixels
+    if imager:
+        hybrid["imager"] = TintoImager(**imager)
     return hybrid
 
 

@@ -28,9 +28,14 @@ def _public_callables():
     import skpermgrad.model_selection
     import skpermgrad.models
 
-    modules = (skpermgrad, skpermgrad.models, skpermgrad.model_selection)
+    modules = (
+        skpermgrad,
+        skpermgrad.models,
+        skpermgrad.model_selection,
+        skpermgrad.datasets,
+    )
     seen = {}
-    for module in (*modules, skpermgrad.datasets):
+    for module in modules:
         for name in module.__all__:
             obj = getattr(module, name)
             if not callable(obj) or not getattr(obj, "__module__", "").startswith(

@@ -153,7 +153,7 @@ _OTHER_PARAMETERS_DOC = """    **kwargs
     ----------------
     callbacks : list of keras.callbacks.Callback, default=None
         Extra Keras callbacks (instances, or classes built for each fit), run
-        after the hybrid's own (schedule, early stopping).
+        before the hybrid's own (schedule, early stopping) at each step.
     loss : str or keras.losses.Loss, default=None
         A Keras loss; ``None`` means mean squared error for the regressor and
         sparse categorical cross-entropy for the classifier.
