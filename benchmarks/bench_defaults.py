@@ -89,6 +89,13 @@ CONFIGS = {
     ),
     # round 4: the batch size with the quantile input (the fit-time goal)
     "quantile_b64": dict(batch_size=64, lr_schedule="one_cycle", mlp_input="quantile"),
+    # round 5: a parameter-efficient ensemble head (TabM-mini, 8 members)
+    "quantile_k8": dict(
+        batch_size=32, lr_schedule="one_cycle", mlp_input="quantile", ensemble_size=8
+    ),
+    "quantile_b64_k8": dict(
+        batch_size=64, lr_schedule="one_cycle", mlp_input="quantile", ensemble_size=8
+    ),
 }
 _IMAGER_KEYS = ("pixels_per_feature", "blur")
 QUICK_DATASETS = ("puma8NH",)

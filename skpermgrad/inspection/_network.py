@@ -119,7 +119,9 @@ class _Network:
 
         def logits(h):
             h = to_logits(h, training=False)
-            if squashed:
+            if squashed and isinstance(output, arch.EnsembleDense):
+                h = output.logits(h)  # the members' mean logits
+            elif squashed:
                 h = tf.matmul(h, output.kernel)
                 if output.bias is not None:
                     h = h + output.bias

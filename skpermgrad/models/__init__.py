@@ -3,6 +3,7 @@
 from ._architecture import (
     CNN_OUTPUT,
     CONCATENATE,
+    ENSEMBLE_ADAPTER,
     IMAGE,
     INPUT_IMAGE,
     INPUT_TABULAR,
@@ -13,6 +14,7 @@ from ._architecture import (
     OUTPUT,
     build_hybrid_model,
 )
+from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleModel
 from ._hybrid import HybridClassifier, HybridRegressor
 from ._layers import PeriodicEmbedding, QuantileMap, TintoRender, quantile_knots
 from ._training import WarmupPlateau, one_cycle_learning_rate
@@ -29,12 +31,14 @@ LAYER_NAMES = (
     LAST_CONV,
     CNN_OUTPUT,
     CONCATENATE,
+    ENSEMBLE_ADAPTER,
     OUTPUT,
 )
 
 __all__ = [
     "CNN_OUTPUT",
     "CONCATENATE",
+    "ENSEMBLE_ADAPTER",
     "IMAGE",
     "INPUT_IMAGE",
     "INPUT_TABULAR",
@@ -44,6 +48,9 @@ __all__ = [
     "MLP_OUTPUT",
     "MLP_QUANTILE",
     "OUTPUT",
+    "EnsembleAdapter",
+    "EnsembleDense",
+    "EnsembleModel",
     "HybridClassifier",
     "HybridRegressor",
     "PeriodicEmbedding",

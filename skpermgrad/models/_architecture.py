@@ -11,6 +11,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleModel
 from ._layers import PeriodicEmbedding, QuantileMap, TintoRender
 
 INPUT_TABULAR = "tabular"
@@ -23,6 +24,7 @@ CONCATENATE = "concatenate"
 OUTPUT = "output"
 MLP_QUANTILE = "mlp_quantile"
 MLP_EMBEDDING = "mlp_embedding"
+ENSEMBLE_ADAPTER = "ensemble_adapter"
 NORMALIZATIONS = ("batch", "layer", None)
 MLP_INPUTS = ("minmax", "quantile")
 NUMERIC_EMBEDDINGS = ("periodic", None)
@@ -65,6 +67,7 @@ def build_hybrid_model(
     base_filters: int = 16,
     n_head_layers: int = 1,
     head_units: int = 64,
+    ensemble_size: int = 1,
     dropout: float = 0.1,
     normalization: str | None = "batch",
     activation: str = "relu",
@@ -84,6 +87,11 @@ def build_hybrid_model(
     (Dense ``head_units`` + Norm + Dropout), Dense ``n_outputs``. Norm is
     ``normalization``: batch normalisation (the PermGrad notebook's), layer
     normalisation, or ``None`` (an identity layer, so layer names stay).
+    ``ensemble_size=k > 1`` makes the head an ensemble of ``k`` members
+    (TabM-mini): :class:`EnsembleAdapter` after the concatenation, the head's
+    Dense layers shared, each member's own output layer
+    (:class:`EnsembleDense`, their mean for inference), each member trained on
+    its own loss (:class:`EnsembleModel`).
     ``branches="mlp"`` or ``"cnn"`` keeps one branch (the baselines); the
     model's inputs are then only that branch's.
 
@@ -112,7 +120,10 @@ def build_hybrid_model(
     - ``cnn_output``: output of the CNN branch (Flatten);
     - ``concatenate``: the two branch outputs side by side
       (``branches="both"``);
-    - ``output``: the prediction layer.
+    - ``ensemble_adapter``: the members' scaled copies of the head's input
+      (:class:`EnsembleAdapter`, only with ``ensemble_size > 1``);
+    - ``output``: the prediction layer (a Dense, or with ``ensemble_size > 1``
+      an :class:`EnsembleDense`).
 
     See Also
     --------
@@ -187,10 +198,21 @@ def build_hybrid_model(
         if len(outputs) == 2
         else outputs[0]
     )
+    if ensemble_size > 1:
+        x = EnsembleAdapter(ensemble_size, name=ENSEMBLE_ADAPTER)(x)
     for i in range(n_head_layers):
         x = layers.Dense(head_units, name=f"head_dense_{i}", **dense)(x)
         x = _normalization(normalization, f"head_norm_{i}")(x)
         x = layers.Dropout(dropout, name=f"head_dropout_{i}")(x)
+    if ensemble_size > 1:
+        output = EnsembleDense(
+            ensemble_size,
+            n_outputs,
+            activation=output_activation,
+            kernel_initializer=kernel_initializer,
+            name=OUTPUT,
+        )(x)
+        return EnsembleModel(inputs, output, name=f"hybrid_{branches}")
     output = layers.Dense(
         n_outputs,
         activation=output_activation,

@@ -19,6 +19,7 @@ _HYBRID_CONSTRAINTS = {
     "base_filters": [Interval(Integral, 1, None, closed="left")],
     "n_head_layers": [Interval(Integral, 0, None, closed="left")],
     "head_units": [Interval(Integral, 1, None, closed="left")],
+    "ensemble_size": [Interval(Integral, 1, None, closed="left")],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "normalization": [StrOptions(set(arch.NORMALIZATIONS) - {None}), None],
     "activation": [str],
@@ -50,6 +51,7 @@ _ARCHITECTURE_PARAMS = (
     "base_filters",
     "n_head_layers",
     "head_units",
+    "ensemble_size",
     "dropout",
     "normalization",
     "activation",
@@ -96,6 +98,13 @@ _SHARED_DOC = """
         Dense + BatchNorm + Dropout blocks after the concatenation.
     head_units : int, default=64
         Units of each head Dense layer.
+    ensemble_size : int, default=1
+        ``k > 1`` makes the head a parameter-efficient ensemble of ``k``
+        members (TabM-mini, Gorishniy et al. 2025): each member scales the
+        concatenated branch outputs by its own vector, shares the head's Dense
+        layers and has its own output layer; each is trained on its own loss
+        and their predictions are averaged. The branches are shared, so the
+        explanations are unchanged. ``1``: one head.
     dropout : float, default=0.1
         Dropout rate of every block.
     normalization : {"batch", "layer"} or None, default="batch"

@@ -1,0 +1,211 @@
+"""Parameter-efficient ensembling of the hybrid's head ("TabM-mini", BatchEnsemble).
+
+``k`` members share every weight of the head but a per-member scaling of its
+input (:class:`EnsembleAdapter`) and their own output layer
+(:class:`EnsembleDense`). Each member is trained on its own loss
+(:class:`EnsembleModel`): the members' predictions are kept apart while
+training and averaged for inference, so every explanation reads one output.
+
+Each is registered for Keras serialisation (package ``skpermgrad``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import layers, ops
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class EnsembleAdapter(layers.Layer):
+    """Copy each row ``k`` times, member ``j``'s copy scaled by its vector ``r_j``.
+
+    ``(batch, d) -> (batch, k, d)``; ``r`` is trainable and initialised with
+    random signs (+1/-1), as TabM-mini's adapter. The Dense layers after it act
+    on the last axis, so they are shared by the members.
+
+    Parameters
+    ----------
+    n_members : int
+        The ensemble's size ``k``.
+    seed : int or None, default=None
+        Seed of the random signs.
+
+    See Also
+    --------
+    EnsembleDense : The members' own output layer.
+    build_hybrid_model : Puts it after the ``concatenate`` layer
+        (``ensemble_size > 1``).
+
+    References
+    ----------
+    .. [1] Y. Gorishniy, A. Kotelnikov and A. Babenko, "TabM: Advancing Tabular
+       Deep Learning with Parameter-Efficient Ensembling", ICLR 2025.
+    .. [2] Y. Wen, D. Tran and J. Ba, "BatchEnsemble: an Alternative Approach
+       to Efficient Ensemble and Lifelong Learning", ICLR 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import EnsembleAdapter
+    >>> tuple(EnsembleAdapter(4, seed=0)(np.ones((2, 3), "float32")).shape)
+    (2, 4, 3)
+    """
+
+    def __init__(self, n_members: int, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.n_members = int(n_members)
+        self.seed = seed
+
+    def build(self, input_shape: tuple) -> None:
+        self.scales = self.add_weight(
+            name="scales",
+            shape=(self.n_members, input_shape[-1]),
+            initializer=_RandomSigns(self.seed),
+        )
+
+    def call(self, inputs: Any) -> Any:
+        return inputs[:, None, :] * self.scales[None]
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], self.n_members, input_shape[-1])
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "n_members": self.n_members, "seed": self.seed}
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class EnsembleDense(layers.Layer):
+    """Each member's own Dense output layer; their mean for inference.
+
+    ``(batch, k, d) -> (batch, units)``: member ``j`` computes
+    ``activation(h_j @ W_j + b_j)``; the layer returns the members' mean, or,
+    while training, the members themselves, ``(batch, k, units)``, for
+    :class:`EnsembleModel` to train each on its own loss.
+
+    Parameters
+    ----------
+    n_members : int
+        The ensemble's size ``k``.
+    units : int
+        Outputs of each member.
+    activation : str or None, default=None
+        Keras activation of each member's output (applied before the mean).
+    kernel_initializer : str, default="glorot_uniform"
+        Initializer of the members' kernels.
+
+    See Also
+    --------
+    EnsembleAdapter : Makes the members.
+
+    References
+    ----------
+    .. [1] Y. Gorishniy, A. Kotelnikov and A. Babenko, "TabM: Advancing Tabular
+       Deep Learning with Parameter-Efficient Ensembling", ICLR 2025.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import EnsembleDense
+    >>> layer = EnsembleDense(4, 2, activation="softmax")
+    >>> tuple(layer(np.ones((3, 4, 5), "float32")).shape)
+    (3, 2)
+    """
+
+    def __init__(
+        self,
+        n_members: int,
+        units: int,
+        activation: str | None = None,
+        kernel_initializer: str = "glorot_uniform",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.n_members = int(n_members)
+        self.units = int(units)
+        self.activation = keras.activations.get(activation)
+        self.kernel_initializer = kernel_initializer
+
+    def build(self, input_shape: tuple) -> None:
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(self.n_members, input_shape[-1], self.units),
+            initializer=self.kernel_initializer,
+        )
+        self.bias = self.add_weight(
+            name="bias", shape=(self.n_members, self.units), initializer="zeros"
+        )
+
+    def member_logits(self, inputs: Any) -> Any:
+        """Each member's output before the activation, ``(batch, k, units)``."""
+        return ops.einsum("bkd,kdu->bku", inputs, self.kernel) + self.bias[None]
+
+    def logits(self, inputs: Any) -> Any:
+        """The members' mean output before the activation, ``(batch, units)``."""
+        return ops.mean(self.member_logits(inputs), axis=1)
+
+    def call(self, inputs: Any, training: bool | None = None) -> Any:
+        members = self.activation(self.member_logits(inputs))
+        return members if training else ops.mean(members, axis=1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], self.units)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "n_members": self.n_members,
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "kernel_initializer": self.kernel_initializer,
+        }
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class EnsembleModel(keras.Model):
+    """A functional model that trains each ensemble member on its own loss.
+
+    While training, the output layer (:class:`EnsembleDense`) returns
+    ``(batch, k, outputs)``; the loss and the compiled metrics are computed on
+    the ``batch * k`` member predictions, each row's target repeated ``k``
+    times, so the loss is the members' mean loss (TabM's rule: training the
+    mean prediction instead makes the members collapse into one model).
+    Inference returns the members' mean.
+    """
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        y, y_pred, sample_weight = _members_apart(y, y_pred, sample_weight)
+        return super().compute_loss(x, y, y_pred, sample_weight, training)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        y, y_pred, sample_weight = _members_apart(y, y_pred, sample_weight)
+        return super().compute_metrics(x, y, y_pred, sample_weight)
+
+
+def _members_apart(y, y_pred, sample_weight):
+    """``(batch, k, u)`` predictions as ``batch * k`` rows, targets repeated."""
+    if y_pred is None or len(y_pred.shape) != 3:
+        return y, y_pred, sample_weight
+    k = y_pred.shape[1]
+    y_pred = ops.reshape(y_pred, (-1, y_pred.shape[2]))
+    y = None if y is None else ops.repeat(y, k, axis=0)
+    if sample_weight is not None:
+        sample_weight = ops.repeat(sample_weight, k, axis=0)
+    return y, y_pred, sample_weight
+
+
+class _RandomSigns(keras.initializers.Initializer):
+    """+1 or -1, each with probability 1/2."""
+
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        uniform = keras.random.uniform(shape, seed=self.seed, dtype=dtype)
+        return ops.where(uniform < 0.5, -1.0, 1.0)
+
+    def get_config(self):
+        return {"seed": self.seed}
