@@ -96,6 +96,17 @@ CONFIGS = {
     "quantile_b64_k8": dict(
         batch_size=64, lr_schedule="one_cycle", mlp_input="quantile", ensemble_size=8
     ),
+    # round 6: more members (TabM's default is 32); periodic embeddings with them
+    "quantile_b64_k32": dict(
+        batch_size=64, lr_schedule="one_cycle", mlp_input="quantile", ensemble_size=32
+    ),
+    "quantile_periodic_b64_k8": dict(
+        batch_size=64,
+        lr_schedule="one_cycle",
+        mlp_input="quantile",
+        numeric_embedding="periodic",
+        ensemble_size=8,
+    ),
 }
 _IMAGER_KEYS = ("pixels_per_feature", "blur")
 QUICK_DATASETS = ("puma8NH",)

@@ -93,3 +93,21 @@ def test_results_merge_per_dataset_across_runs(tmp_path, monkeypatch):
     # other settings: earlier results are not comparable and are not kept
     fresh = merge_dataset(path, "bench", [], {"folds": 5}, "b", {"models": {}})
     assert fresh == {"b": {"models": {}}}
+
+
+def test_predictive_models_can_be_measured_alone(monkeypatch):
+    # --models reruns some models (the hybrids after their defaults change);
+    # the names it accepts are the models the benchmark builds
+    pytest.importorskip("keras")
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    import bench_predictive
+
+    for task in ("regression", "classification"):
+        assert tuple(bench_predictive._models(task, 1, 0)) == bench_predictive.MODELS
+    script = RUN.parent / "bench_predictive.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--models", "hybrid,tabm"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and "tabm" in out.stderr
