@@ -119,3 +119,13 @@ def test_ensemble_size_is_validated(data):
     X, y = data
     with pytest.raises(ValueError, match="'ensemble_size' parameter"):
         HybridRegressor(ensemble_size=0, **TINY).fit(X, y)
+
+
+def test_seeded_fits_draw_the_same_members(data):
+    # the adapter's random signs come from the seeded state, like every weight
+    X, y = data
+    fits = [
+        HybridRegressor(TintoImager(pixels=4), ensemble_size=4, **TINY).fit(X, y)
+        for _ in range(2)
+    ]
+    np.testing.assert_array_equal(fits[0].predict(X), fits[1].predict(X))

@@ -74,7 +74,7 @@ def heavy():
 @pytest.mark.parametrize(
     "params, layers",
     [
-        (dict(mlp_input="quantile"), {"mlp_quantile"}),
+        (dict(mlp_input="quantile", numeric_embedding=None), {"mlp_quantile"}),
         (dict(mlp_input="minmax", numeric_embedding="periodic"), {"mlp_embedding"}),
         (
             dict(mlp_input="quantile", numeric_embedding="periodic"),
@@ -101,7 +101,9 @@ def test_options_build_named_layers_and_explanations_work(heavy, params, layers)
 
 
 def test_quantile_input_is_the_default_and_only_for_the_mlp_branch(heavy):
-    assert HybridRegressor().mlp_input == "quantile"
+    defaults = HybridRegressor().get_params()
+    assert defaults["mlp_input"] == "quantile"
+    assert defaults["numeric_embedding"] == "periodic"
     X, y = heavy
     cnn = HybridRegressor(
         TintoImager(pixels=4), branches="cnn", mlp_input="quantile", **TINY

@@ -198,14 +198,19 @@ def _members_apart(y, y_pred, sample_weight):
 
 
 class _RandomSigns(keras.initializers.Initializer):
-    """+1 or -1, each with probability 1/2."""
+    """+1 or -1, each with probability 1/2.
+
+    Drawn through Keras's own uniform initializer: without a seed it takes one
+    from Python's random state when made (as Keras's initializers do), so a
+    seeded fit draws the same signs every time.
+    """
 
     def __init__(self, seed=None):
         self.seed = seed
+        self._uniform = keras.initializers.RandomUniform(0.0, 1.0, seed=seed)
 
     def __call__(self, shape, dtype=None):
-        uniform = keras.random.uniform(shape, seed=self.seed, dtype=dtype)
-        return ops.where(uniform < 0.5, -1.0, 1.0)
+        return ops.where(self._uniform(shape, dtype=dtype) < 0.5, -1.0, 1.0)
 
     def get_config(self):
         return {"seed": self.seed}

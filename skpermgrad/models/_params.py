@@ -109,7 +109,7 @@ _SHARED_DOC = """
         and their predictions are averaged. The branches are shared, so the
         explanations are unchanged. ``1``: one head. Chosen by the ablation:
         8 members rank 4.89 against 9.22 for one head (both at batch 64 with
-        the quantile input), 32 members 4.44 at 1.5-2x the fit time.
+        the quantile input), 32 members 4.44 at 1.3-1.9 times the fit time.
     dropout : float, default=0.1
         Dropout rate of every block.
     normalization : {"batch", "layer"} or None, default="batch"
