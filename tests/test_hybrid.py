@@ -404,7 +404,9 @@ def test_scikeras_fit_parameters_are_honoured(reg9, monkeypatch):
     val, train = made  # the validation batches are made first
     assert train._rng is None  # in order every epoch
     np.testing.assert_array_equal(train._order, train.rows)
-    assert val.batch_size == 5 and train.batch_size == TINY.get("batch_size", 32)
+    assert val.batch_size == 5 and train.batch_size == TINY.get(
+        "batch_size", HybridRegressor().batch_size
+    )
     made.clear()
     tiny_regressor(validation_fraction=0.2).fit(X, y)
     val, train = made

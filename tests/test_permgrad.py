@@ -23,9 +23,14 @@ from skpermgrad.inspection._network import _Network  # noqa: E402
 # min-max inputs (the quantile map, the default since, is explained in
 # test_mlp_input.py; its kinks make integrated gradients' quadrature error a
 # few percent instead of under 1%).
+# the network these mechanics were calibrated on: min-max input, no embeddings,
+# one head (the ensemble head has its own tests, and the Grad-CAM reference
+# below runs through it)
 TRAIN = {
     **TINY,
     "mlp_input": "minmax",
+    "numeric_embedding": None,
+    "ensemble_size": 1,
     "dense_units": 16,
     "head_units": 16,
     "epochs": 30,
@@ -430,7 +435,7 @@ def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layer
     X = rng.uniform(-1, 1, size=(120, 5))
     y = X[:, 0] - X[:, 2]
     imager = TintoImager(pixels=4, zoom=zoom, random_state=0)
-    params = {**TRAIN, "epochs": 3, "n_conv_layers": n_conv_layers}
+    params = {**TRAIN, "epochs": 3, "n_conv_layers": n_conv_layers, "ensemble_size": 4}
     reg = HybridRegressor(imager, **params).fit(X, y)
     result = permgrad_importance(
         reg, X, y, n_repeats=1, random_state=0, cnn_importance="gradcam"
@@ -443,7 +448,8 @@ def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layer
     fmap = keras.Model(model.inputs, model.get_layer("last_conv").output)(inputs)
     mlp = keras.Model(model.inputs, model.get_layer("mlp_output").output)(inputs)
     after_conv = [f"conv_norm_{last}", f"conv_pool_{last}", f"conv_dropout_{last}"]
-    head = ["head_dense_0", "head_norm_0", "head_dropout_0", "output"]
+    head = ["ensemble_adapter", "head_dense_0", "head_norm_0", "head_dropout_0"]
+    head.append("output")  # the ensemble's members averaged
     with tf.GradientTape() as tape:
         tape.watch(fmap)
         x = fmap

@@ -48,9 +48,10 @@ def explain_rows(
     the same values inside its graph, so a feature's attribution is what it
     moves the prediction by through either branch. The attributions of a row
     sum to its prediction minus the baseline's (completeness), up to the
-    quadrature error of ``n_steps`` Gauss-Legendre nodes (under 1% on smooth
-    networks; a few percent across the kinks of the MLP branch's quantile map,
-    ``mlp_input="quantile"``: raise ``n_steps`` to shrink it); ``mlp`` and
+    quadrature error of ``n_steps`` Gauss-Legendre nodes: under 1% on smooth
+    networks, more across the kinks of the MLP branch's quantile map and
+    ReLUs (7% of the gap in the example below, the default network after 3
+    epochs; it does not shrink steadily with ``n_steps`` there); ``mlp`` and
     ``cnn`` split each one by branch.
 
     Parameters
@@ -116,7 +117,7 @@ def explain_rows(
     >>> rows.attributions.shape
     (3, 5)
     >>> gap = rows.predictions - rows.baseline_prediction
-    >>> bool(abs(rows.attributions.sum(axis=1) - gap).max() < 0.05 * abs(gap).max())
+    >>> bool(abs(rows.attributions.sum(axis=1) - gap).max() < 0.1 * abs(gap).max())
     True
     """
     setup = _prepare(estimator, X, feature_groups)

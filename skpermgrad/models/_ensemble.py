@@ -175,12 +175,21 @@ class EnsembleModel(keras.Model):
     """
 
     def compute_loss(
-        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
-    ):
+        self,
+        x: Any = None,
+        y: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+        training: bool = True,
+    ) -> Any:
+        """Keras's loss, on each member's prediction (``batch * k`` rows)."""
         y, y_pred, sample_weight = _members_apart(y, y_pred, sample_weight)
         return super().compute_loss(x, y, y_pred, sample_weight, training)
 
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+    def compute_metrics(
+        self, x: Any, y: Any, y_pred: Any, sample_weight: Any = None
+    ) -> dict:
+        """Keras's compiled metrics, on each member's prediction."""
         y, y_pred, sample_weight = _members_apart(y, y_pred, sample_weight)
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
