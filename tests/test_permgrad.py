@@ -24,13 +24,14 @@ from skpermgrad.inspection._network import _Network  # noqa: E402
 # test_mlp_input.py; its kinks make integrated gradients' quadrature error a
 # few percent instead of under 1%).
 # the network these mechanics were calibrated on: min-max input, no embeddings,
-# one head (the ensemble head has its own tests, and the Grad-CAM reference
-# below runs through it)
+# one head, batch 32 (the ensemble head has its own tests, and the Grad-CAM
+# reference below runs through it)
 TRAIN = {
     **TINY,
     "mlp_input": "minmax",
     "numeric_embedding": None,
     "ensemble_size": 1,
+    "batch_size": 32,
     "dense_units": 16,
     "head_units": 16,
     "epochs": 30,
