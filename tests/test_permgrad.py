@@ -20,12 +20,11 @@ from skpermgrad.inspection._fusion import _minmax, _share  # noqa: E402
 from skpermgrad.inspection._network import _Network  # noqa: E402
 
 # The network these checks of the explanation's mechanics were calibrated on:
-# min-max inputs (the quantile map, the default since, is explained in
-# test_mlp_input.py; its kinks make integrated gradients' quadrature error a
-# few percent instead of under 1%).
-# the network these mechanics were calibrated on: min-max input, no embeddings,
-# one head, batch 32 (the ensemble head has its own tests, and the Grad-CAM
-# reference below runs through it)
+# min-max input, no embeddings, one head, batch 32. The defaults since (the
+# quantile map and periodic embeddings, explained in test_mlp_input.py, whose
+# kinks make integrated gradients' quadrature error larger; the ensemble head,
+# tested in test_ensemble.py and run through by the Grad-CAM reference below)
+# are pinned off here.
 TRAIN = {
     **TINY,
     "mlp_input": "minmax",
@@ -449,8 +448,14 @@ def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layer
     fmap = keras.Model(model.inputs, model.get_layer("last_conv").output)(inputs)
     mlp = keras.Model(model.inputs, model.get_layer("mlp_output").output)(inputs)
     after_conv = [f"conv_norm_{last}", f"conv_pool_{last}", f"conv_dropout_{last}"]
-    head = ["ensemble_adapter", "head_dense_0", "head_norm_0", "head_dropout_0"]
-    head.append("output")  # the ensemble's members averaged
+    # ... through the ensemble head: the adapter, shared layers, members averaged
+    head = [
+        "ensemble_adapter",
+        "head_dense_0",
+        "head_norm_0",
+        "head_dropout_0",
+        "output",
+    ]
     with tf.GradientTape() as tape:
         tape.watch(fmap)
         x = fmap
