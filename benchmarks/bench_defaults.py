@@ -34,6 +34,14 @@ from bench_predictive import (
 _LARGE_BATCHES = dict(batch_size=256, lr_schedule="warmup_plateau", patience=16)
 # what the configurations measured before mlp_input existed read: min-max values
 _MINMAX = dict(mlp_input="minmax")
+# round 6's default, which round 7 varies
+_ROUND6 = dict(
+    batch_size=64,
+    lr_schedule="one_cycle",
+    mlp_input="quantile",
+    numeric_embedding="periodic",
+    ensemble_size=8,
+)
 CONFIGS = {
     "notebook": dict(
         **_MINMAX,
@@ -100,37 +108,11 @@ CONFIGS = {
     "quantile_b64_k32": dict(
         batch_size=64, lr_schedule="one_cycle", mlp_input="quantile", ensemble_size=32
     ),
-    "quantile_periodic_b64_k8": dict(
-        batch_size=64,
-        lr_schedule="one_cycle",
-        mlp_input="quantile",
-        numeric_embedding="periodic",
-        ensemble_size=8,
-    ),
+    "quantile_periodic_b64_k8": _ROUND6,
     # round 7: batch 128 (the fit-time goal) and more dropout (puma8NH's RMSE goal)
-    "quantile_periodic_b128_k8": dict(
-        batch_size=128,
-        lr_schedule="one_cycle",
-        mlp_input="quantile",
-        numeric_embedding="periodic",
-        ensemble_size=8,
-    ),
-    "quantile_periodic_b64_k8_d02": dict(
-        batch_size=64,
-        lr_schedule="one_cycle",
-        mlp_input="quantile",
-        numeric_embedding="periodic",
-        ensemble_size=8,
-        dropout=0.2,
-    ),
-    "quantile_periodic_b128_k8_d02": dict(
-        batch_size=128,
-        lr_schedule="one_cycle",
-        mlp_input="quantile",
-        numeric_embedding="periodic",
-        ensemble_size=8,
-        dropout=0.2,
-    ),
+    "quantile_periodic_b128_k8": {**_ROUND6, "batch_size": 128},
+    "quantile_periodic_b64_k8_d02": {**_ROUND6, "dropout": 0.2},
+    "quantile_periodic_b128_k8_d02": {**_ROUND6, "batch_size": 128, "dropout": 0.2},
 }
 _IMAGER_KEYS = ("pixels_per_feature", "blur")
 QUICK_DATASETS = ("puma8NH",)

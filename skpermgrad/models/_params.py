@@ -78,10 +78,10 @@ _SHARED_DOC = """
         the min-max scaled values themselves, as the image holds them (the
         PermGrad notebook's). The default was chosen by the ablation in
         ``benchmarks/results/bench_defaults.md``: the default configuration
-        (quantile input, periodic embeddings, batch 64, 8 ensemble members)
-        has the best mean rank, 4.11 of 15, of the configurations where every
+        (quantile input, periodic embeddings, batch 128, 8 ensemble members)
+        has the best mean rank, 5.11 of 18, of the configurations where every
         seed trains; the notebook's training (``"minmax"``, no embeddings,
-        batch 32, one head) ranks 9.78.
+        batch 32, one head) ranks 12.44.
     numeric_embedding : {"periodic"} or None, default="periodic"
         ``"periodic"``: each MLP-branch input becomes periodic embeddings
         (16 trainable frequencies, cos and sin, a shared Dense of 8 units and
@@ -109,8 +109,8 @@ _SHARED_DOC = """
         layers and has its own output layer; each is trained on its own loss
         and their predictions are averaged. The branches are shared, so the
         explanations are unchanged. ``1``: one head. Chosen by the ablation:
-        8 members rank 4.89 against 9.22 for one head (both at batch 64 with
-        the quantile input), 32 members 4.44 at 1.3-1.9 times the fit time.
+        8 members rank 6.89 against 11.78 for one head (both at batch 64 with
+        the quantile input), 32 members 6.11 at 1.3-1.9 times the fit time.
     dropout : float, default=0.1
         Dropout rate of every block.
     normalization : {"batch", "layer"} or None, default="batch"
@@ -128,8 +128,9 @@ _SHARED_DOC = """
     weight_decay : float, default=1e-4
         AdamW's decoupled weight decay (ignored by Adam).
     batch_size : int, default=128
-        Rows per gradient step. 128 (the ablation's choice) fits in about 0.4
-        times the time of the notebook's 32 (64: about half).
+        Rows per gradient step. 128 is the ablation's choice: it ranks 5.11
+        against 5.56 for 64 with the same network, at 0.91 times the fit time
+        (64 fit in half the time of the notebook's 32).
     epochs : int, default=100
         Maximum number of epochs.
     validation_fraction : float or None, default=0.1
