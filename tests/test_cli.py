@@ -96,16 +96,27 @@ def test_run_regression_end_to_end_and_predict(puma_csv, tmp_path, capsys):
     else:
         assert f"top feature {first['feature']};" in summary
 
+    # predict in a new process, as a user runs it: the saved model must load
+    # where its Keras classes were never used
     predictions = tmp_path / "pred.csv"
     argv = ["predict", str(out / "model.joblib"), str(puma_csv), "--out"]
-    assert main([*argv, str(predictions)]) == 0
+    done = _in_new_process([*argv, str(predictions)])
+    assert done.returncode == 0, done.stderr
     frame = pd.read_csv(predictions)
     assert list(frame.columns) == ["prediction"] and len(frame) == 150
-    assert "ignoring column(s) the model does not use: ['values']" in (
-        capsys.readouterr().err
-    )
+    assert "ignoring column(s) the model does not use: ['values']" in done.stderr
     assert main([*argv, str(predictions)]) == 2  # exists: refuses
     assert main([*argv, str(predictions), "--overwrite"]) == 0
+
+
+def _in_new_process(argv):
+    """``skpermgrad ARGV`` in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "skpermgrad", *argv], capture_output=True, text=True
+    )
 
 
 def test_run_classification_with_categories_and_missing_values(tmp_path):

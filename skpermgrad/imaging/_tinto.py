@@ -17,6 +17,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._persistence import _VersionedPickleMixin
 from .._validation import check_numeric_frame
 from ._layout import (
     _blurred_footprints,
@@ -27,7 +28,7 @@ from ._layout import (
 )
 
 
-class TintoImager(TransformerMixin, BaseEstimator):
+class TintoImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     """Turn each tabular row into a small synthetic image with the TINTO method.
 
     ``fit`` learns, from the training rows only, each feature's min/max and a

@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from .._persistence import _VersionedPickleMixin
 from .._validation import holdout_split
 from ._fusion import (
     DEFAULT_CNN_IMPORTANCE,
@@ -61,7 +62,9 @@ def _threshold_value(threshold, importances):
     return factor * float(references[reference.strip()](importances))
 
 
-class PermGradExplainer(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
+class PermGradExplainer(
+    _VersionedPickleMixin, SelectorMixin, MetaEstimatorMixin, BaseEstimator
+):
     """Fit a hybrid network, explain it with PermGrad, keep its important features.
 
     ``fit`` fits a clone of ``estimator`` on part of the rows (or takes it as

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_feature_names, column_or_1d
 
+from .._persistence import _VersionedPickleMixin
 from .._validation import check_numeric_frame, holdout_split
 from . import _architecture as arch
 from ._encoders import _Batches, _HybridInputs
@@ -55,8 +56,11 @@ _SCIKERAS_PARAMS = (
 _REFUSED_SCIKERAS_PARAMS = ("model", "build_fn", "validation_split")
 
 
-class _HybridMixin:
+class _HybridMixin(_VersionedPickleMixin):
     """What the regressor and the classifier share; a thin layer over SciKeras."""
+
+    # a pickled hybrid records these versions (its network is saved by Keras)
+    _saved_with = ("skpermgrad", "keras", "tensorflow")
 
     _parameter_constraints: dict = _HYBRID_CONSTRAINTS
     _loss = None

@@ -6,15 +6,23 @@ input (:class:`EnsembleAdapter`) and their own output layer
 (:class:`EnsembleModel`): the members' predictions are kept apart while
 training and averaged for inference, so every explanation reads one output.
 
-Each is registered for Keras serialisation (package ``skpermgrad``).
+Each is registered for Keras serialisation (package ``skpermgrad``), and
+:class:`EnsembleModel` pickles under that registered name, so a saved hybrid
+loads in any process that can import skpermgrad.
 """
 
 from __future__ import annotations
 
+from io import BytesIO
 from typing import Any
 
 import keras
+import numpy as np
 from keras import layers, ops
+
+# Keras's in-memory .keras archive (its public save_model wants a file name);
+# SciKeras pickles every keras.Model through the same functions.
+from keras.src.saving.saving_lib import load_model, save_model
 
 
 @keras.saving.register_keras_serializable(package="skpermgrad")
@@ -172,7 +180,23 @@ class EnsembleModel(keras.Model):
     times, so the loss is the members' mean loss (TabM's rule: training the
     mean prediction instead makes the members collapse into one model).
     Inference returns the members' mean.
+
+    Pickles (and deep-copies) as a ``.keras`` archive in memory, like every
+    Keras model under SciKeras, but without SciKeras's re-registration of the
+    class under the name ``">EnsembleModel"``, which no new process knows: the
+    archive names ``"skpermgrad>EnsembleModel"``, registered when the function
+    that rebuilds it is imported.
     """
+
+    def __reduce__(self) -> tuple:
+        buffer = BytesIO()
+        save_model(self, buffer)
+        return _load_ensemble_model, (np.frombuffer(buffer.getvalue(), np.uint8),)
+
+    def __deepcopy__(self, memo: dict) -> EnsembleModel:
+        load, args = self.__reduce__()
+        memo[id(self)] = copy = load(*args)
+        return copy
 
     def compute_loss(
         self,
@@ -192,6 +216,11 @@ class EnsembleModel(keras.Model):
         """Keras's compiled metrics, on each member's prediction."""
         y, y_pred, sample_weight = _members_apart(y, y_pred, sample_weight)
         return super().compute_metrics(x, y, y_pred, sample_weight)
+
+
+def _load_ensemble_model(archive: np.ndarray) -> EnsembleModel:
+    """Rebuild a pickled :class:`EnsembleModel` from its ``.keras`` archive."""
+    return load_model(BytesIO(archive.tobytes()), compile=True)
 
 
 def _members_apart(y, y_pred, sample_weight):
