@@ -13,9 +13,12 @@ pytest.importorskip("keras")
 from _tiny import FAST  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
+    GradCAMDisplay,
     HybridClassifier,
     HybridRegressor,
+    PermGradDisplay,
     PermGradExplainer,
+    RowExplanationDisplay,
     TintoImager,
     explain_rows,
     permgrad_importance,
@@ -26,6 +29,11 @@ X = RNG.uniform(-1, 1, size=(60, 5))
 Y = 2 * X[:, 0] + X[:, 1]
 LABELS = np.where(X[:, 0] > 0, "pos", "neg")
 FRAME = pd.DataFrame(X, columns=list("abcde"))
+# the columns of FRAME reordered (b before a), renamed and one missing
+REORDERED = FRAME[list("bacde")]
+RENAMED = FRAME.set_axis(list("vwxyz"), axis=1)
+MISSING = FRAME[list("abcd")]
+NAMES_DIFFER = "X: The feature names should match those that were passed during fit"
 
 
 def _reg(**params):
@@ -141,6 +149,75 @@ CASES = {
         lambda f: permgrad_importance(f, FRAME, Y, fusion="mean"),
         ValueError,
         "'fusion' parameter",
+    ),
+    # an explanation checks the columns as predict does: never a number under
+    # the wrong column's name
+    "explanation: reordered columns": (
+        lambda f: permgrad_importance(f, REORDERED, Y),
+        ValueError,
+        NAMES_DIFFER,
+    ),
+    "explanation: renamed columns": (
+        lambda f: permgrad_importance(f, RENAMED, Y),
+        ValueError,
+        NAMES_DIFFER,
+    ),
+    "explanation: missing column": (
+        lambda f: permgrad_importance(f, MISSING, Y),
+        ValueError,
+        "Feature names seen at fit time, yet now missing",
+    ),
+    "explanation: too few columns": (
+        lambda f: permgrad_importance(f, X[:, :4], Y),
+        ValueError,
+        "X has 4 features, but HybridRegressor is expecting 5",
+    ),
+    "explanation in a Pipeline: reordered columns": (
+        lambda f: permgrad_importance(
+            __import__("sklearn.pipeline").pipeline.make_pipeline(
+                __import__("sklearn.preprocessing").preprocessing.StandardScaler(),
+                _reg(),
+            ).fit(FRAME, Y),
+            REORDERED,
+            Y,
+        ),
+        ValueError,
+        "The feature names should match those that were passed during fit",
+    ),
+    "explain_rows: reordered columns": (
+        lambda f: explain_rows(f, REORDERED),
+        ValueError,
+        NAMES_DIFFER,
+    ),
+    "explain_rows: reordered background": (
+        lambda f: explain_rows(f, FRAME[:3], background=REORDERED),
+        ValueError,
+        "background: The feature names should match",
+    ),
+    "explain_rows: background of another width": (
+        lambda f: explain_rows(f, X[:3], background=X[:, :4]),
+        ValueError,
+        "background has 4 features, but HybridRegressor is expecting 5",
+    ),
+    "explainer (prefit): reordered columns": (
+        lambda f: PermGradExplainer(f, prefit=True, n_repeats=1).fit(REORDERED, Y),
+        ValueError,
+        NAMES_DIFFER,
+    ),
+    "PermGradDisplay: renamed columns": (
+        lambda f: PermGradDisplay.from_estimator(f, RENAMED, Y),
+        ValueError,
+        NAMES_DIFFER,
+    ),
+    "GradCAMDisplay: reordered columns": (
+        lambda f: GradCAMDisplay.from_estimator(f, REORDERED, Y),
+        ValueError,
+        NAMES_DIFFER,
+    ),
+    "RowExplanationDisplay: reordered columns": (
+        lambda f: RowExplanationDisplay.from_estimator(f, REORDERED),
+        ValueError,
+        NAMES_DIFFER,
     ),
     "explain_rows: one row, no background": (
         lambda f: explain_rows(f, FRAME[:1]),

@@ -129,13 +129,7 @@ def explain_rows(
             )
         reference = setup.rows
     else:
-        _, reference, _, _ = _network_rows(estimator, background)
-        if reference.shape[1] != setup.rows.shape[1]:
-            raise ValueError(
-                f"background has {reference.shape[1]} columns after the "
-                f"Pipeline's steps, X has {setup.rows.shape[1]}; give rows of "
-                "the same table."
-            )
+        _, reference, _, _ = _network_rows(estimator, background, "background")
     baseline = reference.mean(axis=0)
     net = setup.network
     mlp, cnn = (

@@ -14,7 +14,11 @@ from joblib import Parallel, delayed
 from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import (
+    _check_feature_names,
+    check_array,
+    check_is_fitted,
+)
 
 from .. import models as arch  # the public layer names
 from ._groups import auto_groups, resolve_groups
@@ -321,17 +325,38 @@ def _forward_passes(
     )
 
 
-def _network_rows(estimator, X):
+def _network_rows(estimator, X, name="X"):
     """The checked hybrid at the end of ``estimator``, ``X`` as its network
     reads it (scaled values), the names of its input columns (None when
-    unknown) and the Pipeline steps before it (None for a bare hybrid)."""
+    unknown) and the Pipeline steps before it (None for a bare hybrid).
+
+    ``X``'s columns are checked as ``predict`` checks them: a Pipeline's steps
+    check their own input, the hybrid its (reordered, renamed or missing
+    columns raise scikit-learn's feature-name error, prefixed by ``name``).
+    """
     hybrid, Xt, names, pre = _split_pipeline(estimator, X)
     _check_hybrid(hybrid)
-    # SciKeras hands its encoder plain arrays (it checks column names itself)
+    _check_columns(hybrid, Xt, name, piped=pre is not None)
+    # SciKeras hands its encoder plain arrays (its columns are checked above)
     values = hybrid.feature_encoder_.imager_.transform_values(
         check_array(Xt, dtype=np.float64)
     )
     return hybrid, values, names, pre
+
+
+def _check_columns(hybrid, Xt, name, piped):
+    """Refuse the columns ``hybrid.predict`` would refuse, naming the argument."""
+    try:
+        _check_feature_names(hybrid, Xt, reset=False)
+    except ValueError as error:
+        raise ValueError(f"{name}: {error}") from None
+    n_columns = np.shape(Xt)[1] if np.ndim(Xt) == 2 else None
+    if n_columns is not None and n_columns != hybrid.n_features_in_:
+        where = " after the Pipeline's steps" if piped else ""
+        raise ValueError(
+            f"{name} has {n_columns} features{where}, but {type(hybrid).__name__} "
+            f"is expecting {hybrid.n_features_in_} features as input."
+        )
 
 
 def _prepare(estimator, X, feature_groups):
