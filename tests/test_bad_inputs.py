@@ -56,6 +56,11 @@ CASES = {
         ValueError,
         "minimum of 2 is required",
     ),
+    "imager: a range float64 cannot hold": (
+        lambda f: TintoImager(pixels=4).fit(np.c_[X[:, :2], [-1.7e308, 1.7e308] * 30]),
+        ValueError,
+        "column(s) ['x2'] span more than float64 can hold",
+    ),
     "imager: unknown option": (
         lambda f: TintoImager(algorithm="umap").fit(X),
         ValueError,
@@ -112,6 +117,30 @@ CASES = {
         ),
         ValueError,
         "only one class",
+    ),
+    "hybrid: negative sample weights": (
+        lambda f: _reg().fit(X, Y, sample_weight=-np.ones(60)),
+        ValueError,
+        "Negative values in data passed to `sample_weight`",
+    ),
+    "classifier: continuous target": (
+        lambda f: HybridClassifier(TintoImager(pixels=4), **FAST).fit(X, Y),
+        ValueError,
+        "Unknown label type: continuous (e.g. ",
+    ),
+    "classifier: a new class on a warm start": (
+        lambda f: HybridClassifier(TintoImager(pixels=4), **FAST, warm_start=True)
+        .fit(X, LABELS)
+        .fit(X, np.where(X[:, 1] > 0, "new", LABELS)),
+        ValueError,
+        "y holds class(es) ['new'] that the fitted HybridClassifier has not seen",
+    ),
+    "classifier: a new class in partial_fit": (
+        lambda f: HybridClassifier(TintoImager(pixels=4), **FAST)
+        .fit(X, LABELS)
+        .partial_fit(X, np.where(X[:, 1] > 0, "new", LABELS)),
+        ValueError,
+        "a warm start or partial_fit keeps the classes of the first fit",
     ),
     "hybrid: reordered columns": (
         lambda f: f.predict(FRAME[list("edcba")]),
@@ -253,3 +282,10 @@ def test_bad_input_gets_a_clear_error(case, fitted):
         call(fitted)
     message = str(info.value)
     assert fragment in message, message
+
+
+def test_a_column_varying_below_float_resolution_warns_once():
+    column = 1.0 + np.arange(60) % 3 * np.finfo(float).eps
+    frame = FRAME.assign(c=column)
+    with pytest.warns(UserWarning, match=r"column\(s\) \['c'\] vary by fewer than"):
+        TintoImager(pixels=4).fit(frame)

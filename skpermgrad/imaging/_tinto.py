@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -230,6 +231,7 @@ class TintoImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
                 f"image ({n_cells} pixels): use pixels >= "
                 f"{math.ceil(math.sqrt(n_features))}."
             )
+        _check_ranges(X, getattr(self, "feature_names_in_", None))
         scaler = MinMaxScaler().fit(X)
         self.data_min_, self.data_max_ = scaler.data_min_, scaler.data_max_
         self.scale_, self.min_ = scaler.scale_, scaler.min_
@@ -443,3 +445,35 @@ class TintoImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
+
+
+def _check_ranges(X, names):
+    """Refuse a column whose range overflows float64; warn about one whose
+    range is a few float64 steps (min-max scaling makes it a constant or a
+    few levels)."""
+    names = np.asarray(
+        names if names is not None else [f"x{j}" for j in range(X.shape[1])],
+        dtype=object,
+    )
+    low, high = X.min(axis=0), X.max(axis=0)
+    with np.errstate(over="ignore"):
+        span = high - low
+    huge = ~np.isfinite(span)
+    if huge.any():
+        j = np.flatnonzero(huge)[0]
+        raise ValueError(
+            f"column(s) {names[huge].tolist()} span more than float64 can hold "
+            f"(max - min overflows: {low[j]:.3g} to {high[j]:.3g}); rescale them "
+            "first (e.g. divide by 1e300)."
+        )
+    steps = span / (np.finfo(np.float64).eps * np.maximum(abs(low), abs(high)))
+    tiny = (span > 0) & (steps < 64)
+    if tiny.any():
+        j = np.flatnonzero(tiny)[0]
+        warnings.warn(
+            f"column(s) {names[tiny].tolist()} vary by fewer than 64 float64 steps "
+            f"(range {span[j]:.3g} around {high[j]:.6g}): scaled, they are a "
+            "constant or a few levels; subtract their mean or rescale them first.",
+            UserWarning,
+            stacklevel=3,
+        )

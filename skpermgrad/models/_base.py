@@ -17,7 +17,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_feature_names, column_or_1d
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_sample_weight,
+    column_or_1d,
+)
 
 from .._persistence import _VersionedPickleMixin
 from .._validation import check_numeric_frame, holdout_split
@@ -236,8 +240,42 @@ class _HybridMixin(_VersionedPickleMixin):
                     "MultiOutputClassifier)."
                 )
             y = column_or_1d(y, warn=True)
-        self._check_target(y)
+        warm = self.warm_start and hasattr(self, "model_")
+        self._check_fit_inputs(X, y, sample_weight, warm=warm)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
+
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, *args: Any, **kwargs: Any) -> Self:
+        """Train one more epoch on ``(X, y)``, keeping the fitted network.
+
+        SciKeras's ``partial_fit``, after the checks of :meth:`fit`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data.
+        y : array-like of shape (n_samples,)
+            Target values (for a classifier, classes seen in the first fit).
+        *args, **kwargs
+            SciKeras's (``classes`` for the classifier, ``sample_weight``).
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        self._check_fit_inputs(
+            X, y, kwargs.get("sample_weight"), warm=hasattr(self, "model_")
+        )
+        return super().partial_fit(X, y, *args, **kwargs)
+
+    def _check_fit_inputs(self, X, y, sample_weight, *, warm):
+        """Refuse negative sample weights and a target the estimator cannot
+        learn (``warm``: training goes on from a fitted network)."""
+        if sample_weight is not None:
+            _check_sample_weight(
+                sample_weight, np.empty((len(y), 0)), ensure_non_negative=True
+            )
+        self._check_target(y, warm=warm)
 
     def predict(self, X: ArrayLike, **kwargs: Any) -> np.ndarray:
         """Predict targets (regressor) or class labels (classifier) for ``X``.
@@ -256,7 +294,7 @@ class _HybridMixin(_VersionedPickleMixin):
         """
         return super().predict(X, **kwargs)
 
-    def _check_target(self, y):
+    def _check_target(self, y, *, warm=False):
         """Refuse a target the estimator cannot learn (the classifier's hook)."""
 
     def _check_scikeras_params(self):

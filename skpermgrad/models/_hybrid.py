@@ -12,6 +12,7 @@ from scikeras.wrappers import KerasClassifier, KerasRegressor
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
+from sklearn.utils.multiclass import type_of_target
 
 from ._base import _HybridMixin
 from ._encoders import _StandardTarget
@@ -199,11 +200,30 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         # scikit-learn's own, past SciKeras's (which refuses unseen labels)
         return float(ClassifierMixin.score(self, X, y, sample_weight=sample_weight))
 
-    def _check_target(self, y):
-        classes = list(dict.fromkeys(np.asarray(y).ravel().tolist()))
-        if len(classes) == 1:
+    def _check_target(self, y, *, warm=False):
+        name = type(self).__name__
+        kind = type_of_target(y)
+        if kind == "continuous":
+            example = np.asarray(y).ravel()[np.mod(np.asarray(y, float), 1) != 0][0]
             raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"Unknown label type: continuous (e.g. {example!r}). {name} predicts "
+                "classes: use HybridRegressor for a continuous target, or bin it "
+                "into classes first."
+            )
+        classes = list(dict.fromkeys(np.asarray(y).ravel().tolist()))
+        if warm and hasattr(self, "classes_"):
+            unseen = [c for c in classes if c not in set(self.classes_.tolist())]
+            if unseen:
+                raise ValueError(
+                    f"y holds class(es) {unseen} that the fitted {name} has not "
+                    f"seen (classes_ {self.classes_.tolist()}); a warm start or "
+                    "partial_fit keeps the classes of the first fit: fit anew "
+                    "(warm_start=False) to learn new classes, or pass every class "
+                    "to the first partial_fit (classes=)."
+                )
+        elif len(classes) == 1:
+            raise ValueError(
+                f"{name} needs samples of at least 2 classes in the "
                 f"data, but the data contains only one class: {classes[0]!r}."
             )
 
