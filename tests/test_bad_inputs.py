@@ -129,16 +129,20 @@ CASES = {
         "Unknown label type: continuous (e.g. ",
     ),
     "classifier: a new class on a warm start": (
-        lambda f: HybridClassifier(TintoImager(pixels=4), **FAST, warm_start=True)
-        .fit(X, LABELS)
-        .fit(X, np.where(X[:, 1] > 0, "new", LABELS)),
+        lambda f: (
+            HybridClassifier(TintoImager(pixels=4), **FAST, warm_start=True)
+            .fit(X, LABELS)
+            .fit(X, np.where(X[:, 1] > 0, "new", LABELS))
+        ),
         ValueError,
         "y holds class(es) ['new'] that the fitted HybridClassifier has not seen",
     ),
     "classifier: a new class in partial_fit": (
-        lambda f: HybridClassifier(TintoImager(pixels=4), **FAST)
-        .fit(X, LABELS)
-        .partial_fit(X, np.where(X[:, 1] > 0, "new", LABELS)),
+        lambda f: (
+            HybridClassifier(TintoImager(pixels=4), **FAST)
+            .fit(X, LABELS)
+            .partial_fit(X, np.where(X[:, 1] > 0, "new", LABELS))
+        ),
         ValueError,
         "a warm start or partial_fit keeps the classes of the first fit",
     ),
@@ -203,10 +207,12 @@ CASES = {
     ),
     "explanation in a Pipeline: reordered columns": (
         lambda f: permgrad_importance(
-            __import__("sklearn.pipeline").pipeline.make_pipeline(
+            __import__("sklearn.pipeline")
+            .pipeline.make_pipeline(
                 __import__("sklearn.preprocessing").preprocessing.StandardScaler(),
                 _reg(),
-            ).fit(FRAME, Y),
+            )
+            .fit(FRAME, Y),
             REORDERED,
             Y,
         ),

@@ -299,6 +299,22 @@ def _rare_class(n_rows):
             "column(s) ['when'] hold dates",
         ),
         (lambda f: f, ["--storage", "nosuch://db"], "cannot open the study"),
+        (lambda f: f.assign(z=np.nan), [], "column(s) ['z'] hold no value at all"),
+        (
+            lambda f: f.assign(a=f.a.astype(object).where(f.index != 5, "oops")),
+            [],
+            "column 'a' holds numbers but 1 text cell(s) (e.g. 'oops' in data row 6)",
+        ),
+        (
+            lambda f: f.assign(d=pd.to_timedelta(f.index, unit="h").astype(str)),
+            [],
+            "column(s) ['d'] hold durations",
+        ),
+        (
+            lambda f: f.assign(y=[f"${1000 * abs(v):,.2f}" for v in f.y]),
+            [],
+            "holds numbers written as text (e.g. '$",
+        ),
     ],
     ids=[
         "inf-feature",
@@ -310,6 +326,10 @@ def _rare_class(n_rows):
         "negative-seed",
         "dates",
         "bad-storage",
+        "empty-column",
+        "text-cell-in-numbers",
+        "durations",
+        "currency-target",
     ],
 )
 def test_run_refuses_before_tuning_and_writes_nothing(
@@ -323,6 +343,63 @@ def test_run_refuses_before_tuning_and_writes_nothing(
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and err[-1].startswith("skpermgrad run: error:")
     assert not out.exists()
+
+
+def test_run_refuses_a_text_column_of_too_many_values(tmp_path, capsys):
+    from skpermgrad._study._base import MAX_CATEGORIES
+
+    n = MAX_CATEGORIES + 20
+    frame, path = _table(tmp_path, ["a", "b", "y"], n=n)
+    frame.assign(id=[f"id{i}" for i in range(n)]).to_csv(path, index=False)
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--target", "y", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"column 'id' holds {n} distinct text values" in err[0]
+    assert not out.exists()
+
+
+def test_run_refuses_parquet_without_pyarrow_in_one_line(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("pyarrow") or importlib.util.find_spec("fastparquet"):
+        pytest.skip("a Parquet engine is installed")
+    path = tmp_path / "table.parquet"
+    path.write_bytes(b"PAR1")
+    assert main(["run", str(path), "--target", "y", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pandas needs pyarrow" in err[0]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun"] * 2
+        + ["Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+        ["1/2", "1/3", "2/3", "1/4", "3/4", "1/5", "2/5", "3/5", "4/5", "1/6", "5/6"],
+    ],
+    ids=["months", "fractions"],
+)
+def test_months_and_fractions_are_categories_not_dates(values):
+    from skpermgrad._study._data import check_feature_columns
+
+    check_feature_columns(pd.DataFrame({"a": range(len(values)), "c": values}))
+
+
+def test_string_columns_with_pd_na_are_imputed():
+    # the "string" dtype (Parquet's) marks a missing value pd.NA, which
+    # scikit-learn's imputer cannot compare: read_table makes it NaN
+    from skpermgrad._study._data import _plain_missing
+    from skpermgrad._study._models import make_pipeline
+
+    frame = pd.DataFrame(
+        {
+            "a": np.arange(8.0),
+            "c": pd.array(["x", None, "y", "x", "y", "x", None, "y"], "string"),
+        }
+    )
+    columns = make_pipeline(frame, "regression", epochs=1, seed=0, progress=[])[0]
+    encoded = columns.fit_transform(_plain_missing(frame))
+    assert encoded.shape == (8, 3) and not np.isnan(encoded).any()
 
 
 def test_an_error_inside_a_trial_is_named_and_leaves_nothing(
@@ -378,6 +455,7 @@ def counts_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("counts")
     frame, path = _table(tmp, ["a", "b"])
     frame["flag"] = frame.a > 0  # boolean: read as 0/1
+    frame["colour"] = np.where(frame.b > 0, "red", "blue")
     frame["y"] = np.round(frame.a * 3).clip(0, None) * 1.5  # zeros: MAPE undefined
     frame.to_csv(path, index=False)
     out = tmp / "run"
@@ -388,7 +466,7 @@ def counts_run(tmp_path_factory):
 def test_boolean_columns_are_supported(counts_run):
     *_, out = counts_run
     features = set(pd.read_csv(out / "importances.csv")["feature"])
-    assert features == {"a", "b", "flag"}
+    assert features == {"a", "b", "flag", "colour"}
 
 
 def test_mape_is_reported_only_where_defined(counts_run):
@@ -410,9 +488,21 @@ def test_predict_and_run_refuse_bad_files_in_one_line(counts_run, tmp_path, caps
     frame.assign(b=frame.b.where(frame.index != 2, np.inf)).to_csv(
         tmp_path / "inf.csv", index=False
     )
+    frame.assign(a=frame.a > 0).to_csv(tmp_path / "bools.csv", index=False)
+    frame.assign(colour=(frame.b > 0).astype(int)).to_csv(
+        tmp_path / "codes.csv", index=False
+    )
     (tmp_path / "folder").mkdir()
     (tmp_path / "afile").write_text("x")
+    (tmp_path / "named.csv").mkdir()
+    folder_out = ["--out", str(tmp_path / "named.csv"), "--overwrite"]
     cases = [
+        (["predict", model, str(tmp_path / "bools.csv")], "holds True/False"),
+        (
+            ["predict", model, str(tmp_path / "codes.csv")],
+            "column 'colour' of",
+        ),
+        (["predict", model, str(path), *folder_out], "is a folder; name the CSV"),
         (["predict", str(tmp_path / "junk.joblib"), str(path)], "cannot load"),
         (["predict", model, str(tmp_path / "text.csv")], "holds 'x'"),
         (["predict", model, str(tmp_path / "inf.csv")], "hold infinite values"),

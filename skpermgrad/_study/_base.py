@@ -26,6 +26,10 @@ STUDY_SETTINGS = (
     "max_base_filters",
 )
 TARGET_CLASSES_MAX = 10  # an integer target with at most this many values is a class
+# a text feature column with more distinct values is refused (one input each)
+MAX_CATEGORIES = 100
+# a text column of which this share reads as numbers is numbers with typos
+NUMERIC_SHARE = 0.9
 
 
 class StudyError(Exception):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._base import TARGET_CLASSES_MAX, StudyError
+from ._base import MAX_CATEGORIES, NUMERIC_SHARE, TARGET_CLASSES_MAX, StudyError
 
 
 def read_table(path) -> pd.DataFrame:
@@ -30,10 +30,10 @@ def read_table(path) -> pd.DataFrame:
                     f"rows have more fields than the header's {frame.shape[1]} "
                     "column names"
                 )
-    except ImportError as exc:
+    except ImportError:
         raise StudyError(
-            f"cannot read {path} as Parquet: {exc} (install pyarrow, or save the "
-            "table as CSV)"
+            f"cannot read {path} as Parquet: pandas needs pyarrow for it (pip "
+            "install pyarrow), or save the table as CSV."
         ) from None
     except (ValueError, UnicodeDecodeError, OSError, EOFError) as exc:
         # pandas' ParserError and EmptyDataError are ValueErrors
@@ -43,6 +43,18 @@ def read_table(path) -> pd.DataFrame:
         ) from None
     if frame.empty or frame.shape[1] == 0:
         raise StudyError(f"{path} holds an empty table ({frame.shape[0]} rows).")
+    return _plain_missing(frame)
+
+
+def _plain_missing(frame):
+    """Text columns whose missing value is ``pd.NA`` (the ``string`` dtype, as
+    Parquet files may hold) as text with NaN, which scikit-learn's imputers
+    read as missing (``pd.NA`` makes them fail)."""
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
+            values = frame[column].astype(object)
+            frame[column] = values.where(values.notna(), np.nan)
     return frame
 
 
@@ -82,19 +94,22 @@ def split_target(frame, target, task):
             f"the target column {target!r} holds infinite values; drop those rows "
             "first."
         )
-    dates = [c for c in X.columns if _looks_like_dates(X[c])]
-    if dates:
-        raise StudyError(
-            f"column(s) {dates} hold dates, which would become one category per "
-            "date; turn them into numbers first (e.g. days since the first date, "
-            "or year, month and weekday columns) or drop them."
-        )
+    check_feature_columns(X)
     infinite = [c for c in X.columns if _has_infinity(X[c])]
     if infinite:
         raise StudyError(
             f"column(s) {infinite} hold infinite values; replace them (a missing "
             "feature value is imputed) or drop those rows first."
         )
+    if task != "classification" and not _is_numeric(y):
+        formatted = _formatted_numbers(y)
+        if formatted is not None:
+            raise StudyError(
+                f"the target column {target!r} holds numbers written as text "
+                f"(e.g. {formatted!r}: currency signs or thousands separators); "
+                "write them as plain numbers for a regression, or pass --task "
+                "classification to make each value a class."
+            )
     if task == "auto":
         numeric = _is_numeric(y)
         integer = numeric and np.all(np.mod(y.to_numpy(dtype=float), 1) == 0)
@@ -125,6 +140,64 @@ def split_target(frame, target, task):
     return X, y, task
 
 
+def check_feature_columns(X):
+    """Refuse, naming the columns and the fix, feature columns the study's
+    encoding would get wrong: empty ones, dates and durations (one category
+    per value), numbers with a few text cells, and text with more than
+    ``MAX_CATEGORIES`` distinct values."""
+    empty = [c for c in X.columns if X[c].isna().all()]
+    if empty:
+        raise StudyError(
+            f"column(s) {empty} hold no value at all; drop them from the table."
+        )
+    dates = [c for c in X.columns if _looks_like_dates(X[c])]
+    if dates:
+        raise StudyError(
+            f"column(s) {dates} hold dates, which would become one category per "
+            "date; turn them into numbers first (e.g. days since the first date, "
+            "or year, month and weekday columns) or drop them."
+        )
+    durations = [c for c in X.columns if _looks_like_durations(X[c])]
+    if durations:
+        raise StudyError(
+            f"column(s) {durations} hold durations, which would become one "
+            "category per value; write them as numbers first (e.g. seconds) or "
+            "drop them."
+        )
+    for column in X.columns:
+        if _is_numeric(X[column]):
+            continue
+        text = X[column].dropna()
+        numbers = pd.to_numeric(text.astype(str), errors="coerce")
+        bad = text[numbers.isna()]
+        if len(bad) and numbers.notna().mean() >= NUMERIC_SHARE:
+            row = X.index.get_loc(bad.index[0]) + 1
+            raise StudyError(
+                f"column {column!r} holds numbers but {len(bad)} text cell(s) "
+                f"(e.g. {bad.iloc[0]!r} in data row {row}); fix them or leave "
+                "them empty (a missing value is imputed)."
+            )
+        n_values = text.nunique()
+        if n_values > MAX_CATEGORIES:
+            raise StudyError(
+                f"column {column!r} holds {n_values} distinct text values (more "
+                f"than {MAX_CATEGORIES}): one input and pixel each is too many. "
+                "Drop it (an identifier or free text?), or encode it as numbers "
+                "first."
+            )
+
+
+def _formatted_numbers(column):
+    """A value of ``column`` (text) when its values read as numbers once
+    currency signs, thousands separators, spaces and % are taken out."""
+    text = column.dropna().astype(str)
+    cleaned = text.str.replace(r"[\s,$€£¥%]", "", regex=True)
+    numbers = pd.to_numeric(cleaned, errors="coerce")
+    if len(text) and numbers.notna().mean() >= NUMERIC_SHARE:
+        return text[numbers.notna()].iloc[0]
+    return None
+
+
 def _is_numeric(column):
     """Numbers and booleans (read as 0/1) are numeric; the rest is categorical."""
     return pd.api.types.is_numeric_dtype(column)
@@ -135,16 +208,36 @@ def _looks_like_dates(column):
     (and more distinct values than a class has)."""
     if pd.api.types.is_datetime64_any_dtype(column):
         return True
-    if _is_numeric(column) or isinstance(column.dtype, pd.CategoricalDtype):
-        return False
-    values = column.dropna().astype(str)
-    if values.nunique() <= TARGET_CLASSES_MAX:
-        return False
-    sample = values.sample(min(len(values), 200), random_state=0)
+    sample = _text_sample(column)
+    if sample is None or not sample.str.contains(r"\d{4}").mean() >= 0.95:
+        return False  # a date has a year ("Jan" or "1/2" are not dates)
     with warnings.catch_warnings():  # "could not infer format" for mixed text
         warnings.simplefilter("ignore")
         parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
     return bool(parsed.notna().mean() >= 0.95)
+
+
+def _looks_like_durations(column):
+    """A timedelta column, or text of which almost every value reads as a
+    duration with a unit ("1 days 02:00:00", "3h")."""
+    if pd.api.types.is_timedelta64_dtype(column):
+        return True
+    sample = _text_sample(column)
+    if sample is None or not sample.str.contains(r"[a-zA-Z:]").all():
+        return False
+    parsed = pd.to_timedelta(sample, errors="coerce")
+    return bool(parsed.notna().mean() >= 0.95)
+
+
+def _text_sample(column):
+    """Up to 200 of a text column's values, or None for numbers, categoricals
+    and text with few distinct values (a category column)."""
+    if _is_numeric(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return None
+    values = column.dropna().astype(str)
+    if values.nunique() <= TARGET_CLASSES_MAX:
+        return None
+    return values.sample(min(len(values), 200), random_state=0)
 
 
 def _has_infinity(column):
@@ -153,8 +246,25 @@ def _has_infinity(column):
 
 def check_prediction_rows(pipeline, X, source):
     """Refuse rows a fitted study pipeline cannot predict, in one line: text
-    in a column that was numeric in training, or infinite values."""
-    numeric = [c for c in X.columns if c in _numeric_columns(pipeline)]
+    in a column that was numeric in training, True/False where numbers were,
+    numbers where categories were, or infinite values."""
+    kinds = _column_kinds(pipeline)
+    numeric = [c for c in X.columns if kinds.get(c) in ("numeric", "boolean")]
+    for column in X.columns:
+        if kinds.get(column) == "numeric" and pd.api.types.is_bool_dtype(X[column]):
+            raise StudyError(
+                f"column {column!r} of {source} held numbers in training but holds "
+                "True/False; write the numbers."
+            )
+        if kinds.get(column) == "categorical" and _is_numeric(X[column]):
+            known = _categories(pipeline, column)
+            if not any(_is_number(c) for c in known):
+                raise StudyError(
+                    f"column {column!r} of {source} held categories in training "
+                    f"(e.g. {known[0]!r}) but holds numbers such as "
+                    f"{X[column].dropna().iloc[0]!r}, which would all be unseen "
+                    "categories; write the category names."
+                )
     for column in numeric:
         if not _is_numeric(X[column]):
             values = pd.to_numeric(X[column], errors="coerce")
@@ -171,12 +281,32 @@ def check_prediction_rows(pipeline, X, source):
         )
 
 
-def _numeric_columns(pipeline):
-    """The columns the study pipeline's ``numeric`` step imputes."""
-    for name, _, columns in pipeline[0].transformers_:
-        if name == "numeric":
-            return list(columns)
-    return []
+def _column_kinds(pipeline):
+    """``{column: "numeric" | "boolean" | "categorical"}``, from the study
+    pipeline's ColumnTransformer (its steps are named by kind)."""
+    return {
+        column: name
+        for name, _, columns in pipeline[0].transformers_
+        if name in ("numeric", "boolean", "categorical")
+        for column in columns
+    }
+
+
+def _categories(pipeline, column):
+    """The categories the study pipeline learned for ``column``."""
+    columns = [
+        c for c, kind in _column_kinds(pipeline).items() if kind == "categorical"
+    ]
+    encoder = pipeline[0].named_transformers_["categorical"][-1]
+    return list(encoder.categories_[columns.index(column)])
+
+
+def _is_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def check_before_tuning(pipeline, X_train, y_train, y_test, task, cv):

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 
 from ._data import _is_numeric
 
@@ -11,8 +12,8 @@ def make_pipeline(X, task, *, epochs, seed, progress):
     """Imputation and one-hot encoding, then the hybrid network.
 
     Numeric and boolean columns keep their names (median imputation; a
-    boolean is 0/1); string and categorical columns become one 0/1 column per
-    category named
+    boolean is 0/1; numbers first, then booleans); string and categorical
+    columns become one 0/1 column per category named
     ``<column>_<category>`` (most-frequent imputation). The image has at least
     20 pixels a side and room for every encoded column.
     """
@@ -24,14 +25,18 @@ def make_pipeline(X, task, *, epochs, seed, progress):
     from ..imaging import TintoImager
     from ..models import HybridClassifier, HybridRegressor
 
-    numeric = [c for c in X.columns if _is_numeric(X[c])]
-    categorical = [c for c in X.columns if c not in numeric]
+    booleans = [c for c in X.columns if pd.api.types.is_bool_dtype(X[c])]
+    numeric = [c for c in X.columns if _is_numeric(X[c]) and c not in booleans]
+    categorical = [c for c in X.columns if not _is_numeric(X[c])]
     encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-    n_encoded = len(numeric) + sum(X[c].nunique() for c in categorical)
+    n_encoded = len(numeric) + len(booleans)
+    n_encoded += sum(X[c].nunique() for c in categorical)
     pixels = max(20, math.ceil(math.sqrt(n_encoded)))
+    # numbers and booleans apart, so that predict can refuse one for the other
     columns = ColumnTransformer(
         [
             ("numeric", SimpleImputer(strategy="median"), numeric),
+            ("boolean", SimpleImputer(strategy="median"), booleans),
             (
                 "categorical",
                 Pipeline(

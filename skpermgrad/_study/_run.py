@@ -204,10 +204,10 @@ def predict_table(model, data, out, *, overwrite=False):
     model_path, out = Path(model), Path(out)
     if not model_path.is_file():
         raise StudyError(f"no such model file: {model_path}")
-    if out.exists() and not overwrite:
-        raise StudyError(f"{out} exists; pass --overwrite or another --out.")
     if out.is_dir():
         raise StudyError(f"--out {out} is a folder; name the CSV file to write.")
+    if out.exists() and not overwrite:
+        raise StudyError(f"{out} exists; pass --overwrite or another --out.")
     frame = read_table(data)
     try:
         pipeline = joblib.load(model_path)

@@ -244,7 +244,9 @@ class _HybridMixin(_VersionedPickleMixin):
         self._check_fit_inputs(X, y, sample_weight, warm=warm)
         return super().fit(X, y, sample_weight=sample_weight, **kwargs)
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, *args: Any, **kwargs: Any) -> Self:
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, *args: Any, **kwargs: Any
+    ) -> Self:
         """Train one more epoch on ``(X, y)``, keeping the fitted network.
 
         SciKeras's ``partial_fit``, after the checks of :meth:`fit`.
