@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+from ._study import StudyError
+
+MAX_IMAGES = 16  # rows drawn side by side in one picture
+
 
 def demo(args):
     """Image puma8NH with TintoImager and save a labelled picture."""
@@ -11,18 +15,25 @@ def demo(args):
     from .datasets import load_puma8nh
     from .imaging import TintoImager
 
+    if not 1 <= args.n_images <= MAX_IMAGES:
+        raise StudyError(
+            f"--n-images {args.n_images}: draw between 1 and {MAX_IMAGES} rows "
+            "(they stand side by side in one picture)."
+        )
     out = Path(args.out)
     figure_path = out / "puma8nh_tinto.png"
     layout_path = out / "puma8nh_layout.csv"
     if not args.overwrite and (figure_path.exists() or layout_path.exists()):
-        raise SystemExit(
-            f"error: {out} already holds demo output; pass --overwrite or another "
-            "--out."
+        raise StudyError(
+            f"{out} already holds demo output; pass --overwrite or another --out."
         )
     data = load_puma8nh(as_frame=True)
-    imager = TintoImager(
-        pixels=args.pixels, blur=args.blur, random_state=args.seed
-    ).fit(data.data)
+    try:
+        imager = TintoImager(
+            pixels=args.pixels, blur=args.blur, random_state=args.seed
+        ).fit(data.data)
+    except ValueError as exc:  # the image side (InvalidParameterError too)
+        raise StudyError(f"--pixels {args.pixels}: {exc}") from None
     images = imager.transform_images(data.data.iloc[: args.n_images])[..., 0]
     layout = imager.get_feature_layout()
 

@@ -168,8 +168,6 @@ def _parser():
 def main(argv=None):
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
-    if getattr(args, "n_images", 1) < 1:
-        raise SystemExit("error: --n-images must be at least 1")
     try:
         return args.func(args)
     except StudyError as exc:

@@ -11,11 +11,28 @@ def test_demo_writes_picture_and_layout(tmp_path):
     assert layout[0] == "feature,row,col" and len(layout) == 9
 
 
-def test_demo_refuses_to_overwrite(tmp_path):
+def test_demo_refuses_to_overwrite(tmp_path, capsys):
     main(["demo", "--out", str(tmp_path), "--n-images", "1", "--pixels", "8"])
-    with pytest.raises(SystemExit, match="already holds demo output"):
-        main(["demo", "--out", str(tmp_path), "--n-images", "1"])
+    assert main(["demo", "--out", str(tmp_path), "--n-images", "1"]) == 2
+    assert "already holds demo output" in capsys.readouterr().err
     assert main(["demo", "--out", str(tmp_path), "--n-images", "1", "--overwrite"]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--pixels", "1"], "--pixels 1: The 'pixels' parameter of TintoImager"),
+        (["--pixels", "2"], "--pixels 2: 8 features do not fit in a 2x2 image"),
+        (["--n-images", "0"], "--n-images 0: draw between 1 and 16 rows"),
+        (["--n-images", "100000"], "--n-images 100000: draw between 1 and 16"),
+    ],
+)
+def test_demo_refuses_bad_options_in_one_line(tmp_path, argv, message, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
 
 
 # ----------------------------------------------------------------- skpermgrad run
@@ -420,6 +437,69 @@ def test_an_error_inside_a_trial_is_named_and_leaves_nothing(
         "skpermgrad run: error: tuning failed: ValueError: the network cannot fit this"
     )
     assert not out.exists()  # a corrected rerun is not blocked
+
+
+def test_a_failure_after_tuning_keeps_the_study_and_writes_no_report(
+    tmp_path, monkeypatch, capsys
+):
+    import skpermgrad.inspection
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory\nsecond line")
+
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--target", "y", *FAST, "--out", str(out)]
+    with monkeypatch.context() as patch:
+        patch.setattr(skpermgrad.inspection, "permgrad_importance", broken)
+        assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(
+        "skpermgrad run: error: the explanation failed after tuning (RuntimeError: "
+        "out of memory); the 2 complete trials are kept in "
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["run.json", "study.db"]
+    assert main(argv) == 0  # the same command refits, without new trials
+    assert "(2 of 2 trials complete)" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == sorted(REPORT)
+
+
+def test_two_runs_finishing_together_leave_one_complete_set(tmp_path, monkeypatch):
+    import os
+    import threading
+    import time
+    from pathlib import Path
+
+    from skpermgrad._study._base import REPORT_FILES
+    from skpermgrad._study._run import _staging
+
+    barrier = threading.Barrier(2)
+    replace = os.replace
+
+    def slow_replace(src, dst):
+        # unlocked, run B would move its first four files, A all seven, B
+        # its last three: a mixture
+        k = REPORT_FILES.index(os.path.basename(dst))
+        tag = Path(src).read_text()
+        time.sleep({("A", 0): 0.05, ("B", 4): 0.1}.get((tag, k), 0))
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", slow_replace)
+
+    def finish(tag):
+        with _staging(tmp_path) as staging:
+            barrier.wait()  # both stage at once, into folders of their own
+            for file in REPORT_FILES:
+                (staging / file).write_text(tag)
+
+    threads = [threading.Thread(target=finish, args=(t,)) for t in "AB"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(REPORT_FILES)
+    assert len({(tmp_path / f).read_text() for f in REPORT_FILES}) == 1
 
 
 def test_copied_folder_resumes_its_own_study_with_new_trials(tmp_path):

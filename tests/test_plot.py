@@ -189,7 +189,11 @@ def test_row_display_draws_one_rows_attributions_and_image(pyplot, regression):
     np.testing.assert_allclose(display.image, rows.images[0])
     np.testing.assert_allclose(display.heatmap, rows.heatmaps[0])
     assert display.gradcam_display_.ax_ is display.axes_[1]
-    assert "baseline" in display.axes_[0].get_title()
+    title = display.axes_[0].get_title()
+    assert "baseline" in title and " = " not in title  # no claimed identity
+    gap = display.prediction - display.baseline_prediction
+    residual = gap - display.attributions.sum()
+    assert (f"they miss {residual:+.3g}" in title) == (abs(residual) > 0.01 * abs(gap))
     with pytest.raises(ValueError, match="row=120 is not one of the 120 rows"):
         RowExplanationDisplay.from_estimator(reg, X, row=120)
 

@@ -4,7 +4,9 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -133,53 +135,64 @@ def run_study(settings, stored, out):
     if not completed_trials(study):
         raise StudyError("no trial completed; see the errors above.")
 
-    best = clone(pipeline).set_params(**study.best_params).fit(X_train, y_train)
-    scores = {"hybrid": metrics(task, best, X_test, y_test)}
-    for label, model in baselines(best, task, settings["seed"]).items():
-        scores[label] = metrics(task, model.fit(X_train, y_train), X_test, y_test)
-    result = permgrad_importance(
-        best,
-        X_test,
-        y_test,
-        scoring="r2" if task == "regression" else "neg_log_loss",
-        n_repeats=settings["n_repeats"],
-        random_state=settings["seed"],
-        fusion=settings["fusion"],
-        cnn_importance=settings["cnn_importance"],
-    )
-    importances = importance_table(result)
-    summary = {
-        "name": name,
-        "rows": len(X),
-        "columns": X.shape[1],
-        "numeric": sum(_is_numeric(X[c]) for c in X.columns),
-        "categorical": sum(not _is_numeric(X[c]) for c in X.columns),
-        "missing": int(X.isna().sum().sum()),
-        "train_rows": len(X_train),
-        "test_rows": len(X_test),
-        "encoded": len(result.encoded_feature_names),
-    }
-    # Outputs go to a staging folder first: a failure leaves no half report.
-    staging = out / ".staging"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    write_report(
-        staging,
-        settings=settings,
-        summary=summary,
-        scores=scores,
-        importances=importances,
-        result=result,
-        study=study,
-    )
-    write_plots(result, staging)
-    import joblib
+    # After tuning, a failure writes no report file (they are staged, then
+    # moved in together) and keeps the study: the same command refits.
+    stage = "the refit"
+    try:
+        best = clone(pipeline).set_params(**study.best_params).fit(X_train, y_train)
+        scores = {"hybrid": metrics(task, best, X_test, y_test)}
+        stage = "the baselines"
+        for label, model in baselines(best, task, settings["seed"]).items():
+            scores[label] = metrics(task, model.fit(X_train, y_train), X_test, y_test)
+        stage = "the explanation"
+        result = permgrad_importance(
+            best,
+            X_test,
+            y_test,
+            scoring="r2" if task == "regression" else "neg_log_loss",
+            n_repeats=settings["n_repeats"],
+            random_state=settings["seed"],
+            fusion=settings["fusion"],
+            cnn_importance=settings["cnn_importance"],
+        )
+        importances = importance_table(result)
+        summary = {
+            "name": name,
+            "rows": len(X),
+            "columns": X.shape[1],
+            "numeric": sum(_is_numeric(X[c]) for c in X.columns),
+            "categorical": sum(not _is_numeric(X[c]) for c in X.columns),
+            "missing": int(X.isna().sum().sum()),
+            "train_rows": len(X_train),
+            "test_rows": len(X_test),
+            "encoded": len(result.encoded_feature_names),
+        }
+        stage = "writing the report"
+        best.set_params(hybrid__callbacks=None)  # no progress bars for later users
+        with _staging(out) as staging:
+            write_report(
+                staging,
+                settings=settings,
+                summary=summary,
+                scores=scores,
+                importances=importances,
+                result=result,
+                study=study,
+            )
+            write_plots(result, staging)
+            import joblib
 
-    best.set_params(hybrid__callbacks=None)  # no progress bars for later users
-    joblib.dump(best, staging / "model.joblib")
-    for file in REPORT_FILES:
-        os.replace(staging / file, out / file)
-    staging.rmdir()
+            joblib.dump(best, staging / "model.joblib")
+    except (KeyboardInterrupt, StudyError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - said in one line, the study kept
+        detail = (str(exc).strip().splitlines() or [""])[0]
+        raise StudyError(
+            f"{stage} failed after tuning ({type(exc).__name__}: {detail}); the "
+            f"{len(completed_trials(study))} complete trials are kept in {storage} "
+            "and no report file was written: fix the cause and run the same "
+            "command again (it refits without new trials)."
+        ) from exc
 
     main_metric = "rmse" if task == "regression" else "accuracy"
     others = ", ".join(
@@ -241,6 +254,40 @@ def predict_table(model, data, out, *, overwrite=False):
     predictions.to_csv(out, index=False)
     print(f"wrote {len(predictions)} predictions to {out}")
     return 0
+
+
+@contextmanager
+def _staging(out):
+    """A folder of this run's own inside ``out`` for the report's files, moved
+    into ``out`` together when the block ends (removed if it fails).
+
+    Two runs finishing on one ``out`` never mix their files: each stages
+    apart, and the moves hold an exclusive lock on ``out`` (``flock``, where
+    the system has it), so the last run's complete set stands.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        yield staging
+        with _locked(out):
+            for file in REPORT_FILES:
+                os.replace(staging / file, out / file)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def _locked(folder):
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; the moves are not serialised
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _remove(paths):

@@ -257,8 +257,7 @@ class RowExplanationDisplay:
         axes[0].set_xlabel("Attribution (integrated gradients, both branches)")
         what = "" if self.class_name is None else f"P({self.class_name}) "
         axes[0].set_title(
-            f"{what}{self.prediction:.4g} = baseline {self.baseline_prediction:.4g} "
-            f"{'+' if values.sum() >= 0 else '-'} {abs(values.sum()):.4g}"
+            _title(what, self.prediction, self.baseline_prediction, values)
         )
         self.gradcam_display_ = GradCAMDisplay(
             heatmap=self.heatmap,
@@ -270,3 +269,22 @@ class RowExplanationDisplay:
         axes[1].set_title("The row's image and Grad-CAM")
         self.axes_, self.figure_ = axes, axes[0].figure
         return self
+
+
+def _title(what, prediction, baseline, values):
+    """Prediction, baseline and the attributions' sum, with what the sum
+    misses of the gap (integrated gradients' quadrature error) when it is over
+    1%: never an identity that does not hold."""
+    total = float(values.sum())
+    title = (
+        f"{what}{prediction:.4g}: baseline {baseline:.4g}, attributions sum "
+        f"{total:+.4g}"
+    )
+    gap = prediction - baseline
+    residual = gap - total
+    if abs(residual) > 0.01 * max(abs(gap), np.finfo(float).tiny):
+        title += (
+            f"\n(they miss {residual:+.3g} of the gap {gap:+.4g}: more n_steps "
+            "in explain_kw narrow it)"
+        )
+    return title
