@@ -25,6 +25,7 @@ def _public_callables():
     import inspect
 
     import skpermgrad.datasets
+    import skpermgrad.exceptions
     import skpermgrad.model_selection
     import skpermgrad.models
 
@@ -33,6 +34,7 @@ def _public_callables():
         skpermgrad.models,
         skpermgrad.model_selection,
         skpermgrad.datasets,
+        skpermgrad.exceptions,
     )
     seen = {}
     for module in modules:

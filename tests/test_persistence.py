@@ -113,8 +113,12 @@ def test_every_estimator_loads_in_a_new_process(tmp_path):
     )
     fitted["imager"] = (TintoImager(pixels=6).fit(Xr), Xr)
 
+    fitted["saved_by_scikeras"] = fitted["reg_ensemble_head"]
     for name, (est, X) in fitted.items():
-        joblib.dump(est, tmp_path / f"{name}.joblib")
+        if name == "saved_by_scikeras":
+            _dump_as_before(est, tmp_path / f"{name}.joblib")
+        else:
+            joblib.dump(est, tmp_path / f"{name}.joblib")
         with open(tmp_path / f"X_{name}.pkl", "wb") as f:
             pickle.dump(X, f)
     _load_in_new_process(tmp_path, list(fitted))
@@ -124,6 +128,25 @@ def test_every_estimator_loads_in_a_new_process(tmp_path):
             _outputs(est, X, name),
             err_msg=name,
         )
+
+
+def _dump_as_before(est, path):
+    """Pickle ``est`` as skpermgrad did before EnsembleModel pickled itself:
+    through SciKeras, which registers the class as ">EnsembleModel" (put back
+    afterwards, for the tests that follow)."""
+    from keras.src.saving import object_registration
+    from scikeras._saving_utils import pack_keras_model
+
+    from skpermgrad.models import EnsembleModel
+
+    names = object_registration.GLOBAL_CUSTOM_NAMES
+    registered = names[EnsembleModel]
+    try:
+        EnsembleModel.__reduce__ = pack_keras_model
+        joblib.dump(est, path)
+    finally:
+        del EnsembleModel.__reduce__
+        names[EnsembleModel] = registered
 
 
 def test_cross_validate_returns_estimators_from_worker_processes():

@@ -218,6 +218,11 @@ class EnsembleModel(keras.Model):
         return super().compute_metrics(x, y, y_pred, sample_weight)
 
 
+# Hybrids pickled before skpermgrad pickled EnsembleModel itself name it
+# ">EnsembleModel" (SciKeras's re-registration): the same class, under that name
+keras.saving.get_custom_objects()[">EnsembleModel"] = EnsembleModel
+
+
 def _load_ensemble_model(archive: np.ndarray) -> EnsembleModel:
     """Rebuild a pickled :class:`EnsembleModel` from its ``.keras`` archive."""
     return load_model(BytesIO(archive.tobytes()), compile=True)
