@@ -607,7 +607,11 @@ def test_auto_groups_follow_nested_encoders_or_give_up():
             (
                 "columns",
                 ColumnTransformer(
-                    [("c", categories, ["city"]), ("n", StandardScaler(), [1, 2])]
+                    [
+                        ("c", categories, ["city"]),
+                        ("n", StandardScaler(), [1, 2]),
+                        ("none", StandardScaler(), []),  # no column: left unfitted
+                    ]
                 ),
             )
         ]

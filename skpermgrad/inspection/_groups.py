@@ -34,7 +34,7 @@ def _sources(transformer, inputs):
         names = list(getattr(transformer, "feature_names_in_", inputs))
         for name, step, columns in transformer.transformers_:
             indices = np.arange(len(names))[_column_mask(columns, names)]
-            if name == "remainder" and len(indices) == 0:
+            if len(indices) == 0:  # no column: nothing out (left unfitted)
                 continue
             mapped = _sources(step, [inputs[i] for i in indices])
             if mapped is None:
