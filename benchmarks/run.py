@@ -31,6 +31,7 @@ BENCHMARKS = {
     "predictive": ("bench_predictive.py", ["--quick"]),
     "defaults": ("bench_defaults.py", ["--quick"]),
     "faithfulness": ("bench_faithfulness.py", ["--quick"]),
+    "run": ("bench_run.py", ["--quick"]),
 }
 
 

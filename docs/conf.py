@@ -70,6 +70,26 @@ numpydoc_class_members_toctree = False
 myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath"]  # $...$ inline math
 
+
+def _bundled_mathjax(folder):
+    """MathJax 3's self-contained SVG build (django-static-mathjax ships it)
+    copied into ``folder``: formulas render with no network access."""
+    import importlib.util
+    import shutil
+
+    package = importlib.util.find_spec("mathjax")
+    script = Path(package.submodule_search_locations[0]) / "static/mathjax/es5"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(script / "tex-svg.js", folder / "tex-svg.js")
+    return str(folder.parent)
+
+
+# _static/mathjax/tex-svg.js in the built site, loaded from there
+html_static_path = [
+    _bundled_mathjax(Path(__file__).parent / "_build" / "static" / "mathjax")
+]
+mathjax_path = "mathjax/tex-svg.js"
+
 sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",

@@ -91,7 +91,32 @@ def test_run_regression_end_to_end_and_predict(puma_csv, tmp_path, capsys):
     assert sorted(importances["feature"]) == sorted(
         ["theta1", "theta2", "theta3", "thetad1", "thetad2", "thetad3", "tau1", "tau2"]
     )
-    assert len(pd.read_csv(out / "trials.csv")) == 2
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 2
+    # trial 0 is the hybrid's defaults, and the report says how the best compares
+    from skpermgrad import HybridRegressor
+
+    defaults = HybridRegressor().get_params()
+    first = trials.iloc[0]
+    assert first["user_attrs_skpermgrad_defaults"]
+    for name in ("dense_units", "head_units", "base_filters", "n_conv_layers"):
+        assert first[f"params_hybrid__{name}"] == defaults[name]
+    assert first["params_hybrid__optimizer"] == defaults["optimizer"]
+    assert metrics["defaults_trial"] == 0
+    if metrics["best_trial"] == 0:
+        assert "The defaults (trial 0, the first) are the best" in report
+    else:
+        gain = metrics["best_cv_score"] - metrics["defaults_cv_score"]
+        assert "beats the defaults (trial 0, CV score" in report
+        assert f"by {gain:+.4g}" in report
+    # the verdict comes first: the hybrid against each model, with intervals
+    assert [v["model"] for v in metrics["verdicts"]] == [
+        "hist_gradient_boosting",
+        "mlp_only",
+        "cnn_only",
+    ]
+    assert report.splitlines()[2].startswith("- The hybrid")
+    assert "95% bootstrap interval" in report.splitlines()[2]
     report = (out / "report.md").read_text()
     for part in ("## Test metrics", "## PermGrad explanation", "importance.png"):
         assert part in report
@@ -103,8 +128,14 @@ def test_run_regression_end_to_end_and_predict(puma_csv, tmp_path, capsys):
     ):
         assert column in importances.columns
     assert "indistinguishable_from_zero" in report
-    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    captured = capsys.readouterr()
+    # not a terminal: one plain line per finished trial
+    lines = [ln for ln in captured.err.splitlines() if ln.startswith("trial ")]
+    assert [ln.split(":")[0] for ln in lines] == ["trial 1/2", "trial 2/2"]
+    assert "(trial 0 (the defaults))" in lines[0] and "left" in lines[0]
+    summary = captured.out.strip().splitlines()[-1]
     assert summary.startswith("puma.csv: hybrid rmse")
+    assert "HistGradientBoosting (" in summary and "its CNN-only variant (" in summary
     first, second = importances.iloc[0], importances.iloc[1]
     if first["indistinguishable_from_zero"]:
         assert "no feature's importance is distinguishable from zero" in summary
@@ -439,6 +470,86 @@ def test_an_error_inside_a_trial_is_named_and_leaves_nothing(
     assert not out.exists()  # a corrected rerun is not blocked
 
 
+def test_a_small_time_limit_is_honoured(tmp_path, capsys):
+    import time
+
+    frame, path = _table(tmp_path, ["a", "b", "y"], n=120)
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--target", "y", "--trials", "50", "--cv", "2"]
+    limit = 40
+    began = time.perf_counter()
+    assert main([*argv, "--time-limit", f"{limit}s", "--out", str(out)]) == 0
+    took = time.perf_counter() - began
+    assert took <= 1.1 * limit, took
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 1 <= metrics["n_trials_complete"] < 50
+    err = capsys.readouterr().err
+    assert "time limit 40s" in err and "time limit: no new trial" in err
+
+
+@pytest.mark.parametrize(
+    "text, seconds",
+    [("90", 90), ("90s", 90), ("10m", 600), ("1h", 3600), ("1h30m", 5400)],
+)
+def test_time_limits_read_as_durations(text, seconds):
+    from skpermgrad._study import parse_duration
+
+    assert parse_duration(text) == seconds
+
+
+def test_a_bad_time_limit_is_refused_in_one_line(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--time-limit", "soon"])
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "'soon' is not a positive duration: write e.g. 90s, 10m" in err
+
+
+class _Fixed:
+    """A fitted model that predicts what it is given."""
+
+    def __init__(self, prediction):
+        self.prediction = np.asarray(prediction)
+
+    def predict(self, X):
+        return self.prediction
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_the_verdict_says_ahead_behind_or_within_noise(task):
+    from skpermgrad._study._models import compare
+    from skpermgrad._study._report import verdict_sentence, verdict_summary
+
+    rng = np.random.default_rng(0)
+    n = 400
+    if task == "regression":
+        y = rng.normal(size=n)
+        exact, noisy = y + 0.1 * rng.normal(size=n), y + rng.normal(size=n)
+        twin = exact + 1e-3 * rng.normal(size=n)
+    else:
+        y = rng.choice(["a", "b"], size=n)
+        exact = np.where(rng.random(n) < 0.95, y, "a")
+        noisy = np.where(rng.random(n) < 0.6, y, "b")
+        twin = np.where(np.arange(n) == 0, "b", exact)
+    models = {
+        "hybrid": _Fixed(exact),
+        "hist_gradient_boosting": _Fixed(noisy),
+        "mlp_only": _Fixed(twin),
+        "cnn_only": _Fixed(y),
+    }
+    verdicts = compare(task, y, models, None, seed=0)
+    assert [v["verdict"] for v in verdicts] == ["ahead", "tie", "behind"]
+    sentences = [verdict_sentence(v) for v in verdicts]
+    assert sentences[0].startswith("The hybrid is ahead of HistGradientBoosting:")
+    assert sentences[1].startswith(
+        "The hybrid and its MLP-only variant cannot be told apart on this table:"
+    )
+    assert sentences[2].startswith("The hybrid is behind its CNN-only variant:")
+    summary = verdict_summary(verdicts)
+    assert "ahead of HistGradientBoosting" in summary
+    assert "not apart from its MLP-only variant" in summary
+
+
 def test_a_failure_after_tuning_keeps_the_study_and_writes_no_report(
     tmp_path, monkeypatch, capsys
 ):
@@ -619,3 +730,38 @@ def test_ctrl_c_inside_a_trials_fit_stops_the_run(tmp_path, monkeypatch, capsys)
     assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert not (out / "report.md").exists()
+
+
+def test_a_first_ctrl_c_records_the_running_trial_then_stops(
+    tmp_path, monkeypatch, capsys
+):
+    import os
+    import signal
+
+    import optuna
+
+    from skpermgrad import HybridRegressor
+
+    fit = HybridRegressor.fit
+    pressed = []
+
+    def ctrl_c_once(self, X, y, **kwargs):  # Ctrl-C while the first fit trains
+        if not pressed:
+            pressed.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+        return fit(self, X, y, **kwargs)
+
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    monkeypatch.setattr(HybridRegressor, "fit", ctrl_c_once)
+    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert "stopping after the running trial is recorded" in err
+    assert "1 complete trials are kept" in err and "run the same command" in err
+    study = optuna.load_study(
+        study_name="skpermgrad", storage=f"sqlite:///{out / 'study.db'}"
+    )
+    assert [t.state.name for t in study.trials] == ["COMPLETE"]
+    assert not (out / "report.md").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

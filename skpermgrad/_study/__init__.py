@@ -5,10 +5,16 @@ calls :func:`run_study` or :func:`predict_table`; everything a step can refuse
 is checked before anything is written (:class:`StudyError`).
 """
 
-from ._base import SETTINGS_FILE, STUDY_DB, STUDY_SETTINGS, StudyError
+from ._base import SETTINGS_FILE, STUDY_DB, STUDY_SETTINGS, StudyError, clock
 from ._models import metrics
 from ._run import predict_table, run_study
-from ._settings import DEFAULT, MAX_BASE_FILTERS, QUICK, resolve_settings
+from ._settings import (
+    DEFAULT,
+    MAX_BASE_FILTERS,
+    QUICK,
+    parse_duration,
+    resolve_settings,
+)
 
 __all__ = [
     "DEFAULT",
@@ -18,7 +24,9 @@ __all__ = [
     "STUDY_DB",
     "STUDY_SETTINGS",
     "StudyError",
+    "clock",
     "metrics",
+    "parse_duration",
     "predict_table",
     "resolve_settings",
     "run_study",

@@ -43,5 +43,14 @@ def settings_conflicts(stored, wanted):
 
 
 def elapsed(start):
-    seconds = int(time.perf_counter() - start)
-    return f"{seconds // 60}m {seconds % 60:02d}s"
+    return clock(time.perf_counter() - start)
+
+
+def clock(seconds) -> str:
+    """``1h 02m``, ``12m 03s`` or ``45s``."""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"

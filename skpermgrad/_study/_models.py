@@ -51,11 +51,12 @@ def make_pipeline(X, task, *, epochs, seed, progress):
         verbose_feature_names_out=False,
     )
     hybrid_class = HybridRegressor if task == "regression" else HybridClassifier
+    # epochs None: the hybrid's own default (early stopping ends most fits)
     hybrid = hybrid_class(
         TintoImager(pixels=pixels, random_state=seed),
-        epochs=epochs,
         random_state=seed,
         callbacks=progress,
+        **({} if epochs is None else {"epochs": epochs}),
     )
     return Pipeline([("columns", columns), ("hybrid", hybrid)])
 
@@ -121,3 +122,51 @@ def baselines(pipeline, task, seed):
         "mlp_only": clone(pipeline).set_params(hybrid__branches="mlp"),
         "cnn_only": clone(pipeline).set_params(hybrid__branches="cnn"),
     }
+
+
+# the metric each comparison is made on, and whether lower is better
+MAIN_METRIC = {"regression": ("rmse", True), "classification": ("accuracy", False)}
+N_BOOTSTRAP = 1000
+
+
+def compare(task, y, models, X, seed):
+    """The hybrid against each other model on the test rows: the difference of
+    the main metric (RMSE, accuracy) with a 95% bootstrap interval over the
+    rows, and the verdict ``ahead``, ``behind`` or ``tie`` (the interval
+    holds 0: the two cannot be told apart on this table)."""
+    metric, lower_is_better = MAIN_METRIC[task]
+    y = np.asarray(y)
+    predictions = {label: np.asarray(m.predict(X)) for label, m in models.items()}
+    rows = np.random.default_rng(seed).integers(0, len(y), (N_BOOTSTRAP, len(y)))
+
+    def score(prediction, rows):
+        if task == "regression":
+            return np.sqrt(np.mean((y[rows] - prediction[rows]) ** 2, axis=-1))
+        return np.mean(y[rows] == prediction[rows], axis=-1)
+
+    every_row = np.arange(len(y))
+    hybrid = predictions["hybrid"]
+    verdicts = []
+    for label, prediction in predictions.items():
+        if label == "hybrid":
+            continue
+        low, high = np.percentile(
+            score(hybrid, rows) - score(prediction, rows), [2.5, 97.5]
+        )
+        better = (high < 0) if lower_is_better else (low > 0)
+        worse = (low > 0) if lower_is_better else (high < 0)
+        verdicts.append(
+            {
+                "model": label,
+                "metric": metric,
+                "hybrid": float(score(hybrid, every_row)),
+                "other": float(score(prediction, every_row)),
+                "difference": float(
+                    score(hybrid, every_row) - score(prediction, every_row)
+                ),
+                "ci_low": float(low),
+                "ci_high": float(high),
+                "verdict": "ahead" if better else "behind" if worse else "tie",
+            }
+        )
+    return verdicts

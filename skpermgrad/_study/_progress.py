@@ -1,30 +1,130 @@
-"""A Keras callback drawing a progress bar over epochs (used by ``skpermgrad run``)."""
+"""What a run's user watches, and its time budget (``--time-limit``).
+
+:class:`Monitor` holds the budget: the end of the run, the deadline of the step
+now running (each step gets its share of the time left, by what it is
+expected to cost), and what has been measured. :class:`FitMonitor` is the
+Keras callback that every fit of the run carries: an epoch bar on a terminal,
+and a stop after the epoch in which its step's deadline passes.
+"""
+
+import math
+import sys
+import time
 
 import keras
 
+from ._base import clock
 
-class EpochProgress(keras.callbacks.Callback):
-    """One tqdm bar per ``fit``, advanced each epoch, showing the last loss.
+# What each step after tuning costs, in fits of the hybrid on the training
+# rows: the refit is one, the MLP-only and CNN-only variants 0.30 and 0.94
+# (bench_predictive, puma8NH: 9.7 s and 30.6 s against 32.7 s a fold), the
+# explanation about a quarter (measured on the bundled run).
+STEP_COST = {"refit": 1.0, "mlp_only": 0.30, "cnn_only": 0.94, "explanation": 0.25}
+AFTER_TUNING = ("refit", "mlp_only", "cnn_only", "explanation")
+# before any trial has been timed, tuning may take this share of the time left
+TUNING_SHARE = 0.6
 
-    Pass the class (not an instance) as a hybrid's ``callbacks`` so each clone
-    builds its own bar. Off when stderr is not a terminal.
+
+class Monitor:
+    """A run's clock: its time limit, the current step's deadline, and the
+    time one fit of the hybrid on the training rows takes (measured)."""
+
+    def __init__(self, time_limit=None, start=None):
+        self.start = time.perf_counter() if start is None else start
+        self.end = math.inf if time_limit is None else self.start + time_limit
+        self.deadline = self.end
+        self.fit_seconds = None  # one hybrid fit on the training rows
+        self.step = "fit"  # what the fits now running are for ("trial 3", "refit")
+        self.cv = None  # the folds of a trial, while trials run
+        self.fits = 0  # fits begun in this step
+
+    def begin(self, step, cv=None):
+        """Name the step whose fits follow (shown with each fit's epoch bar)."""
+        self.step, self.cv, self.fits = step, cv, 0
+
+    def describe_fit(self) -> str:
+        """``trial 3, fold 2/3`` or ``refit``, counting this fit."""
+        self.fits += 1
+        return f"{self.step}, fold {self.fits}/{self.cv}" if self.cv else self.step
+
+    def left(self) -> float:
+        return self.end - time.perf_counter()
+
+    def limited(self) -> bool:
+        return math.isfinite(self.end)
+
+    def expired(self) -> bool:
+        return time.perf_counter() > self.deadline
+
+    def reserve(self) -> float:
+        """Seconds the steps after tuning are expected to take."""
+        if self.fit_seconds is None:
+            return (1 - TUNING_SHARE) * max(self.left(), 0.0)
+        return self.fit_seconds * sum(STEP_COST[s] for s in AFTER_TUNING)
+
+    def start_tuning(self):
+        """The trials may run until the reserve for the later steps."""
+        self.deadline = self.end - self.reserve()
+
+    def start_step(self, step):
+        """``step`` (of ``AFTER_TUNING``) gets its share of the time left."""
+        rest = AFTER_TUNING[AFTER_TUNING.index(step) :]
+        share = STEP_COST[step] / sum(STEP_COST[s] for s in rest)
+        self.deadline = time.perf_counter() + share * max(self.left(), 0.0)
+
+    def trial_done(self, seconds, cv):
+        """A trial of ``cv`` fits on ``(cv - 1) / cv`` of the rows took
+        ``seconds``: one fit on all of them takes about ``seconds / (cv - 1)``."""
+        estimate = seconds / (cv - 1)
+        self.fit_seconds = (
+            estimate if self.fit_seconds is None else max(self.fit_seconds, estimate)
+        )
+        self.start_tuning()
+
+    def room_for_trial(self, seconds) -> bool:
+        """Whether another trial of about ``seconds`` ends before the reserve."""
+        return time.perf_counter() + seconds <= self.end - self.reserve()
+
+
+class FitMonitor(keras.callbacks.Callback):
+    """Every fit's callback in a run: an epoch bar on a terminal (the fold and
+    the time left with it), and a stop once the step's deadline has passed.
+
+    Copies (scikit-learn's ``clone`` deep-copies a hybrid's callbacks) share
+    the run's :class:`Monitor`.
     """
+
+    def __init__(self, monitor):
+        super().__init__()
+        self.monitor = monitor
+        self._bar = None
+
+    def __deepcopy__(self, memo):
+        return FitMonitor(self.monitor)
 
     def on_train_begin(self, logs=None):
         from tqdm.auto import tqdm
 
         self._bar = tqdm(
             total=self.params.get("epochs"),
-            desc="epochs",
+            desc=self.monitor.describe_fit(),
             unit="epoch",
             leave=False,
             disable=None,
+            file=sys.stderr,
         )
 
     def on_epoch_end(self, epoch, logs=None):
-        self._bar.update(1)
-        if logs and "loss" in logs:
-            self._bar.set_postfix(loss=f"{logs['loss']:.4g}")
+        if self._bar is not None:
+            self._bar.update(1)
+            postfix = {"loss": f"{logs['loss']:.4g}"} if logs and "loss" in logs else {}
+            if self.monitor.limited():
+                postfix["left"] = clock(self.monitor.left())
+            self._bar.set_postfix(postfix)
+        if self.monitor.expired():
+            self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None

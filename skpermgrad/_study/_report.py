@@ -6,7 +6,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._tuning import completed_trials
+from ._tuning import completed_trials, defaults_trial
+
+_NAMES = {
+    "hist_gradient_boosting": "HistGradientBoosting",
+    "mlp_only": "its MLP-only variant",
+    "cnn_only": "its CNN-only variant",
+}
 
 
 def importance_table(result) -> pd.DataFrame:
@@ -56,6 +62,59 @@ def top_feature(table) -> str:
     return f"top feature {first['feature']}"
 
 
+def verdict_sentence(v) -> str:
+    """The report's sentence on the hybrid against one model."""
+    other, metric = _NAMES.get(v["model"], v["model"]), v["metric"].upper()
+    numbers = (
+        f"{metric} {v['hybrid']:.4g} against {v['other']:.4g} (difference "
+        f"{v['difference']:+.3g}, 95% bootstrap interval {v['ci_low']:+.3g} to "
+        f"{v['ci_high']:+.3g})"
+    )
+    if v["verdict"] == "tie":
+        return f"The hybrid and {other} cannot be told apart on this table: {numbers}."
+    where = "ahead of" if v["verdict"] == "ahead" else "behind"
+    return f"The hybrid is {where} {other}: {numbers}."
+
+
+def verdict_summary(verdicts) -> str:
+    """The console's words: the hybrid's main metric and where it stands."""
+    words = {"ahead": "ahead of", "behind": "behind", "tie": "not apart from"}
+    first = verdicts[0]
+    return f"hybrid {first['metric']} {first['hybrid']:.4g}, " + ", ".join(
+        f"{words[v['verdict']]} {_NAMES.get(v['model'], v['model'])} ({v['other']:.4g})"
+        for v in verdicts
+    )
+
+
+def _tuning_lines(settings, study):
+    """Which trial won, and by how much over the defaults (trial 0)."""
+    trials = completed_trials(study)
+    if not trials:
+        return [
+            "No tuning (`--trials 0`, as with `--quick`): the hybrid's defaults, "
+            "fitted on the training rows."
+        ]
+    best, defaults = study.best_trial, defaults_trial(study)
+    lines = [
+        f"OptunaSearchCV, {len(trials)} complete trials, {settings['cv']}-fold CV "
+        f"on the training rows, scoring `{settings['scoring']}`; best CV score "
+        f"{best.value:.4g} (trial {best.number})."
+    ]
+    if defaults is None:
+        lines.append("The study holds no trial of the hybrid's defaults.")
+    elif best.number == defaults.number:
+        lines.append(
+            f"The defaults (trial {defaults.number}, the first) are the best: no "
+            "trial beat them, so the refit model is the hybrid's defaults."
+        )
+    else:
+        lines.append(
+            f"It beats the defaults (trial {defaults.number}, CV score "
+            f"{defaults.value:.4g}) by {best.value - defaults.value:+.4g}."
+        )
+    return lines
+
+
 def write_plots(result, folder):
     import matplotlib
 
@@ -92,17 +151,25 @@ def _markdown_table(frame, floatfmt=".4g"):
     return "\n".join([header, rule, *rows])
 
 
-def write_report(folder, *, settings, summary, scores, importances, result, study):
+def write_report(
+    folder, *, settings, summary, scores, verdicts, importances, result, study
+):
     """report.md, metrics.json, importances.csv and trials.csv in ``folder``."""
     folder = Path(folder)
     importances.to_csv(folder / "importances.csv", index=False)
     study.trials_dataframe().to_csv(folder / "trials.csv", index=False)
-    best = dict(study.best_params)
+    tuned = bool(completed_trials(study))
+    best = dict(study.best_params) if tuned else {}
+    defaults = defaults_trial(study)
     document = {
         "settings": settings,
         "data": summary,
+        "verdicts": verdicts,
         "best_params": best,
-        "best_cv_score": study.best_value,
+        "best_cv_score": study.best_value if tuned else None,
+        "best_trial": study.best_trial.number if tuned else None,
+        "defaults_trial": None if defaults is None else defaults.number,
+        "defaults_cv_score": None if defaults is None else defaults.value,
         "n_trials_complete": len(completed_trials(study)),
         "branch_weights": result.branch_weights,
         "branch_weights_defined": result.branch_weights_defined,
@@ -112,6 +179,11 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
     metric_table = pd.DataFrame(scores).T.reset_index(names="model")
     lines = [
         f"# skpermgrad run: {summary['name']}",
+        "",
+        *(f"- {verdict_sentence(v)}" for v in verdicts),
+        "",
+        "On the test rows; the interval is over bootstraps of those rows, and "
+        "a difference whose interval holds 0 is within noise.",
         "",
         "## Data",
         "",
@@ -129,14 +201,20 @@ def write_report(folder, *, settings, summary, scores, importances, result, stud
         "",
         "## Tuning",
         "",
-        f"OptunaSearchCV, {len(completed_trials(study))} complete trials, "
-        f"{settings['cv']}-fold CV on the training rows, scoring "
-        f"`{settings['scoring']}`; best CV score {study.best_value:.4g}.",
+        " ".join(_tuning_lines(settings, study)),
         "",
-        _markdown_table(
-            pd.DataFrame({"parameter": list(best), "value": list(best.values())})
+        *(
+            [
+                _markdown_table(
+                    pd.DataFrame(
+                        {"parameter": list(best), "value": list(best.values())}
+                    )
+                ),
+                "",
+            ]
+            if best
+            else []
         ),
-        "",
         "## Test metrics",
         "",
         _markdown_table(metric_table),

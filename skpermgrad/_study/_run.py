@@ -16,6 +16,7 @@ from ._base import (
     SETTINGS_FILE,
     STUDY_DB,
     StudyError,
+    clock,
     elapsed,
     settings_conflicts,
 )
@@ -28,8 +29,14 @@ from ._data import (
     read_table,
     split_target,
 )
-from ._models import baselines, make_pipeline, metrics
-from ._report import importance_table, top_feature, write_plots, write_report
+from ._models import baselines, compare, make_pipeline, metrics
+from ._report import (
+    importance_table,
+    top_feature,
+    verdict_summary,
+    write_plots,
+    write_report,
+)
 from ._tuning import completed_trials, open_study, storage_url, tune
 
 
@@ -47,9 +54,10 @@ def run_study(settings, stored, out):
     from sklearn.model_selection import train_test_split
 
     from ..inspection import permgrad_importance
-    from ._progress import EpochProgress
+    from ._progress import STEP_COST, FitMonitor, Monitor
 
     start = time.perf_counter()
+    monitor = Monitor(settings["time_limit"], start)
     out = Path(out)
     if settings["data"] is None:
         frame, _ = bundled_table()
@@ -83,7 +91,7 @@ def run_study(settings, stored, out):
         task,
         epochs=settings["epochs"],
         seed=settings["seed"],
-        progress=[EpochProgress],
+        progress=[FitMonitor(monitor)],
     )
     check_before_tuning(pipeline, X_train, y_train, y_test, task, settings["cv"])
     # Everything is checked: from here on the study's state is written, and
@@ -99,11 +107,18 @@ def run_study(settings, stored, out):
     try:
         study = open_study(storage, settings["study_name"], settings["seed"])
         (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+        limit = settings["time_limit"]
         print(
             f"{name}: {len(X)} rows, {X.shape[1]} features, {task} on "
-            f"{settings['target']!r}; study {settings['study_name']!r} in "
-            f"{storage} ({len(completed_trials(study))} of "
-            f"{settings['trials']} trials complete)",
+            f"{settings['target']!r}; "
+            + (
+                f"study {settings['study_name']!r} in {storage} "
+                f"({len(completed_trials(study))} of {settings['trials']} trials "
+                "complete, the first the hybrid's defaults)"
+                if settings["trials"]
+                else "no tuning: the hybrid's defaults"
+            )
+            + ("" if limit is None else f"; time limit {clock(limit)}"),
             file=sys.stderr,
         )
         tune(
@@ -116,7 +131,7 @@ def run_study(settings, stored, out):
             scoring=settings["scoring"],
             seed=settings["seed"],
             max_base_filters=settings["max_base_filters"],
-            timeout=settings["timeout"],
+            monitor=monitor,
         )
     except KeyboardInterrupt:
         if study is None:
@@ -132,19 +147,35 @@ def run_study(settings, stored, out):
         if study is None or not completed_trials(study):
             _remove(created)
         raise
-    if not completed_trials(study):
+    if settings["trials"] and not completed_trials(study):
         raise StudyError("no trial completed; see the errors above.")
 
     # After tuning, a failure writes no report file (they are staged, then
     # moved in together) and keeps the study: the same command refits.
+    # Each step gets its share of the time left (--time-limit): a fit stops
+    # after the epoch in which its step's deadline passes.
     stage = "the refit"
     try:
-        best = clone(pipeline).set_params(**study.best_params).fit(X_train, y_train)
-        scores = {"hybrid": metrics(task, best, X_test, y_test)}
+        tuned = study.best_params if completed_trials(study) else {}
+        monitor.start_step("refit")
+        monitor.begin("refit")
+        fit_start = time.perf_counter()
+        best = clone(pipeline).set_params(**tuned).fit(X_train, y_train)
+        monitor.fit_seconds = time.perf_counter() - fit_start
+        models = {"hybrid": best}
         stage = "the baselines"
         for label, model in baselines(best, task, settings["seed"]).items():
-            scores[label] = metrics(task, model.fit(X_train, y_train), X_test, y_test)
+            if label in STEP_COST:  # the hybrid's variants
+                monitor.start_step(label)
+                monitor.begin(label.replace("_", "-"))
+            models[label] = model.fit(X_train, y_train)
+        scores = {
+            label: metrics(task, model, X_test, y_test)
+            for label, model in models.items()
+        }
+        verdicts = compare(task, y_test, models, X_test, settings["seed"])
         stage = "the explanation"
+        monitor.start_step("explanation")
         result = permgrad_importance(
             best,
             X_test,
@@ -175,6 +206,7 @@ def run_study(settings, stored, out):
                 settings=settings,
                 summary=summary,
                 scores=scores,
+                verdicts=verdicts,
                 importances=importances,
                 result=result,
                 study=study,
@@ -194,16 +226,9 @@ def run_study(settings, stored, out):
             "command again (it refits without new trials)."
         ) from exc
 
-    main_metric = "rmse" if task == "regression" else "accuracy"
-    others = ", ".join(
-        f"{label} {values[main_metric]:.4g}"
-        for label, values in scores.items()
-        if label != "hybrid"
-    )
     print(
-        f"{name}: hybrid {main_metric} {scores['hybrid'][main_metric]:.4g} "
-        f"({others}); {top_feature(importances)}; report {out / 'report.md'} "
-        f"({elapsed(start)})"
+        f"{name}: {verdict_summary(verdicts)}; {top_feature(importances)}; "
+        f"report {out / 'report.md'} ({elapsed(start)})"
     )
     return 0
 

@@ -7,22 +7,40 @@ from pathlib import Path
 from ._base import SETTINGS_FILE, STUDY_SETTINGS, StudyError
 
 MAX_BASE_FILTERS = 32  # the top of the tuned base_filters range on a CPU
+# epochs None: the hybrid's own (100, with early stopping on 10% of the rows)
 QUICK = {
-    "trials": 2,
-    "epochs": 3,
-    "cv": 2,
+    "trials": 0,
+    "epochs": None,
+    "cv": 3,
     "n_repeats": 2,
-    "timeout": None,
+    "time_limit": None,
     "max_base_filters": MAX_BASE_FILTERS,
 }
 DEFAULT = {
     "trials": 8,
-    "epochs": 30,
+    "epochs": None,
     "cv": 3,
     "n_repeats": 5,
-    "timeout": 900,
+    "time_limit": 30 * 60,
     "max_base_filters": MAX_BASE_FILTERS,
 }
+_UNITS = {"s": 1, "m": 60, "h": 3600}
+
+
+def parse_duration(text) -> float:
+    """``"90"`` or ``"90s"``, ``"10m"``, ``"1h"``, ``"1h30m"`` as seconds; the
+    argparse type of ``--time-limit``."""
+    import argparse
+    import re
+
+    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)\s*([smh]?)\s*)+", text or "")
+    pieces = re.findall(r"(\d+(?:\.\d+)?)\s*([smh]?)", text or "")
+    seconds = sum(float(n) * _UNITS[u or "s"] for n, u in pieces)
+    if not parts or seconds <= 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a positive duration: write e.g. 90s, 10m, 1h or 1h30m"
+        )
+    return seconds
 
 
 def resolve_settings(args, out):
@@ -99,12 +117,13 @@ def resolve_settings(args, out):
         if value is None:
             value = settings.get(key, budget[key])
         settings[key] = value
-        if value < {"cv": 2, "max_base_filters": 8}.get(key, 1):
+        minimum = {"trials": 0, "cv": 2, "max_base_filters": 8}.get(key, 1)
+        if value is not None and value < minimum:
             raise StudyError(f"--{key.replace('_', '-')} {value} is too small.")
     settings["n_repeats"] = budget["n_repeats"]
-    settings["timeout"] = budget["timeout"] if args.timeout is None else args.timeout
-    if settings["timeout"] is not None and settings["timeout"] <= 0:
-        raise StudyError(f"--timeout {settings['timeout']} must be positive.")
+    settings["time_limit"] = (
+        budget["time_limit"] if args.time_limit is None else args.time_limit
+    )
     if settings["seed"] < 0:
         raise StudyError(f"--seed {settings['seed']} must be 0 or more.")
     settings["fusion"] = args.fusion

@@ -1,11 +1,16 @@
 """The Optuna study: its storage, its sampler, the tuning run and its errors."""
 
+import signal
+import sys
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ._base import STUDY_DB, StudyError
+
+DEFAULTS_ATTR = "skpermgrad_defaults"  # the user attribute of the defaults' trial
 
 
 def storage_url(storage, out) -> str:
@@ -51,13 +56,25 @@ def completed_trials(study):
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
+def defaults_of(pipeline, space):
+    """The pipeline's own values of the tuned parameters (trial 0's)."""
+    params = pipeline.get_params()
+    return {name: params[name] for name in space}
+
+
 def tune(
-    pipeline, X, y, study, *, trials, cv, scoring, seed, max_base_filters, timeout
+    pipeline, X, y, study, *, trials, cv, scoring, seed, max_base_filters, monitor
 ):
     """Run trials until ``trials`` are complete in the study (shared or not).
 
-    Each process runs at most the trials still missing; ``MaxTrialsCallback``
-    stops every process sharing the storage once the total is reached.
+    The study's first trial is the hybrid's defaults (enqueued once, whoever
+    opens the study first), so the tuned model's CV score is never below
+    theirs. Each process runs at most the trials still missing;
+    ``MaxTrialsCallback`` stops every process sharing the storage once the
+    total is reached, and ``monitor`` (the run's time budget) stops starting
+    trials when another would eat into the time the later steps need. On a
+    terminal a bar shows the trials with the best score and the time left;
+    elsewhere (a log file, a pipe) each finished trial is one plain line.
     """
     import optuna
     from optuna.study import MaxTrialsCallback
@@ -66,31 +83,67 @@ def tune(
     from tqdm.auto import tqdm
 
     from ..model_selection import hybrid_search_space
+    from ._progress import clock
 
+    space = hybrid_search_space("hybrid__", max_base_filters=max_base_filters)
     missing = trials - len(completed_trials(study))
     if missing <= 0:
         return
+    study.enqueue_trial(
+        defaults_of(pipeline, space),
+        user_attrs={DEFAULTS_ATTR: True},
+        skip_if_exists=True,
+    )
     bar = tqdm(
         total=trials,
         initial=trials - missing,
         desc="trials",
         unit="trial",
         disable=None,
+        file=sys.stderr,
     )
+    durations = []
+
+    def label():
+        return f"trial {min(len(completed_trials(study)) + 1, trials)}/{trials}"
 
     def progress(study, trial):
+        if stopping:
+            study.stop()
+        if trial.state != TrialState.COMPLETE:
+            return
+        durations.append(trial.duration.total_seconds())
+        monitor.trial_done(durations[-1], cv)
+        best = study.best_trial
+        which = " (the defaults)" if best.user_attrs.get(DEFAULTS_ATTR) else ""
+        left = f", {clock(monitor.left())} left" if monitor.limited() else ""
+        if bar.disable:
+            print(
+                f"trial {len(completed_trials(study))}/{trials}: cv score "
+                f"{trial.value:.4g} in {clock(durations[-1])}; best {best.value:.4g} "
+                f"(trial {best.number}{which}){left}",
+                file=sys.stderr,
+                flush=True,
+            )
         bar.update(1)
-        if len(completed_trials(study)):
-            bar.set_postfix(best=f"{study.best_value:.4g}")
+        bar.set_postfix_str(f"best {best.value:.4g}{which}{left}")
+        if monitor.limited() and not monitor.room_for_trial(max(durations)):
+            study.stop()
+            print(
+                f"time limit: no new trial ({len(completed_trials(study))} of "
+                f"{trials} complete); the next would leave too little for the "
+                "refit, the variants and the explanation",
+                file=sys.stderr,
+            )
+        monitor.begin(label(), cv)
 
     with warnings.catch_warnings():  # OptunaSearchCV is marked experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         search = OptunaSearchCV(
             pipeline,
-            hybrid_search_space("hybrid__", max_base_filters=max_base_filters),
+            space,
             cv=cv,
             n_trials=missing,
-            timeout=timeout,
             scoring=scoring,
             study=study,
             refit=False,
@@ -101,15 +154,58 @@ def tune(
                 MaxTrialsCallback(trials, states=(TrialState.COMPLETE,)),
             ],
         )
+    monitor.start_tuning()
+    monitor.begin(label(), cv)
+    stopping = []
     try:
-        with warnings.catch_warnings():  # optuna_integration's own deprecations
-            warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
-            search.fit(X, y)
+        with _first_ctrl_c_finishes_the_trial(stopping):
+            with warnings.catch_warnings():  # optuna_integration's deprecations
+                warnings.filterwarnings(
+                    "ignore", category=FutureWarning, module="optuna"
+                )
+                search.fit(X, y)
     except (ValueError, TypeError) as exc:
         message = _trial_error(pipeline, X, y, study, cv, scoring, exc)
         raise StudyError(message) from None
     finally:
         bar.close()
+    if stopping:
+        raise KeyboardInterrupt  # the running trial is recorded: stop the run
+
+
+@contextmanager
+def _first_ctrl_c_finishes_the_trial(stopping):
+    """While trials run, a first Ctrl-C (SIGINT) lets the running trial finish
+    and be recorded, then stops tuning; a second stops at once."""
+
+    def handler(signum, frame):
+        if stopping:
+            raise KeyboardInterrupt
+        stopping.append(True)
+        print(
+            "\nCtrl-C: stopping after the running trial is recorded (Ctrl-C "
+            "again to stop now and lose it)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: Ctrl-C keeps its default
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def defaults_trial(study):
+    """The study's trial of the hybrid's defaults, if complete (else None)."""
+    for trial in completed_trials(study):
+        if trial.user_attrs.get(DEFAULTS_ATTR):
+            return trial
+    return None
 
 
 def _trial_error(pipeline, X, y, study, cv, scoring, exc):
