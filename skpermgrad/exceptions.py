@@ -37,8 +37,11 @@ class InconsistentVersionWarning(UserWarning):
     >>> from skpermgrad.exceptions import InconsistentVersionWarning
     >>> w = InconsistentVersionWarning("HybridRegressor", "keras", "3.9", "3.8")
     >>> print(w)
-    Trying to unpickle HybridRegressor saved with keras 3.8 under keras 3.9 ...
-    >>> warnings.simplefilter("error", InconsistentVersionWarning)  # to refuse
+    Trying to unpickle HybridRegressor saved with keras 3.8 under keras 3.9. It may
+    not work or give other results; refit it under the installed versions or
+    install keras==3.8.
+    >>> with warnings.catch_warnings():  # to refuse such a load instead
+    ...     warnings.simplefilter("error", InconsistentVersionWarning)
     """
 
     def __init__(

@@ -274,9 +274,7 @@ class _HybridMixin(_VersionedPickleMixin):
         """Refuse negative sample weights and a target the estimator cannot
         learn (``warm``: training goes on from a fitted network)."""
         if sample_weight is not None:
-            _check_sample_weight(
-                sample_weight, np.empty((len(y), 0)), ensure_non_negative=True
-            )
+            _check_sample_weight(sample_weight, X, ensure_non_negative=True)
         self._check_target(y, warm=warm)
 
     def predict(self, X: ArrayLike, **kwargs: Any) -> np.ndarray:
