@@ -76,6 +76,7 @@ INVENTORIES = {
                     "sklearn.model_selection.GridSearchCV",
                     "sklearn.ensemble.HistGradientBoostingRegressor",
                     "sklearn.ensemble.HistGradientBoostingClassifier",
+                    "sklearn.exceptions.InconsistentVersionWarning",
                 )
             },
             **{

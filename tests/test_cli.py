@@ -167,6 +167,7 @@ def _in_new_process(argv):
     )
 
 
+@pytest.mark.slow
 def test_run_classification_with_categories_and_missing_values(tmp_path):
     rng = np.random.default_rng(0)
     n = 120
@@ -204,6 +205,7 @@ def test_run_classification_with_categories_and_missing_values(tmp_path):
     assert "Grad-CAM at each feature's pixel" in (out / "report.md").read_text()
 
 
+@pytest.mark.slow
 def test_interrupted_study_resumes_without_losing_trials(
     puma_csv, tmp_path, monkeypatch
 ):
@@ -470,6 +472,7 @@ def test_an_error_inside_a_trial_is_named_and_leaves_nothing(
     assert not out.exists()  # a corrected rerun is not blocked
 
 
+@pytest.mark.slow
 def test_a_small_time_limit_is_honoured(tmp_path, capsys):
     import time
 
@@ -550,6 +553,7 @@ def test_the_verdict_says_ahead_behind_or_within_noise(task):
     assert "not apart from its MLP-only variant" in summary
 
 
+@pytest.mark.slow
 def test_a_failure_after_tuning_keeps_the_study_and_writes_no_report(
     tmp_path, monkeypatch, capsys
 ):
@@ -561,18 +565,19 @@ def test_a_failure_after_tuning_keeps_the_study_and_writes_no_report(
     frame, path = _table(tmp_path, ["a", "b", "y"])
     frame.to_csv(path, index=False)
     out = tmp_path / "out"
-    argv = ["run", str(path), "--target", "y", *FAST, "--out", str(out)]
+    one_trial = ["--trials", "1", "--epochs", "2", "--cv", "2"]
+    argv = ["run", str(path), "--target", "y", *one_trial, "--out", str(out)]
     with monkeypatch.context() as patch:
         patch.setattr(skpermgrad.inspection, "permgrad_importance", broken)
         assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(
         "skpermgrad run: error: the explanation failed after tuning (RuntimeError: "
-        "out of memory); the 2 complete trials are kept in "
+        "out of memory); the 1 complete trial(s) are kept in "
     )
     assert sorted(p.name for p in out.iterdir()) == ["run.json", "study.db"]
     assert main(argv) == 0  # the same command refits, without new trials
-    assert "(2 of 2 trials complete)" in capsys.readouterr().err
+    assert "(1 of 1 trials complete" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == sorted(REPORT)
 
 
@@ -613,6 +618,7 @@ def test_two_runs_finishing_together_leave_one_complete_set(tmp_path, monkeypatc
     assert len({(tmp_path / f).read_text() for f in REPORT_FILES}) == 1
 
 
+@pytest.mark.slow
 def test_copied_folder_resumes_its_own_study_with_new_trials(tmp_path):
     import shutil
 
@@ -650,7 +656,8 @@ def counts_run(tmp_path_factory):
     frame["y"] = np.round(frame.a * 3).clip(0, None) * 1.5  # zeros: MAPE undefined
     frame.to_csv(path, index=False)
     out = tmp / "run"
-    assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 0
+    untuned = ["--trials", "0", "--epochs", "2"]  # the defaults, fitted: enough here
+    assert main(["run", str(path), "--target", "y", *untuned, "--out", str(out)]) == 0
     return frame, path, out
 
 
@@ -732,6 +739,7 @@ def test_ctrl_c_inside_a_trials_fit_stops_the_run(tmp_path, monkeypatch, capsys)
     assert not (out / "report.md").exists()
 
 
+@pytest.mark.slow
 def test_a_first_ctrl_c_records_the_running_trial_then_stops(
     tmp_path, monkeypatch, capsys
 ):
@@ -758,7 +766,7 @@ def test_a_first_ctrl_c_records_the_running_trial_then_stops(
     assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 130
     err = capsys.readouterr().err
     assert "stopping after the running trial is recorded" in err
-    assert "1 complete trials are kept" in err and "run the same command" in err
+    assert "1 complete trial(s) are kept" in err and "run the same command" in err
     study = optuna.load_study(
         study_name="skpermgrad", storage=f"sqlite:///{out / 'study.db'}"
     )

@@ -64,6 +64,13 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED.get(type(estimator).__name__, {})
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(ESTIMATORS[:2], expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible_imager(estimator, check):
+    check(estimator)
+
+
+# every check fits the network a few times: minutes, with the slow tests
+@pytest.mark.slow
+@parametrize_with_checks(ESTIMATORS[2:], expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

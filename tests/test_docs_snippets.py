@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("keras")
+pytestmark = pytest.mark.slow  # every document's code: minutes
+
 import matplotlib  # noqa: E402
 from _tiny import SMALL  # noqa: E402
 

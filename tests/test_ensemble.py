@@ -79,6 +79,7 @@ def data():
     return X, y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("Estimator", [HybridRegressor, HybridClassifier])
 def test_hybrid_with_an_ensemble_head_fits_explains_and_pickles(data, Estimator):
     X, y = data

@@ -128,6 +128,7 @@ def test_prefit_explains_a_copy_of_the_fitted_estimator(data):
         PermGradExplainer(_regressor(), prefit=True).fit(X, y)
 
 
+@pytest.mark.slow
 def test_classifier_is_stratified_and_delegates_proba():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(120, 5))

@@ -144,6 +144,7 @@ def test_classifier_integer_labels_binary(binary):
     assert clf.predict(X).dtype.kind == "i"
 
 
+@pytest.mark.slow
 def test_sample_weight_and_class_weight_change_the_fit(binary):
     X, y = binary
     train = dict(epochs=5, lr_schedule="constant", learning_rate=1e-2)
@@ -198,6 +199,7 @@ def test_tags_make_sklearn_see_the_task(binary):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scoring", ["roc_auc", "neg_log_loss", "accuracy"])
 def test_probability_scorers_work_binary(binary, scoring):
     X, y = binary
@@ -205,6 +207,7 @@ def test_probability_scorers_work_binary(binary, scoring):
     assert np.all(np.isfinite(scores))
 
 
+@pytest.mark.slow
 def test_roc_auc_ovr_multiclass(multiclass):
     X, y = multiclass
     scores = cross_val_score(tiny_classifier(), X, y, cv=2, scoring="roc_auc_ovr")
@@ -219,6 +222,7 @@ def test_voting_classifier(binary):
     assert vote.predict_proba(X).shape == (80, 2)
 
 
+@pytest.mark.slow
 def test_stacking_and_transformed_target_regressors(reg9):
     X, y = reg9
     stack = StackingRegressor(
@@ -246,6 +250,7 @@ def test_pipeline_with_column_transformer_upstream(rng):
 # --- item 6: reproducibility and global state -----------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_same_predictions_and_no_leaked_determinism(reg9):
     from tensorflow.python.framework import config
 
@@ -275,6 +280,7 @@ _SUBPROCESS = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_same_seed_same_predictions_across_processes(tmp_path):
     paths = [str(tmp_path / f"run{i}.npy") for i in range(2)]
     for path in paths:
@@ -307,6 +313,7 @@ def test_invalid_parameters_are_named(reg9):
         tiny_regressor(optimizer="sgd").fit(X, y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dump", ["pickle", "joblib"])
 def test_round_trips_of_estimator_and_pipeline(reg9, tmp_path, dump):
     X, y = reg9
@@ -326,6 +333,7 @@ def test_round_trips_of_estimator_and_pipeline(reg9, tmp_path, dump):
 # --- item 8: searches -----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_grid_search_over_dropout_and_imager_pixels(reg9):
     X, y = reg9
     grid = GridSearchCV(
@@ -337,6 +345,7 @@ def test_grid_search_over_dropout_and_imager_pixels(reg9):
     assert grid.best_estimator_.feature_encoder_.imager_.pixels in (4, 5)
 
 
+@pytest.mark.slow
 def test_optuna_search_resumes_from_storage(reg9, tmp_path):
     optuna = pytest.importorskip("optuna")
     from optuna_integration import OptunaSearchCV

@@ -71,6 +71,7 @@ def heavy():
     return X, y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "params, layers",
     [
@@ -118,6 +119,7 @@ def test_quantile_input_is_the_default_and_only_for_the_mlp_branch(heavy):
     assert clf.feature_encoder_.quantile_knots_[0].shape == (X.shape[1], 64)
 
 
+@pytest.mark.slow
 def test_quantile_input_spreads_a_heavy_tail():
     """On a target driven by log(x) of a log-normal x, the quantile map lets a
     small MLP-only network fit what min-max scaling crowds near 0."""

@@ -143,6 +143,7 @@ def test_classifier_gradcam_per_class():
     assert np.abs(a - b).max() > 0.3
 
 
+@pytest.mark.slow
 def test_branch_weight_follows_the_branch_that_can_carry_the_target():
     rng = np.random.default_rng(0)
     X = rng.uniform(-1, 1, size=(400, 6))
@@ -192,6 +193,7 @@ def _hand_built(imager, mlp_weight, cnn_weight):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weights", [(0.0, 1.0), (1.0, 0.0), (1.0, 1.0)])
 def test_image_permutation_mirrors_the_mlp_permutation(reg9, weights):
     # Hand-built network: output = a * sum(values) + b * sum(image). Permuting a
@@ -380,6 +382,7 @@ def test_max_samples_selecting_no_row_is_refused(linear_task):
         permgrad_importance(reg, X, y, max_samples=1e-9)
 
 
+@pytest.mark.slow
 def test_classifier_default_scoring_is_the_log_loss():
     from sklearn.metrics import log_loss, make_scorer
 
@@ -422,6 +425,7 @@ def test_undefined_branch_weights_warn_and_are_flagged(linear_task):
     assert result.branch_weights_defined is False
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("zoom, n_conv_layers", [(1, 2), (2, 1), (2, 2)])
 def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layers):
     """Grad-CAM of the whole model, computed directly, read at each feature's block.
@@ -501,6 +505,7 @@ def issue_task():
     return reg.fit(X[:1500], y[:1500]), X[1500:], y[1500:]
 
 
+@pytest.mark.slow
 def test_default_ranks_the_truth_and_flags_the_noise(issue_task):
     # The published fusion (Grad-CAM, min-max) ranked x0 last and a noise
     # column first on this table; the default must rank x0, x1 first and flag

@@ -138,7 +138,7 @@ def run_study(settings, stored, out):
             _remove(created)
             return 130
         print(
-            f"\ninterrupted: {len(completed_trials(study))} complete trials "
+            f"\ninterrupted: {len(completed_trials(study))} complete trial(s) "
             f"are kept in {storage}; run the same command again to continue.",
             file=sys.stderr,
         )
@@ -221,7 +221,7 @@ def run_study(settings, stored, out):
         detail = (str(exc).strip().splitlines() or [""])[0]
         raise StudyError(
             f"{stage} failed after tuning ({type(exc).__name__}: {detail}); the "
-            f"{len(completed_trials(study))} complete trials are kept in {storage} "
+            f"{len(completed_trials(study))} complete trial(s) are kept in {storage} "
             "and no report file was written: fix the cause and run the same "
             "command again (it refits without new trials)."
         ) from exc
