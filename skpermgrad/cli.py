@@ -9,6 +9,7 @@ with status 2, before anything is written.
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from ._study import (
@@ -55,11 +56,12 @@ def _quiet_tensorflow(verbose=False):
 
 
 def _run(args):
+    start = time.perf_counter()  # --time-limit counts TensorFlow's import too
     _quiet_tensorflow(args.verbose)
     from ._study import run_study
 
     out = Path(args.out)
-    return run_study(*resolve_settings(args, out), out)
+    return run_study(*resolve_settings(args, out), out, start=start)
 
 
 def _predict(args):

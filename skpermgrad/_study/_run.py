@@ -40,12 +40,14 @@ from ._report import (
 from ._tuning import completed_trials, open_study, storage_url, tune
 
 
-def run_study(settings, stored, out):
+def run_study(settings, stored, out, *, start=None):
     """The whole ``skpermgrad run``: read, split, check, tune, refit, test next
     to the baselines, explain, and write the report to ``out``.
 
     ``settings`` are resolved (see the CLI), ``stored`` the settings of the
-    run already in ``out`` (None for a new one). Returns the exit status: 0,
+    run already in ``out`` (None for a new one); ``start``, the
+    ``time.perf_counter()`` the ``--time-limit`` counts from (default: now).
+    Returns the exit status: 0,
     or 130 when interrupted during tuning (the complete trials are kept).
     Raises :class:`StudyError` for the user's input, before anything is
     written, or after taking back what a failed new run wrote.
@@ -56,7 +58,7 @@ def run_study(settings, stored, out):
     from ..inspection import permgrad_importance
     from ._progress import STEP_COST, FitMonitor, Monitor
 
-    start = time.perf_counter()
+    start = time.perf_counter() if start is None else start
     monitor = Monitor(settings["time_limit"], start)
     out = Path(out)
     if settings["data"] is None:
