@@ -105,7 +105,7 @@ def markdown(r):
 Test rows, the hybrid against each model ({r["verdicts"][0]["metric"]}, difference
 with its 95% bootstrap interval):
 
-| model | hybrid | model | difference | verdict |
+| model | hybrid | the model | difference | verdict |
 |---|---:|---:|---:|---|
 {verdicts}
 

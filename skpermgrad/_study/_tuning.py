@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._base import STUDY_DB, StudyError
+from ._base import STUDY_DB, StudyError, clock
 
 DEFAULTS_ATTR = "skpermgrad_defaults"  # the user attribute of the defaults' trial
 
@@ -83,7 +83,6 @@ def tune(
     from tqdm.auto import tqdm
 
     from ..model_selection import hybrid_search_space
-    from ._progress import clock
 
     space = hybrid_search_space("hybrid__", max_base_filters=max_base_filters)
     missing = trials - len(completed_trials(study))
