@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import _check_feature_names
 
 
 def check_numeric_frame(X, estimator_name):
@@ -23,6 +24,31 @@ def check_numeric_frame(X, estimator_name):
             f"{estimator_name} needs numeric columns, but these columns are not "
             f"numeric: {bad}. Encode them first, e.g. with OneHotEncoder or "
             "OrdinalEncoder in a ColumnTransformer placed before it."
+        )
+
+
+def check_fitted_columns(estimator, X, argument=None, *, after=""):
+    """Refuse the columns a fitted ``estimator`` was not fitted on, as
+    scikit-learn's ``predict`` does: its feature-name check (renamed,
+    reordered or missing columns raise, an array after a DataFrame warns),
+    then scikit-learn's wording for a wrong number of features.
+
+    ``argument`` names the checked argument in the messages (the name error is
+    then prefixed with it); ``after`` says where the columns were counted
+    (e.g. " after the Pipeline's steps").
+    """
+    try:
+        _check_feature_names(estimator, X, reset=False)
+    except ValueError as error:
+        if argument is None:
+            raise
+        raise ValueError(f"{argument}: {error}") from None
+    shape = getattr(X, "shape", ())
+    expected = getattr(estimator, "n_features_in_", None)
+    if expected is not None and len(shape) == 2 and shape[1] != expected:
+        raise ValueError(
+            f"{argument or 'X'} has {shape[1]} features{after}, but "
+            f"{type(estimator).__name__} is expecting {expected} features as input."
         )
 
 

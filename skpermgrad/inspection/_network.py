@@ -14,13 +14,10 @@ from joblib import Parallel, delayed
 from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
-from sklearn.utils.validation import (
-    _check_feature_names,
-    check_array,
-    check_is_fitted,
-)
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .. import models as arch  # the public layer names
+from .._validation import check_fitted_columns
 from ._groups import auto_groups, resolve_groups
 
 _NEEDED_LAYERS = (
@@ -336,27 +333,13 @@ def _network_rows(estimator, X, name="X"):
     """
     hybrid, Xt, names, pre = _split_pipeline(estimator, X)
     _check_hybrid(hybrid)
-    _check_columns(hybrid, Xt, name, piped=pre is not None)
+    where = "" if pre is None else " after the Pipeline's steps"
+    check_fitted_columns(hybrid, Xt, name, after=where)
     # SciKeras hands its encoder plain arrays (its columns are checked above)
     values = hybrid.feature_encoder_.imager_.transform_values(
         check_array(Xt, dtype=np.float64)
     )
     return hybrid, values, names, pre
-
-
-def _check_columns(hybrid, Xt, name, piped):
-    """Refuse the columns ``hybrid.predict`` would refuse, naming the argument."""
-    try:
-        _check_feature_names(hybrid, Xt, reset=False)
-    except ValueError as error:
-        raise ValueError(f"{name}: {error}") from None
-    n_columns = np.shape(Xt)[1] if np.ndim(Xt) == 2 else None
-    if n_columns is not None and n_columns != hybrid.n_features_in_:
-        where = " after the Pipeline's steps" if piped else ""
-        raise ValueError(
-            f"{name} has {n_columns} features{where}, but {type(hybrid).__name__} "
-            f"is expecting {hybrid.n_features_in_} features as input."
-        )
 
 
 def _prepare(estimator, X, feature_groups):

@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 )
 
 from .._persistence import _VersionedPickleMixin
-from .._validation import check_numeric_frame, holdout_split
+from .._validation import check_fitted_columns, check_numeric_frame, holdout_split
 from . import _architecture as arch
 from ._encoders import _Batches, _HybridInputs
 from ._params import (
@@ -318,17 +318,12 @@ class _HybridMixin(_VersionedPickleMixin):
         if X is not None:
             check_numeric_frame(X, type(self).__name__)
             # SciKeras 0.13 never sets feature_names_in_: scikit-learn's own
-            # check sets it on fit, refuses renamed or reordered columns and
-            # warns on an array after a DataFrame.
-            _check_feature_names(self, X, reset=reset)
-        # scikit-learn's wording for a wrong number of features (SciKeras has its own).
-        if not reset and X is not None and hasattr(self, "n_features_in_"):
-            shape = getattr(X, "shape", ())
-            if len(shape) == 2 and shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {shape[1]} features, but {type(self).__name__} is "
-                    f"expecting {self.n_features_in_} features as input."
-                )
+            # check sets it on fit; after fit, the columns are checked with
+            # scikit-learn's messages (SciKeras has its own for the width).
+            if reset:
+                _check_feature_names(self, X, reset=True)
+            else:
+                check_fitted_columns(self, X)
         return super()._validate_data(X, y, reset=reset, **kwargs)
 
     def __repr__(self, N_CHAR_MAX: int = 700) -> str:
