@@ -145,25 +145,21 @@ def compare(task, y, models, X, seed):
         return np.mean(y[rows] == prediction[rows], axis=-1)
 
     every_row = np.arange(len(y))
-    hybrid = predictions["hybrid"]
+    hybrid = predictions.pop("hybrid")
+    hybrid_score, hybrid_draws = score(hybrid, every_row), score(hybrid, rows)
     verdicts = []
     for label, prediction in predictions.items():
-        if label == "hybrid":
-            continue
-        low, high = np.percentile(
-            score(hybrid, rows) - score(prediction, rows), [2.5, 97.5]
-        )
+        other = score(prediction, every_row)
+        low, high = np.percentile(hybrid_draws - score(prediction, rows), [2.5, 97.5])
         better = (high < 0) if lower_is_better else (low > 0)
         worse = (low > 0) if lower_is_better else (high < 0)
         verdicts.append(
             {
                 "model": label,
                 "metric": metric,
-                "hybrid": float(score(hybrid, every_row)),
-                "other": float(score(prediction, every_row)),
-                "difference": float(
-                    score(hybrid, every_row) - score(prediction, every_row)
-                ),
+                "hybrid": float(hybrid_score),
+                "other": float(other),
+                "difference": float(hybrid_score - other),
                 "ci_low": float(low),
                 "ci_high": float(high),
                 "verdict": "ahead" if better else "behind" if worse else "tie",

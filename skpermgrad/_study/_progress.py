@@ -82,8 +82,9 @@ class Monitor:
         self.start_tuning()
 
     def room_for_trial(self, seconds) -> bool:
-        """Whether another trial of about ``seconds`` ends before the reserve."""
-        return time.perf_counter() + seconds <= self.end - self.reserve()
+        """Whether another trial of about ``seconds`` ends before the reserve
+        (the tuning deadline, which :meth:`trial_done` has just set)."""
+        return time.perf_counter() + seconds <= self.deadline
 
 
 class FitMonitor(keras.callbacks.Callback):

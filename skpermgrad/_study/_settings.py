@@ -33,10 +33,10 @@ def parse_duration(text) -> float:
     import argparse
     import re
 
-    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)\s*([smh]?)\s*)+", text or "")
-    pieces = re.findall(r"(\d+(?:\.\d+)?)\s*([smh]?)", text or "")
-    seconds = sum(float(n) * _UNITS[u or "s"] for n, u in pieces)
-    if not parts or seconds <= 0:
+    piece = r"(\d+(?:\.\d+)?)\s*([smh]?)"
+    whole = re.fullmatch(rf"\s*(?:{piece}\s*)+", text or "")
+    seconds = sum(float(n) * _UNITS[u or "s"] for n, u in re.findall(piece, text or ""))
+    if not whole or seconds <= 0:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a positive duration: write e.g. 90s, 10m, 1h or 1h30m"
         )
