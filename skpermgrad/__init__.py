@@ -1,6 +1,8 @@
 """skpermgrad: interpretable hybrid neural networks for tabular data.
 
-Tabular rows become small TINTO images (:class:`TintoImager`); hybrid MLP+CNN
+Tabular rows become small images, one pixel per feature (:class:`TintoImager`,
+:class:`IGTDImager`, :class:`RefinedImager`, :class:`DeepInsightImager`,
+:class:`FotomicsImager`); hybrid MLP+CNN
 networks read both views (:class:`HybridRegressor`, :class:`HybridClassifier`);
 PermGrad explains them (:func:`permgrad_importance`,
 :class:`PermGradExplainer`, :func:`explain_rows` per row, and the displays
@@ -12,7 +14,13 @@ imported only when one of those is first used.
 from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
-from .imaging import TintoImager
+from .imaging import (
+    DeepInsightImager,
+    FotomicsImager,
+    IGTDImager,
+    RefinedImager,
+    TintoImager,
+)
 
 try:
     __version__ = version("skpermgrad")
@@ -20,11 +28,15 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "DeepInsightImager",
+    "FotomicsImager",
     "GradCAMDisplay",
     "HybridClassifier",
     "HybridRegressor",
+    "IGTDImager",
     "PermGradDisplay",
     "PermGradExplainer",
+    "RefinedImager",
     "RowExplanationDisplay",
     "TintoImager",
     "explain_rows",

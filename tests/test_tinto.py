@@ -114,7 +114,7 @@ def test_inverse_transform_round_trip(reg9):
     with pytest.raises(ValueError, match="Expected images of shape"):
         imager.inverse_transform(Z[:, :5])
     blurred = TintoImager(pixels=4, blur=True, random_state=0).fit(X)
-    with pytest.raises(ValueError, match="blur=False"):
+    with pytest.raises(ValueError, match="no blur; this imager has blur=True"):
         blurred.inverse_transform(blurred.transform(X))
 
 

@@ -1,0 +1,311 @@
+"""What every imager shares: the scaling, one pixel per feature, the rendering.
+
+An imager learns two things in ``fit``: how to scale each feature into [0, 1]
+(min-max by default) and where each feature sits on a square grid. Subclasses
+say only the second, in ``_fit_layout``; drawing, reading back, naming the
+pixels and labelling them are written here once.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.preprocessing import MinMaxScaler
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from .._persistence import _VersionedPickleMixin
+from .._validation import check_numeric_frame
+from ._layout import _render_images
+
+
+class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
+    """Base of the imagers: scale each feature, give it a pixel, draw the rows.
+
+    Subclasses implement ``_fit_layout(values)``, which returns each feature's
+    ``(row, col)`` on the grid and the grid's side from the scaled training
+    values, and may override ``_fit_scaling``/``_scale``/``_unscale`` (another
+    scaling) or ``get_render_weights`` (footprints other than one pixel).
+    """
+
+    _parameter_constraints: dict = {
+        "zoom": [Interval(Integral, 1, None, closed="left")],
+        "channels": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: ArrayLike, y: None = None):
+        """Learn the scaling and each feature's pixel from the training rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data, at least 2 rows and 2 features.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted imager.
+        """
+        check_numeric_frame(X, type(self).__name__)
+        X = validate_data(
+            self, X, dtype=np.float64, ensure_min_samples=2, ensure_min_features=2
+        )
+        _check_ranges(X, getattr(self, "feature_names_in_", None))
+        self._fit_scaling(X)
+        grid, side = self._fit_layout(self._scale(X.copy()))
+        self.feature_positions_ = np.asarray(grid, dtype=np.intp) * self.zoom
+        self.image_shape_ = (side * self.zoom, side * self.zoom, self.channels)
+        return self
+
+    def _fit_scaling(self, X):
+        scaler = MinMaxScaler().fit(X)
+        self.data_min_, self.data_max_ = scaler.data_min_, scaler.data_max_
+        self.scale_, self.min_ = scaler.scale_, scaler.min_
+
+    def _scale(self, X):
+        # in place on one float64 copy: this feeds networks on millions of rows
+        values = np.clip(X, self.data_min_, self.data_max_)
+        values *= self.scale_
+        values += self.min_
+        return np.clip(values, 0.0, 1.0, out=values)
+
+    def _unscale(self, values):
+        return (values - self.min_) / self.scale_
+
+    def _fit_layout(self, values):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _grid_side(self, n_features, pixels, smallest):
+        """The grid's side: ``pixels``, or ``smallest`` when None; refuses a
+        grid with fewer pixels than features."""
+        side = smallest if pixels is None else pixels
+        if n_features > side**2:
+            raise ValueError(
+                f"{n_features} features do not fit in a {side}x{side} image "
+                f"({side**2} pixels): use pixels >= {math.ceil(math.sqrt(n_features))}."
+            )
+        return side
+
+    def _feature_labels(self):
+        if hasattr(self, "feature_names_in_"):
+            return [str(name) for name in self.feature_names_in_]
+        return [f"x{i}" for i in range(self.n_features_in_)]
+
+    # ------------------------------------------------------------ rendering
+    def get_render_weights(self) -> tuple[np.ndarray, str]:
+        """Each feature's footprint on the grid (before zoom), and how they merge.
+
+        What :meth:`transform_images` draws, as data, so that the image can be
+        rendered elsewhere (the hybrid networks render it inside the Keras graph
+        from :meth:`transform_values`). Zoom and channels are applied afterwards.
+
+        Returns
+        -------
+        weights : ndarray of shape (n_features, side**2)
+            1 at the feature's pixel, ``1/k`` on a pixel shared by ``k``
+            features (their mean).
+        mode : {"linear", "mean", "max"}
+            ``"linear"``: the grid is ``values @ weights``; ``"mean"``: that sum
+            divided, per pixel, by the number of features with a positive
+            contribution there; ``"max"``: the maximum of
+            ``values[:, j] * weights[j]`` over features.
+        """
+        check_is_fitted(self)
+        side = self.image_shape_[0] // self.zoom
+        grid = self.feature_positions_ // self.zoom
+        flat = grid[:, 0] * side + grid[:, 1]
+        weights = np.zeros((len(flat), side * side))
+        weights[np.arange(len(flat)), flat] = 1.0
+        return weights / weights.sum(axis=0).clip(min=1), "linear"
+
+    def _checked(self, X):
+        check_is_fitted(self)
+        check_numeric_frame(X, type(self).__name__)
+        return validate_data(self, X, dtype=np.float64, reset=False)
+
+    def transform_values(self, X: ArrayLike) -> np.ndarray:
+        """The values that the images hold: scaled and clipped to [0, 1].
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data; values outside the training range are clipped to it.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_samples, n_features), float32
+            Each feature's value as its pixel shows it.
+        """
+        return self._scale(self._checked(X)).astype(np.float32)
+
+    def transform_images(self, X: ArrayLike) -> np.ndarray:
+        """Render rows as images of shape ``(n_samples, height, width, channels)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data; values outside the training range are clipped to it.
+
+        Returns
+        -------
+        images : ndarray of shape (n_samples, height, width, channels), float32
+            Pixel values in [0, 1].
+        """
+        values = self._scale(self._checked(X))
+        weights, mode = self.get_render_weights()
+        side = self.image_shape_[0] // self.zoom
+        return _render_images(values, weights, mode, side, self.zoom, self.channels)
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Render rows as flat images of shape ``(n_samples, height*width*channels)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data; values outside the training range are clipped to it.
+
+        Returns
+        -------
+        X_images : ndarray of shape (n_samples, height * width * channels), float32
+            Each row is one image flattened in ``(height, width, channels)`` order.
+        """
+        images = self.transform_images(X)
+        return images.reshape(images.shape[0], -1)
+
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
+        """Read each feature's value back from its pixel and undo the scaling.
+
+        Only available when the image determines the row: one feature per
+        pixel and no blur. Values that ``transform`` clipped come back clipped.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height*width*channels) or \
+                (n_samples, height, width, channels)
+            Images as returned by :meth:`transform` or :meth:`transform_images`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The feature values, in the original units.
+        """
+        check_is_fitted(self)
+        flat = (
+            self.feature_positions_[:, 0] * self.image_shape_[1]
+            + self.feature_positions_[:, 1]
+        )
+        blur = bool(getattr(self, "blur", False))
+        if blur or len(np.unique(flat)) < len(flat):
+            raise ValueError(
+                "inverse_transform needs one feature per pixel and no blur; this "
+                f"imager has blur={blur} and {len(flat) - len(np.unique(flat))} "
+                "shared pixel(s), so the image does not determine the row."
+            )
+        X = np.asarray(X, dtype=np.float64)
+        n_values = math.prod(self.image_shape_)
+        if X.ndim not in (2, 4) or math.prod(X.shape[1:]) != n_values:
+            raise ValueError(
+                f"Expected images of shape (n_samples, {n_values}) or (n_samples, "
+                f"*{self.image_shape_}), got an array of shape {X.shape}."
+            )
+        pixels = X.reshape(X.shape[0], -1, self.image_shape_[2])[:, flat, 0]
+        return self._unscale(pixels)
+
+    # -------------------------------------------------------------- labels
+    def get_feature_names_out(
+        self, input_features: ArrayLike | None = None
+    ) -> np.ndarray:
+        """Names of the output pixels: ``"pixel_{row}_{col}_{channel}"``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per column of :meth:`transform`'s output.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        height, width, channels = self.image_shape_
+        return np.asarray(
+            [
+                f"pixel_{r}_{c}_{k}"
+                for r in range(height)
+                for c in range(width)
+                for k in range(channels)
+            ],
+            dtype=object,
+        )
+
+    def get_feature_layout(self) -> pd.DataFrame:
+        """Which feature sits where, for labelling images and heatmaps.
+
+        Returns
+        -------
+        layout : pandas.DataFrame
+            One row per input feature, in input order, with columns ``feature``
+            (its name, ``x0``, ``x1``, ... for unnamed input), ``row`` and ``col``
+            (its pixel, as in ``feature_positions_``).
+        """
+        check_is_fitted(self)
+        return pd.DataFrame(
+            {
+                "feature": self._feature_labels(),
+                "row": self.feature_positions_[:, 0],
+                "col": self.feature_positions_[:, 1],
+            }
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+def _check_ranges(X, names):
+    """Refuse a column whose range overflows float64; warn about one whose
+    range is a few float64 steps (min-max scaling makes it a constant or a
+    few levels)."""
+    names = np.asarray(
+        names if names is not None else [f"x{j}" for j in range(X.shape[1])],
+        dtype=object,
+    )
+    low, high = X.min(axis=0), X.max(axis=0)
+    with np.errstate(over="ignore"):
+        span = high - low
+    huge = ~np.isfinite(span)
+    if huge.any():
+        j = np.flatnonzero(huge)[0]
+        raise ValueError(
+            f"column(s) {names[huge].tolist()} span more than float64 can hold "
+            f"(max - min overflows: {low[j]:.3g} to {high[j]:.3g}); rescale them "
+            "first (e.g. divide by 1e300)."
+        )
+    steps = span / (np.finfo(np.float64).eps * np.maximum(abs(low), abs(high)))
+    tiny = (span > 0) & (steps < 64)
+    if tiny.any():
+        j = np.flatnonzero(tiny)[0]
+        warnings.warn(
+            f"column(s) {names[tiny].tolist()} vary by fewer than 64 float64 steps "
+            f"(range {span[j]:.3g} around {high[j]:.6g}): scaled, they are a "
+            "constant or a few levels; subtract their mean or rescale them first.",
+            UserWarning,
+            stacklevel=3,
+        )
