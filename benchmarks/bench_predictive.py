@@ -24,13 +24,14 @@ It measures and writes results (JSON and a markdown table); it never asserts.
 
 import argparse
 import json
+import math
 import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _results import RESULTS, merge_dataset, parse_names
+from _results import RESULTS, _commit, merge_dataset, parse_names
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 DATASETS = {
@@ -75,7 +76,29 @@ def _load(data_dir, name, max_rows, seed):
     return X, y, task
 
 
-def _models(task, epochs, seed):
+def _layouts(n_features, seed):
+    """The images the hybrid is measured on besides its default: TINTO sized
+    to the table and the four learned layouts (the imagers' own defaults)."""
+    from skpermgrad import (
+        DeepInsightImager,
+        FotomicsImager,
+        IGTDImager,
+        RefinedImager,
+        TintoImager,
+    )
+
+    return {
+        "tinto_sized": TintoImager(
+            max(4, math.ceil(math.sqrt(2 * n_features))), random_state=seed
+        ),
+        "igtd": IGTDImager(random_state=seed),
+        "refined": RefinedImager(random_state=seed),
+        "deepinsight": DeepInsightImager(random_state=seed),
+        "fotomics": FotomicsImager(),
+    }
+
+
+def _models(task, epochs, seed, n_features):
     from sklearn.ensemble import (
         HistGradientBoostingClassifier,
         HistGradientBoostingRegressor,
@@ -91,16 +114,21 @@ def _models(task, epochs, seed):
     regression = task == "regression"
     hybrid = HybridRegressor if regression else HybridClassifier
 
-    def net(branches):
+    def net(branches, imager=None):
         return make_pipeline(
             StandardScaler(),
-            hybrid(branches=branches, epochs=epochs, random_state=seed),
+            hybrid(imager, branches=branches, epochs=epochs, random_state=seed),
         )
 
+    per_layout = {}
+    for layout, imager in _layouts(n_features, seed).items():
+        per_layout[f"hybrid_{layout}"] = net("both", imager)
+        per_layout[f"cnn_only_{layout}"] = net("cnn", imager)
     return {
         "hybrid": net("both"),
         "mlp_only": net("mlp"),
         "cnn_only": net("cnn"),
+        **per_layout,
         "hist_gradient_boosting": (
             HistGradientBoostingRegressor
             if regression
@@ -144,7 +172,7 @@ def cv_splits(task, X, y, folds, seed):
     return list(splitter.split(X, y))
 
 
-MODELS = (
+CORE = (
     "hybrid",
     "mlp_only",
     "cnn_only",
@@ -152,13 +180,17 @@ MODELS = (
     "random_forest",
     "sklearn_mlp",
 )
+LAYOUTS = ("tinto_sized", "igtd", "refined", "deepinsight", "fotomics")
+MODELS = CORE + tuple(
+    f"{kind}_{layout}" for layout in LAYOUTS for kind in ("hybrid", "cnn_only")
+)
 
 
 def run_dataset(name, data_dir, folds, max_rows, epochs, seed, models=MODELS):
     X, y, task = _load(data_dir, name, max_rows, seed)
     splits = cv_splits(task, X, y, folds, seed)
     results = {}
-    for label, model in _models(task, epochs, seed).items():
+    for label, model in _models(task, epochs, seed, X.shape[1]).items():
         if label not in models:
             continue
         per_fold, fit_s, predict_s = [], [], []
@@ -180,6 +212,7 @@ def run_dataset(name, data_dir, folds, max_rows, epochs, seed, models=MODELS):
             **summary,
             "fit_seconds": statistics.fmean(fit_s),
             "predict_seconds": statistics.fmean(predict_s),
+            "commit": _commit(),
         }
         print(
             f"  {name:20} {label:24} "
@@ -201,7 +234,11 @@ def summary(results):
     rows = []
     for name, result in results.items():
         metric, sign = PRIMARY[result["task"]]
-        loss = {m: sign * r[metric]["mean"] for m, r in result["models"].items()}
+        loss = {
+            m: sign * r[metric]["mean"]
+            for m, r in result["models"].items()
+            if m in CORE
+        }
         ordered = sorted(loss, key=loss.get)
         rows.append(
             dict(
@@ -274,7 +311,7 @@ def markdown(results, settings):
         names = [n for n, r in results.items() if r["task"] == task]
         if not names:
             continue
-        models = list(results[names[0]]["models"])
+        models = [m for m in CORE if m in results[names[0]]["models"]]
         for metric in metrics:
             lines += [f"## {task}: {metric}", ""]
             lines.append("| dataset | " + " | ".join(models) + " |")
@@ -287,7 +324,7 @@ def markdown(results, settings):
                 ]
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
             lines.append("")
-    models = list(next(iter(results.values()))["models"])
+    models = [m for m in CORE if m in next(iter(results.values()))["models"]]
     for key, title in (("fit_seconds", "fit"), ("predict_seconds", "predict")):
         lines += [f"## {title} seconds per fold (mean)", ""]
         lines.append("| dataset | " + " | ".join(models) + " |")
@@ -299,7 +336,74 @@ def markdown(results, settings):
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + layout_markdown(results))
+
+
+def layout_ranks(results):
+    """Per dataset with every layout measured: each layout's rank (1: best) by
+    the default hybrid's main metric, and its fit seconds a fold."""
+    ranks = {}
+    for name, result in results.items():
+        models = result["models"]
+        labels = {"tinto": "hybrid", **{lay: f"hybrid_{lay}" for lay in LAYOUTS}}
+        if not all(label in models for label in labels.values()):
+            continue
+        metric, sign = PRIMARY[result["task"]]
+        loss = {lay: sign * models[m][metric]["mean"] for lay, m in labels.items()}
+        fit = {lay: models[m]["fit_seconds"] for lay, m in labels.items()}
+        ordered = sorted(loss, key=lambda lay: (loss[lay], fit[lay]))
+        ranks[name] = {lay: ordered.index(lay) + 1 for lay in labels}
+    return ranks
+
+
+def layout_markdown(results):
+    """The hybrid and its CNN-only variant on each image layout."""
+    lines = [
+        "## The hybrid on each image layout",
+        "",
+        "`tinto`: the default `TintoImager()` (20x20); `tinto_sized`: TINTO on "
+        "ceil(sqrt(2 n)) pixels a side (at least 4); the learned layouts with "
+        "their imagers' defaults. Main metric (RMSE or accuracy, mean over "
+        "folds), then the CNN-only variant's, then the hybrid's fit seconds a fold.",
+        "",
+        "| dataset | layout | hybrid | CNN-only | ahead of MLP-only and CNN-only | "
+        "fit s |",
+        "|---|---|---:|---:|:-:|---:|",
+    ]
+    for name, result in results.items():
+        models = result["models"]
+        metric, sign = PRIMARY[result["task"]]
+        for layout in ("tinto", *LAYOUTS):
+            suffix = "" if layout == "tinto" else f"_{layout}"
+            hybrid, cnn = models.get(f"hybrid{suffix}"), models.get(f"cnn_only{suffix}")
+            if hybrid is None:
+                continue
+            cnn_cell = f"{cnn[metric]['mean']:.4f}" if cnn else "—"
+            ahead = "—"
+            if cnn and "mlp_only" in models:
+                rivals = (cnn, models["mlp_only"])
+                own = sign * hybrid[metric]["mean"]
+                beaten = all(own < sign * r[metric]["mean"] for r in rivals)
+                ahead = "yes" if beaten else "no"
+            lines.append(
+                f"| {name} | {layout} | {hybrid[metric]['mean']:.4f} | {cnn_cell} | "
+                f"{ahead} | {hybrid['fit_seconds']:.1f} |"
+            )
+    ranks = layout_ranks(results)
+    lines += ["", "### Mean rank of each layout (the hybrid's main metric)", ""]
+    if not ranks:
+        return lines + ["No dataset has every layout measured yet.", ""]
+    layouts = list(next(iter(ranks.values())))
+    mean = {lay: statistics.fmean(r[lay] for r in ranks.values()) for lay in layouts}
+    lines += [
+        f"Over {len(ranks)} dataset(s) with every layout measured "
+        f"({', '.join(ranks)}); ties go to the faster fit.",
+        "",
+        "| layout | mean rank |",
+        "|---|---:|",
+    ]
+    lines += [f"| {lay} | {mean[lay]:.2f} |" for lay in sorted(mean, key=mean.get)]
+    return lines + [""]
 
 
 def main(argv=None):

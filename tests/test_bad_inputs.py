@@ -101,11 +101,6 @@ CASES = {
         ValueError,
         "requires y to be passed",
     ),
-    "hybrid: too deep a conv stack": (
-        lambda f: _reg(n_conv_layers=3).fit(X, Y),
-        ValueError,
-        "needs an image of at least 8",
-    ),
     "hybrid: unknown MLP input": (
         lambda f: _reg(mlp_input="rank").fit(X, Y),
         ValueError,

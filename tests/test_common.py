@@ -3,7 +3,13 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skpermgrad import TintoImager
+from skpermgrad import (
+    DeepInsightImager,
+    FotomicsImager,
+    IGTDImager,
+    RefinedImager,
+    TintoImager,
+)
 
 keras = pytest.importorskip("keras")
 
@@ -18,9 +24,18 @@ from skpermgrad import (  # noqa: E402
 # Eager Keras skips tracing the train step: 3x faster fits on these tiny tables
 # (the traced path is what tests/test_hybrid.py exercises).
 
-ESTIMATORS = [
+IMAGERS = [
     TintoImager(),
     TintoImager(blur=True, algorithm="tsne", times=5),
+    IGTDImager(random_state=0),
+    IGTDImager(4, error="abs", feature_distance="spearman", random_state=0),
+    RefinedImager(random_state=0),
+    DeepInsightImager(),
+    DeepInsightImager(6, algorithm="kpca", assignment="lsa", random_state=0),
+    FotomicsImager(),
+    FotomicsImager(scaling="minmax", collisions="mean", zoom=2, channels=3),
+]
+ESTIMATORS = IMAGERS + [
     HybridRegressor(TintoImager(pixels=6), **FAST),
     HybridClassifier(TintoImager(pixels=6), **FAST),
     PermGradExplainer(
@@ -64,13 +79,15 @@ def _expected_failed_checks(estimator):
     return EXPECTED_FAILED.get(type(estimator).__name__, {})
 
 
-@parametrize_with_checks(ESTIMATORS[:2], expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(IMAGERS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_imager(estimator, check):
     check(estimator)
 
 
 # every check fits the network a few times: minutes, with the slow tests
 @pytest.mark.slow
-@parametrize_with_checks(ESTIMATORS[2:], expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks(
+    ESTIMATORS[len(IMAGERS) :], expected_failed_checks=_expected_failed_checks
+)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -103,14 +103,6 @@ def test_image_rendered_in_graph_equals_imager(reg9):
         np.testing.assert_allclose(rendered, fitted.transform_images(X), atol=1e-6)
 
 
-def test_too_deep_conv_stack_is_a_clear_error(reg9):
-    X, y = reg9
-    with pytest.raises(
-        ValueError, match=r"n_conv_layers=3 needs an image of at least 8"
-    ):
-        tiny_regressor(n_conv_layers=3).fit(X, y)
-
-
 def test_builder_is_pure_and_explicit():
     model = build_hybrid_model(
         n_features=4,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from numbers import Integral
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from sklearn.utils.validation import (
 from .._persistence import _VersionedPickleMixin
 from .._validation import check_numeric_frame
 from ._layout import _render_images
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
@@ -45,7 +49,7 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: ArrayLike, y: None = None):
+    def fit(self, X: ArrayLike, y: None = None) -> Self:
         """Learn the scaling and each feature's pixel from the training rows.
 
         Parameters

@@ -5,8 +5,6 @@ Layer names are part of the public API: see :func:`build_hybrid_model`.
 
 from __future__ import annotations
 
-import math
-
 import keras
 import numpy as np
 from keras import layers
@@ -45,9 +43,20 @@ def _normalization(kind, name):
     return layers.Identity(name=name)
 
 
-def max_conv_layers(image_side: int) -> int:
-    """How many 2x2 max-pooling stages an image of this side allows."""
-    return int(math.floor(math.log2(image_side))) if image_side >= 1 else 0
+def _pooled_sides(image_side: int, n_conv_layers: int) -> list[int]:
+    """The side of the feature map after each convolution block.
+
+    A block halves the map with 2x2 max-pooling only while the map is at least
+    4 pixels a side, so that pooling never shrinks it below 2x2; a smaller
+    image (a 3x3 IGTD image, say) is convolved at its own size. The default
+    20x20 image with 2 blocks: 10, then 5.
+    """
+    sides, side = [], image_side
+    for _ in range(n_conv_layers):
+        if side >= 4:
+            side //= 2
+        sides.append(side)
+    return sides
 
 
 def build_hybrid_model(
@@ -81,9 +90,11 @@ def build_hybrid_model(
     ``quantile_knots=(knots, targets)`` is given), periodic embeddings
     (:class:`PeriodicEmbedding`, ``numeric_embedding="periodic"``), then
     ``n_dense_layers`` x (Dense ``dense_units`` + Norm + Dropout). CNN
-    branch: the in-graph TINTO image, then ``n_conv_layers`` x (Conv2D 3x3
-    "same" with ``base_filters * 2**i`` filters + Norm + MaxPool 2x2 +
-    Dropout), Flatten. Head: Concatenate, ``n_head_layers`` x
+    branch: the image drawn in the graph, then ``n_conv_layers`` x (Conv2D
+    3x3 "same" with ``base_filters * 2**i`` filters + Norm + MaxPool 2x2 +
+    Dropout), Flatten; the pooling of a block is left out when the map is
+    under 4 pixels a side, so that any image, down to
+    2x2, takes any number of blocks. Head: Concatenate, ``n_head_layers`` x
     (Dense ``head_units`` + Norm + Dropout), Dense ``n_outputs``. Norm is
     ``normalization``: batch normalisation (the PermGrad notebook's), layer
     normalisation, or ``None`` (an identity layer, so layer names stay).
@@ -114,7 +125,8 @@ def build_hybrid_model(
       (:class:`PeriodicEmbedding`, only with ``numeric_embedding``);
     - ``mlp_output``: output of the MLP branch (its last Dropout);
     - ``image_input``: input, the same scaled values, drawn into the image;
-    - ``image``: the TINTO image, rendered in the graph (:class:`TintoRender`);
+    - ``image``: the imager's image, rendered in the graph
+      (:class:`TintoRender`);
     - ``last_conv``: the last Conv2D layer of the CNN branch (Grad-CAM reads
       it);
     - ``cnn_output``: output of the CNN branch (Flatten);
@@ -148,14 +160,7 @@ def build_hybrid_model(
     >>> model.get_layer(LAST_CONV).output.shape
     (None, 4, 4, 32)
     """
-    side = pixels * zoom
-    if branches != "mlp" and n_conv_layers > max_conv_layers(side):
-        raise ValueError(
-            f"n_conv_layers={n_conv_layers} needs an image of at least "
-            f"{2**n_conv_layers} pixels a side (each layer halves it with 2x2 "
-            f"max-pooling), but the image is {side}x{side}. Use n_conv_layers <= "
-            f"{max_conv_layers(side)} or a larger imager pixels/zoom."
-        )
+    sides = [pixels * zoom] + _pooled_sides(pixels * zoom, n_conv_layers)
     dense = dict(activation=activation, kernel_initializer=kernel_initializer)
     inputs, outputs = [], []
     if branches in ("both", "mlp"):
@@ -189,7 +194,8 @@ def build_hybrid_model(
                 **dense,
             )(x)
             x = _normalization(normalization, f"conv_norm_{i}")(x)
-            x = layers.MaxPooling2D((2, 2), name=f"conv_pool_{i}")(x)
+            if sides[i + 1] < sides[i]:
+                x = layers.MaxPooling2D((2, 2), name=f"conv_pool_{i}")(x)
             x = layers.Dropout(dropout, name=f"conv_dropout_{i}")(x)
         inputs.append(values)
         outputs.append(layers.Flatten(name=CNN_OUTPUT)(x))

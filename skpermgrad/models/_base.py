@@ -110,7 +110,7 @@ class _HybridMixin(_VersionedPickleMixin):
             n_features=meta["n_features_in_"],
             render_weights=weights,
             render_mode=mode,
-            pixels=imager.pixels,
+            pixels=imager.image_shape_[0] // imager.zoom,
             zoom=imager.zoom,
             channels=imager.channels,
             quantile_knots=encoder.quantile_knots_,

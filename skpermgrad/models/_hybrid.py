@@ -19,7 +19,7 @@ from ._encoders import _StandardTarget
 from ._params import _CLASSIFIER_DOC, _HYBRID_CONSTRAINTS, _REGRESSOR_DOC
 
 if TYPE_CHECKING:
-    from ..imaging import TintoImager
+    from sklearn.base import TransformerMixin
 
 
 class HybridRegressor(_HybridMixin, KerasRegressor):
@@ -31,7 +31,7 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
 
     def __init__(
         self,
-        imager: TintoImager | None = None,
+        imager: TransformerMixin | None = None,
         *,
         branches: str = "both",
         mlp_input: str = "quantile",
@@ -117,7 +117,7 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
 
     def __init__(
         self,
-        imager: TintoImager | None = None,
+        imager: TransformerMixin | None = None,
         *,
         branches: str = "both",
         mlp_input: str = "quantile",

@@ -62,10 +62,16 @@ _ARCHITECTURE_PARAMS = (
 _SHARED_DOC = """
     Parameters
     ----------
-    imager : TintoImager or None, default=None
-        How rows become images; ``None`` means ``TintoImager()``. It is cloned and
-        fitted inside ``fit`` on the training rows only; tune it through
-        ``imager__<param>`` (e.g. ``imager__pixels``) after passing an instance.
+    imager : imager or None, default=None
+        How rows become images: :class:`~skpermgrad.TintoImager`,
+        :class:`~skpermgrad.IGTDImager`, :class:`~skpermgrad.RefinedImager`,
+        :class:`~skpermgrad.DeepInsightImager` or
+        :class:`~skpermgrad.FotomicsImager` (any image size from 2x2: the CNN
+        leaves out the pooling that would shrink a map below 2x2); ``None``
+        means ``TintoImager()``. It is cloned and fitted inside ``fit`` on the
+        training rows only; tune it through ``imager__<param>`` (e.g.
+        ``imager__pixels``) after passing an instance, or search over
+        ``imager=[...]``.
     branches : {"both", "mlp", "cnn"}, default="both"
         ``"both"`` is the hybrid; ``"mlp"`` and ``"cnn"`` keep one branch (the
         baselines of the PermGrad paper) with the same head and training.
