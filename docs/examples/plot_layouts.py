@@ -24,7 +24,7 @@ from skpermgrad.datasets import load_puma8nh
 X, y = load_puma8nh(return_X_y=True, as_frame=True)
 
 imagers = {
-    "TINTO (12x12)": TintoImager(pixels=12, random_state=0),
+    "TINTO": TintoImager(pixels=12, random_state=0),
     "IGTD": IGTDImager(random_state=0),
     "REFINED": RefinedImager(random_state=0),
     "DeepInsight": DeepInsightImager(random_state=0),
@@ -43,7 +43,8 @@ for col, (title, imager) in enumerate(imagers.items()):
             ax.set_title(f"{title}\n{side}x{side}", fontsize=10)
             for name, row, c in imager.get_feature_layout().itertuples(index=False):
                 ax.annotate(name, (c, row), color="white", fontsize=7, ha="center")
-    axes[0, 0].set_ylabel("row 0")
+for k in range(4):
+    axes[k, 0].set_ylabel(f"row {k}")
 
 # %%
 # Where each feature sits in each layout, as (row, col):
