@@ -24,9 +24,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from skpermgrad import (
+    DeepInsightImager,
+    FotomicsImager,
     HybridClassifier,
     HybridRegressor,
+    IGTDImager,
     PermGradExplainer,
+    RefinedImager,
     TintoImager,
 )
 from skpermgrad.exceptions import InconsistentVersionWarning
@@ -41,6 +45,14 @@ REGRESSORS = {
     "mlp_only": {"branches": "mlp"},
     "cnn_only": {"branches": "cnn"},
     "layer_norm": {"normalization": "layer"},
+    "igtd_image": {"imager": IGTDImager(random_state=0), "n_conv_layers": 2},
+}
+IMAGERS = {
+    "imager": TintoImager(pixels=6),
+    "imager_igtd": IGTDImager(random_state=0),
+    "imager_refined": RefinedImager(random_state=0),
+    "imager_deepinsight": DeepInsightImager(),
+    "imager_fotomics": FotomicsImager(),
 }
 CLASSIFIERS = {"ensemble_head": {}, "one_head": {"ensemble_size": 1}}
 SMALL_IMAGE = {"imager": TintoImager(pixels=6), "ensemble_size": 4, **TINY}
@@ -59,7 +71,10 @@ def _load_in_new_process(folder, names):
         for name in {names!r}:
             est = joblib.load(f"{{folder}}/{{name}}.joblib")
             X = pickle.load(open(f"{{folder}}/X_{{name}}.pkl", "rb"))
-            out = est.transform(X) if name == "imager" else est.predict(X)
+            if name.startswith("imager"):
+                out = est.transform(X)
+            else:
+                out = est.predict(X)
             if hasattr(est, "predict_proba"):
                 out = np.column_stack([out, est.predict_proba(X)])
             np.save(f"{{folder}}/{{name}}.npy", np.asarray(out))
@@ -76,7 +91,7 @@ def _load_in_new_process(folder, names):
 
 
 def _outputs(est, X, name):
-    out = est.transform(X) if name == "imager" else est.predict(X)
+    out = est.transform(X) if name.startswith("imager") else est.predict(X)
     if hasattr(est, "predict_proba"):
         out = np.column_stack([out, est.predict_proba(X)])
     return np.asarray(out)
@@ -111,7 +126,8 @@ def test_every_estimator_loads_in_a_new_process(tmp_path):
         PermGradExplainer(HybridRegressor(**SMALL_IMAGE), n_repeats=2).fit(Xr, yr),
         Xr,
     )
-    fitted["imager"] = (TintoImager(pixels=6).fit(Xr), Xr)
+    for name, imager in IMAGERS.items():
+        fitted[name] = (imager.fit(Xr), Xr)
 
     fitted["saved_by_scikeras"] = fitted["reg_ensemble_head"]
     for name, (est, X) in fitted.items():
