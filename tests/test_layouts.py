@@ -77,6 +77,8 @@ def test_layout_is_reproducible_and_learned_from_training_rows(name, table):
     np.testing.assert_array_equal(imager.data_max_, train.max())
     values = imager.transform_values(test)
     assert values.min() == 0 and values.max() == 1
+    pipe = make_pipeline(StandardScaler(), LAYOUTS[name]()).fit(train)
+    assert pipe.transform(test).shape == (100, np.prod(pipe[-1].image_shape_))
 
 
 def test_igtd_and_refined_fill_the_smallest_square(table):
