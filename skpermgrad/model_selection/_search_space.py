@@ -37,9 +37,10 @@ def hybrid_search_space(prefix: str = "", *, max_base_filters: int = 256) -> dic
 
     Notes
     -----
-    ``n_conv_layers`` up to 4 needs images of at least 16 pixels a side (the
-    default ``TintoImager(pixels=20)``); the notebook's separate per-layer units
-    are one ``dense_units`` and one ``head_units`` here.
+    ``n_conv_layers`` up to 4 pools the default 20x20 image to 2x2 (a block
+    does not pool a map under 4 pixels a side, so smaller images take it too);
+    the notebook's separate per-layer units are one ``dense_units`` and one
+    ``head_units`` here.
 
     See Also
     --------

@@ -93,8 +93,8 @@ def build_hybrid_model(
     branch: the image drawn in the graph, then ``n_conv_layers`` x (Conv2D
     3x3 "same" with ``base_filters * 2**i`` filters + Norm + MaxPool 2x2 +
     Dropout), Flatten; the pooling of a block is left out when the map is
-    under 4 pixels a side, so that any image, down to
-    2x2, takes any number of blocks. Head: Concatenate, ``n_head_layers`` x
+    under 4 pixels a side, so that any image down to 2x2 takes any number of
+    blocks. Head: Concatenate, ``n_head_layers`` x
     (Dense ``head_units`` + Norm + Dropout), Dense ``n_outputs``. Norm is
     ``normalization``: batch normalisation (the PermGrad notebook's), layer
     normalisation, or ``None`` (an identity layer, so layer names stay).
