@@ -128,7 +128,6 @@ def _models(task, epochs, seed, n_features):
         "hybrid": net("both"),
         "mlp_only": net("mlp"),
         "cnn_only": net("cnn"),
-        **per_layout,
         "hist_gradient_boosting": (
             HistGradientBoostingRegressor
             if regression
@@ -146,6 +145,7 @@ def _models(task, epochs, seed, n_features):
                 random_state=seed,
             ),
         ),
+        **per_layout,
     }
 
 
@@ -264,8 +264,22 @@ def provenance(saved):
         f"{machine.get('python', '?')}), last written {saved.get('date', '?')}; "
         "commit per dataset: "
         + ", ".join(f"{k} {str(v)[:7]}" for k, v in saved.get("commits", {}).items())
-        + ".",
+        + " (the entries without a commit of their own).",
     ]
+    later = {}
+    for name, result in saved.get("datasets", {}).items():
+        for model, entry in result["models"].items():
+            if "commit" in entry:
+                later.setdefault(str(entry["commit"])[:7], {}).setdefault(
+                    name, []
+                ).append(model)
+    for commit, datasets in later.items():
+        lines += [
+            "",
+            f"Entries measured at {commit} (each records its commit): "
+            + "; ".join(f"{n}: {', '.join(m)}" for n, m in datasets.items())
+            + ".",
+        ]
     if saved.get("note"):
         lines += ["", saved["note"]]
     return "\n".join(lines + [""])

@@ -77,6 +77,39 @@ def test_predictive_summary_ranks_the_hybrid(tmp_path):
     )
 
 
+def test_layouts_are_ranked_by_the_hybrids_metric_ties_to_the_faster(monkeypatch):
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    import bench_predictive
+
+    models = _scores(
+        hybrid=2.0,
+        mlp_only=2.5,
+        hybrid_tinto_sized=3.0,
+        hybrid_igtd=1.0,
+        hybrid_refined=2.0,
+        hybrid_deepinsight=1.5,
+        hybrid_fotomics=4.0,
+    )
+    models["hybrid_refined"]["fit_seconds"] = 0.5  # ties tinto, and is faster
+    results = {"toy": {"task": "regression", "models": models}}
+    ranks = bench_predictive.layout_ranks(results)
+    assert ranks == {
+        "toy": {
+            "igtd": 1,
+            "deepinsight": 2,
+            "refined": 3,
+            "tinto": 4,
+            "tinto_sized": 5,
+            "fotomics": 6,
+        }
+    }
+    partial = {"toy": {"task": "regression", "models": _scores(hybrid=1.0)}}
+    assert bench_predictive.layout_ranks(partial) == {}
+    table = "\n".join(bench_predictive.layout_markdown(results))
+    assert "| toy | igtd | 1.0000 | — | — | 1.0 |" in table
+    assert "| igtd | 1.00 |" in table
+
+
 def test_results_merge_per_dataset_across_runs(tmp_path, monkeypatch):
     # a long benchmark runs across sessions with --only: each run adds its
     # datasets (and, one level down, its models) to what the file holds
@@ -103,7 +136,8 @@ def test_predictive_models_can_be_measured_alone(monkeypatch):
     import bench_predictive
 
     for task in ("regression", "classification"):
-        assert tuple(bench_predictive._models(task, 1, 0)) == bench_predictive.MODELS
+        models = bench_predictive._models(task, 1, 0, n_features=8)
+        assert tuple(models) == bench_predictive.MODELS
     script = RUN.parent / "bench_predictive.py"
     out = subprocess.run(
         [sys.executable, str(script), "--models", "hybrid,tabm"],
