@@ -417,7 +417,7 @@ def layout_markdown(results):
         "|---|---:|",
     ]
     lines += [f"| {lay} | {mean[lay]:.2f} |" for lay in sorted(mean, key=mean.get)]
-    return lines + [""]
+    return lines + ["", ""]
 
 
 def main(argv=None):
