@@ -70,7 +70,8 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         )
         _check_ranges(X, getattr(self, "feature_names_in_", None))
         self._fit_scaling(X)
-        grid, side = self._fit_layout(self._scale(X.copy()))
+        # _scale copies (its first step is a clip): X is left as it is
+        grid, side = self._fit_layout(self._scale(X))
         self.feature_positions_ = np.asarray(grid, dtype=np.intp) * self.zoom
         self.image_shape_ = (side * self.zoom, side * self.zoom, self.channels)
         return self
@@ -93,16 +94,23 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     def _fit_layout(self, values):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _grid_side(self, n_features, pixels, smallest):
-        """The grid's side: ``pixels``, or ``smallest`` when None; refuses a
-        grid with fewer pixels than features."""
-        side = smallest if pixels is None else pixels
+    def _grid_side(self, n_features, pixels_per_feature=1):
+        """The grid's side: ``pixels``, or when None the smallest square with
+        ``pixels_per_feature`` pixels a feature (at least 2x2); refuses a grid
+        with fewer pixels than features."""
+        side = self.pixels
+        if side is None:
+            side = max(2, math.ceil(math.sqrt(pixels_per_feature * n_features)))
         if n_features > side**2:
             raise ValueError(
                 f"{n_features} features do not fit in a {side}x{side} image "
                 f"({side**2} pixels): use pixels >= {math.ceil(math.sqrt(n_features))}."
             )
         return side
+
+    def _side(self):
+        """The grid's side before zoom."""
+        return self.image_shape_[0] // self.zoom
 
     def _feature_labels(self):
         if hasattr(self, "feature_names_in_"):
@@ -129,7 +137,7 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
             ``values[:, j] * weights[j]`` over features.
         """
         check_is_fitted(self)
-        side = self.image_shape_[0] // self.zoom
+        side = self._side()
         grid = self.feature_positions_ // self.zoom
         flat = grid[:, 0] * side + grid[:, 1]
         weights = np.zeros((len(flat), side * side))
@@ -171,8 +179,9 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         """
         values = self._scale(self._checked(X))
         weights, mode = self.get_render_weights()
-        side = self.image_shape_[0] // self.zoom
-        return _render_images(values, weights, mode, side, self.zoom, self.channels)
+        return _render_images(
+            values, weights, mode, self._side(), self.zoom, self.channels
+        )
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Render rows as flat images of shape ``(n_samples, height*width*channels)``.
@@ -212,7 +221,8 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
             self.feature_positions_[:, 0] * self.image_shape_[1]
             + self.feature_positions_[:, 1]
         )
-        blur = bool(getattr(self, "blur", False))
+        # a footprint other than one pixel (TINTO's blur) merges non-linearly
+        blur = self.get_render_weights()[1] != "linear"
         if blur or len(np.unique(flat)) < len(flat):
             raise ValueError(
                 "inverse_transform needs one feature per pixel and no blur; this "

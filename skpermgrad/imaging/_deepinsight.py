@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,9 +27,7 @@ class _ProjectedImager(_BaseImager):
 
     def _fit_layout(self, values):
         n_features = values.shape[1]
-        side = self._grid_side(
-            n_features, self.pixels, max(2, math.ceil(math.sqrt(2 * n_features)))
-        )
+        side = self._grid_side(n_features, pixels_per_feature=2)
         self.feature_coordinates_ = _min_area_rotation(self._coordinates(values, side))
         exact, grid = _assign_cells(self.feature_coordinates_, side, self.assignment)
         grid, self.moved_features_ = _place_colliding(

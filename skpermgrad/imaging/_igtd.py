@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -76,7 +75,7 @@ def _igtd_swaps(source, target, *, error, max_step, val_step, switch_t, min_gain
         err = float(np.sum(np.square(source[tril] - target[tril])))
     else:
         err = float(np.sum(np.abs(source[tril] - target[tril])))
-    errors, best_index = [err], index.copy()
+    errors, best_index, best_err = [err], index.copy(), err
     step_record = -np.ones(n)
     for s in range(max_step):
         ties = np.flatnonzero(step_record == np.min(step_record))
@@ -110,8 +109,8 @@ def _igtd_swaps(source, target, *, error, max_step, val_step, switch_t, min_gain
             step_record[ii] = s
             new_err = err
         errors.append(new_err)
-        if new_err < min(errors[:-1]):
-            best_index = index.copy()
+        if new_err < best_err:  # the first lowest error, as TINTOlib's argmin
+            best_index, best_err = index.copy(), new_err
         if s > val_step:
             old = errors[-val_step - 1]
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -119,7 +118,7 @@ def _igtd_swaps(source, target, *, error, max_step, val_step, switch_t, min_gain
             if np.sum(gains >= min_gain) == 0:
                 break
         err = new_err
-    return best_index, min(errors), len(errors) - 1
+    return best_index, best_err, len(errors) - 1
 
 
 class IGTDImager(_BaseImager):
@@ -268,9 +267,7 @@ class IGTDImager(_BaseImager):
 
     def _fit_layout(self, values):
         n_features = values.shape[1]
-        side = self._grid_side(
-            n_features, self.pixels, max(2, math.ceil(math.sqrt(n_features)))
-        )
+        side = self._grid_side(n_features)
         source = _feature_ranking(values, self.feature_distance)
         target, (rows, cols) = _pixel_ranking(n_features, side, self.pixel_distance)
         order, self.cost_, self.n_steps_ = _igtd_swaps(

@@ -244,9 +244,7 @@ class RefinedImager(_BaseImager):
 
     def _fit_layout(self, values):
         n_features = values.shape[1]
-        side = self._grid_side(
-            n_features, self.pixels, max(2, math.ceil(math.sqrt(n_features)))
-        )
+        side = self._grid_side(n_features)
         columns = values.T
         feature_dist = euclidean_distances(columns)
         feature_dist = np.maximum(feature_dist, feature_dist.T)

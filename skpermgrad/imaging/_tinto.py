@@ -190,7 +190,7 @@ class TintoImager(_BaseImager):
         self.random_state = random_state
 
     def _fit_layout(self, values):
-        side = self._grid_side(values.shape[1], self.pixels, self.pixels)
+        side = self._grid_side(values.shape[1])
         self.feature_coordinates_ = _feature_coordinates(
             values,
             self.algorithm,
