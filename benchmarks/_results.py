@@ -1,5 +1,6 @@
 """What every benchmark records next to its numbers: machine, versions, date."""
 
+import functools
 import json
 import platform
 import subprocess
@@ -10,9 +11,12 @@ from pathlib import Path
 RESULTS = Path(__file__).parent / "results"
 
 
+@functools.cache
 def _commit():
-    """The checked-out commit, marked ``+dirty`` when tracked files changed
-    (other than the results themselves, which a run across datasets writes)."""
+    """The commit checked out when the process started (the code it imported),
+    marked ``+dirty`` when tracked files changed (other than the results
+    themselves, which a run across datasets writes). Read once: a commit made
+    while a long run goes on does not relabel what the run measures."""
     here = Path(__file__).parent
     try:
         head = subprocess.run(

@@ -193,11 +193,15 @@ def run_dataset(name, data_dir, folds, max_rows, epochs, seed, models=MODELS):
     for label, model in _models(task, epochs, seed, X.shape[1]).items():
         if label not in models:
             continue
-        per_fold, fit_s, predict_s = [], [], []
+        per_fold, fit_s, predict_s, epochs_run = [], [], [], []
         for train, test in splits:
             start = time.perf_counter()
             model.fit(X[train], y[train])
             fit_s.append(time.perf_counter() - start)
+            final = model[-1] if hasattr(model, "steps") else model
+            history = getattr(final, "history_", None)  # the networks'
+            if history:
+                epochs_run.append(len(history["loss"]))
             scores, seconds = _scores(task, model, X[test], y[test])
             per_fold.append(scores)
             predict_s.append(seconds)
@@ -214,12 +218,15 @@ def run_dataset(name, data_dir, folds, max_rows, epochs, seed, models=MODELS):
             "predict_seconds": statistics.fmean(predict_s),
             "commit": _commit(),
         }
+        if epochs_run:  # epochs trained (early stopping), mean over folds
+            results[label]["epochs"] = statistics.fmean(epochs_run)
         print(
             f"  {name:20} {label:24} "
             + ", ".join(
                 f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in summary.items()
             )
-            + f"  fit {results[label]['fit_seconds']:.1f}s",
+            + f"  fit {results[label]['fit_seconds']:.1f}s"
+            + (f", {results[label]['epochs']:.0f} epochs" if epochs_run else ""),
             flush=True,
         )
     return {"task": task, "rows": len(y), "features": X.shape[1], "models": results}
