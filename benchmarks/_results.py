@@ -60,16 +60,19 @@ def write_result(path, benchmark, packages, **fields):
     print(f"wrote {path}")
 
 
-def merge_dataset(path, benchmark, packages, settings, name, measured):
+def merge_dataset(
+    path, benchmark, packages, settings, name, measured, own_commits=False
+):
     """Add one dataset's results to the file at ``path`` and write it back.
 
     Earlier results in the file are kept when they were measured with the same
     ``settings`` (a long benchmark runs across sessions with ``--only``); a
     dataset measured again replaces its entries (merged one level down, so a
     run of some models or configurations keeps the others). Each dataset
-    records the commit it was measured on under ``commits``; a ``note`` written
-    into the file by hand is kept. Returns all
-    datasets now in the file.
+    records the commit it was measured on under ``commits`` (with
+    ``own_commits``, each entry records its own, and a dataset measured before
+    keeps the commit of its other entries); a ``note`` written into the file by
+    hand is kept. Returns all datasets now in the file.
     """
     path = Path(path)
     datasets, commits, extra = {}, {}, {}
@@ -84,7 +87,8 @@ def merge_dataset(path, benchmark, packages, settings, name, measured):
         if isinstance(value, dict) and isinstance(previous.get(key), dict):
             merged[key] = {**previous[key], **value}
     datasets[name] = merged
-    commits[name] = _commit()
+    if not (own_commits and name in commits):
+        commits[name] = _commit()
     write_result(
         path,
         benchmark,

@@ -24,7 +24,9 @@ from _results import RESULTS, merge_dataset, parse_names
 from bench_predictive import (
     DATA_DIR,
     DATASETS,
+    LAYOUTS,
     PRIMARY,
+    _layouts,
     _load,
     _scores,
     cv_splits,
@@ -113,8 +115,11 @@ CONFIGS = {
     "quantile_periodic_b128_k8": {**_ROUND6, "batch_size": 128},
     "quantile_periodic_b64_k8_d02": {**_ROUND6, "dropout": 0.2},
     "quantile_periodic_b128_k8_d02": {**_ROUND6, "batch_size": 128, "dropout": 0.2},
+    # round 8 (issue 26): the image the CNN branch reads, everything else at the
+    # library's defaults; "layout" names an imager of bench_predictive's layouts
+    **{f"layout_{name}": {"layout": name} for name in LAYOUTS},
 }
-_IMAGER_KEYS = ("pixels_per_feature", "blur")
+_IMAGER_KEYS = ("pixels_per_feature", "blur", "layout")
 QUICK_DATASETS = ("puma8NH",)
 SEED_CHECK = "seed_check"
 PACKAGES = ["tensorflow-cpu", "keras"]
@@ -127,6 +132,9 @@ def _split_params(params, n_features, pixels=None):
     from skpermgrad import TintoImager
 
     hybrid = {k: v for k, v in params.items() if k not in _IMAGER_KEYS}
+    if "layout" in params:  # an imager of its own: its own side
+        hybrid["imager"] = _layouts(n_features, seed=0)[params["layout"]]
+        return hybrid
     imager = {"blur": params["blur"]} if "blur" in params else {}
     if "pixels_per_feature" in params:
         pixels = max(8, math.ceil(math.sqrt(params["pixels_per_feature"] * n_features)))
@@ -192,7 +200,8 @@ def seed_check(configs, seeds=6):
     """Every seed trains? The settings of ``tests/test_training.py``, per config.
 
     A linear target (R²) and a linear class boundary (accuracy), 1,000 training
-    and 500 test rows, 6 features, ``TintoImager(pixels=8)``, 60 epochs.
+    and 500 test rows, 6 features, ``TintoImager(pixels=8)`` (a ``layout``
+    configuration's own imager instead), 60 epochs.
     """
     import numpy as np
 

@@ -1,14 +1,16 @@
 """Faithfulness of explanations: a suite of synthetic tables with known truth.
 
 Usage: python benchmarks/bench_faithfulness.py [--quick] [--only NAME,...]
-       [--seeds N] [--rows N] [--epochs N] [--shap-rows N] [--out FILE]
+       [--seeds N] [--rows N] [--epochs N] [--shap-rows N] [--layout NAME]
+       [--out FILE]
 
 Seven designs (``DESIGNS``), each a table whose features' true importances
 are known: the standard deviation of each feature's own share of the target
 (``|coef| * std`` for a linear term, half of a two-feature product, a third of
 a three-feature mean; for the classifier, of its share of the class scores);
 pure-noise features have 0. Per design and seed, one default hybrid (untuned,
-early stopping) is fitted and explained on held-out rows by: PermGrad's fused
+early stopping; on the image ``--layout`` names, the default imager unless
+given) is fitted and explained on held-out rows by: PermGrad's fused
 score with ``fusion="model_split"`` (the whole-model permutation drop, split
 by branch) and with ``fusion="branch_weights"`` for each ``cnn_importance`` x
 ``scale`` (``cnn_importance="gradcam", scale="minmax"`` is PermGrad as
@@ -34,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _results import RESULTS, merge_dataset, parse_names
+from bench_predictive import LAYOUTS, _layouts
 
 OUT = RESULTS / "bench_faithfulness.json"
 SHAP_BACKGROUND = 50  # rows; SHAP's cost grows with rows x background x evals
@@ -154,15 +157,18 @@ DESIGNS = {
 QUICK_DESIGNS = ("linear", "categorical")
 
 
-def make_model(X, task, epochs, seed):
+def make_model(X, task, epochs, seed, layout="tinto"):
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
     from skpermgrad import HybridClassifier, HybridRegressor
 
+    imager = None  # the library's default
+    if layout != "tinto":
+        imager = _layouts(X.shape[1], seed)[layout]
     hybrid = (HybridRegressor if task == "regression" else HybridClassifier)(
-        epochs=epochs, random_state=seed
+        imager, epochs=epochs, random_state=seed
     )
     if not isinstance(X, pd.DataFrame):
         return hybrid
@@ -347,7 +353,7 @@ def run_design(name, seed, args):
         stratify=y if task == "classification" else None,
     )
     start = time.perf_counter()
-    model = make_model(X, task, args.epochs, seed).fit(X_train, y_train)
+    model = make_model(X, task, args.epochs, seed, args.layout).fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
     scores, default = explain_all(model, X_test, y_test, task, seed, args.shap_rows)
     noise, real = truth == 0, truth > 0
@@ -410,13 +416,17 @@ def summarise(designs):
 
 def markdown(designs, table, settings, default_key):
     names = list(designs)
+    layout = settings.get("layout")
+    image = f"; image: the `{layout}` layout" if layout else ""
     lines = [
         "# Faithfulness of explanations",
         "",
         f"Spearman correlation with the true importances, mean over "
         f"{settings['seeds']} seed(s) per design; {settings['rows']} rows per table "
         f"(25% held out and explained), hybrids with default settings "
-        f"({settings['epochs']} epochs at most). `noise>true`: share of runs where a "
+        f"({settings['epochs']} epochs at most"
+        + image
+        + "). `noise>true`: share of runs where a "
         "pure-noise feature scored above a true one. Seconds: mean per 1,000 "
         "explained rows (SHAP explains fewer rows; its time is scaled). "
         f"The library's default is **{default_key}**.",
@@ -459,6 +469,13 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--shap-rows", type=int, default=100)
     parser.add_argument(
+        "--layout",
+        choices=["tinto", *LAYOUTS],
+        default="tinto",
+        help="the image the hybrids read (bench_predictive's layouts); tinto: "
+        "the library's default imager",
+    )
+    parser.add_argument(
         "--report", action="store_true", help="rewrite the markdown from the JSON"
     )
     parser.add_argument("--out", default=str(OUT))
@@ -484,6 +501,8 @@ def main(argv=None):
         "epochs": args.epochs,
         "shap_rows": args.shap_rows,
     }
+    if args.layout != "tinto":  # the results of the default image keep theirs
+        settings["layout"] = args.layout
     designs = {}
     if args.report:
         names = []

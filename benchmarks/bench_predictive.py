@@ -499,6 +499,7 @@ def main(argv=None):
             settings,
             name,
             measured,
+            own_commits=True,
         )
         table = markdown(results, settings)
         table += provenance(json.loads(out.read_text()))
