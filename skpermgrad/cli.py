@@ -7,7 +7,6 @@ with status 2, before anything is written.
 """
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from ._study import (
     StudyError,
     clock,
     parse_duration,
+    quiet_tensorflow,
     resolve_settings,
 )
 
@@ -28,36 +28,9 @@ def _demo(args):
     return demo(args)
 
 
-def _quiet_tensorflow(verbose=False):
-    """This process is the command line's: keep TensorFlow's logs to errors
-    (all of them with ``--verbose``).
-
-    TensorFlow's C++ runtime prints a few lines while it loads (oneDNN, absl),
-    whatever ``TF_CPP_MIN_LOG_LEVEL`` says, straight to file descriptor 2;
-    that descriptor points at /dev/null while TensorFlow and Keras import. An
-    import error is still raised, and shown, after it is restored.
-    """
-    if verbose:
-        import tensorflow  # noqa: F401
-
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import keras  # noqa: F401
-        import tensorflow as tf
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-    tf.get_logger().setLevel("ERROR")
-
-
 def _run(args):
     start = time.perf_counter()  # --time-limit counts TensorFlow's import too
-    _quiet_tensorflow(args.verbose)
+    quiet_tensorflow(args.verbose)
     from ._study import run_study
 
     out = Path(args.out)
@@ -65,7 +38,7 @@ def _run(args):
 
 
 def _predict(args):
-    _quiet_tensorflow(args.verbose)  # loading the model imports TensorFlow
+    quiet_tensorflow(args.verbose)  # loading the model imports TensorFlow
     from ._study import predict_table
 
     return predict_table(args.model, args.data, args.out, overwrite=args.overwrite)
@@ -111,7 +84,18 @@ def _parser():
         help=f"complete trials to reach, the first the hybrid's defaults "
         f"({DEFAULT['trials']}; 0: no tuning, the defaults)",
     )
-    run.add_argument("--storage", help="Optuna storage URL (sqlite file in --out)")
+    run.add_argument(
+        "--storage",
+        help="Optuna storage: a database URL (postgresql://..., mysql://...) or "
+        "a .journal file (default: a file in --out, SQLite for one worker, an "
+        "Optuna journal for several)",
+    )
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="tuning processes on this machine sharing the study, each with its "
+        "share of the cores (1)",
+    )
     run.add_argument("--study-name", help="Optuna study name (skpermgrad)")
     run.add_argument("--test-size", type=float, help="test fraction (0.2)")
     run.add_argument("--seed", type=int, help="split, sampler and network seed (0)")

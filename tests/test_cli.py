@@ -773,3 +773,77 @@ def test_a_first_ctrl_c_records_the_running_trial_then_stops(
     assert [t.state.name for t in study.trials] == ["COMPLETE"]
     assert not (out / "report.md").exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# ------------------------------------------ workers on one machine (--workers N)
+
+
+def test_trials_are_shared_evenly_and_threads_fit_the_cores():
+    from skpermgrad._study._workers import cores, shares, threads_per_worker
+
+    assert shares(8, 2) == [4, 4]
+    assert shares(7, 3) == [3, 2, 2]
+    assert shares(1, 3) == [1]  # no worker without a trial
+    assert threads_per_worker(1) == cores()
+    assert threads_per_worker(2 * cores()) == 1
+
+
+@pytest.mark.slow  # two more processes import TensorFlow and tune
+def test_workers_share_one_journal_study(tmp_path, capfd):
+    """Two worker processes on one study: the trials add up to --trials, no
+    parameter set twice, one report; the study is an Optuna journal, not SQLite."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+    from optuna.trial import TrialState
+
+    frame, path = _table(tmp_path, ["a", "b"], n=80)
+    frame.assign(y=frame.a - frame.b).to_csv(path, index=False)
+    out = tmp_path / "run"
+    argv = ["run", str(path), "--target", "y", "--workers", "2", "--out", str(out)]
+    assert main([*argv, "--trials", "3", "--epochs", "2", "--cv", "2"]) == 0
+    err = capfd.readouterr().err  # the workers' lines: another process's
+    assert "tuning on 2 worker processes" in err
+    assert "worker 1/2: trial" in err and "worker 2/2: trial" in err
+    names = {p.name for p in out.iterdir()}
+    assert "study.journal" in names and "study.db" not in names
+    assert set(REPORT) - {"study.db"} <= names
+    storage = JournalStorage(JournalFileBackend(str(out / "study.journal")))
+    trials = optuna.load_study(study_name="skpermgrad", storage=storage).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 3
+    params = [tuple(sorted(t.params.items())) for t in trials]
+    assert len(set(params)) == 3
+    assert sum(t.user_attrs.get("skpermgrad_defaults", False) for t in trials) == 1
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--workers", "0"], "--workers 0 must be 1 or more"),
+        (
+            ["--workers", "2", "--storage", "sqlite:///x.db"],
+            "--workers 2 cannot share the SQLite study sqlite:///x.db",
+        ),
+    ],
+)
+def test_bad_workers_are_refused_in_one_line(tmp_path, extra, message, capsys):
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--target", "y", *extra, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not out.exists()
+
+
+def test_workers_refuse_a_studys_sqlite_file(tmp_path, capsys):
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    out = tmp_path / "run"
+    argv = ["run", str(path), "--target", "y", "--epochs", "2", "--out", str(out)]
+    assert main([*argv, "--trials", "0"]) == 0
+    assert (out / "study.db").exists()
+    capsys.readouterr()
+    assert main([*argv, "--trials", "0", "--workers", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "which parallel workers must not share" in err[0], err

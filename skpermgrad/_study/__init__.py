@@ -5,7 +5,15 @@ calls :func:`run_study` or :func:`predict_table`; everything a step can refuse
 is checked before anything is written (:class:`StudyError`).
 """
 
-from ._base import SETTINGS_FILE, STUDY_DB, STUDY_SETTINGS, StudyError, clock
+from ._base import (
+    SETTINGS_FILE,
+    STUDY_DB,
+    STUDY_JOURNAL,
+    STUDY_SETTINGS,
+    StudyError,
+    clock,
+    quiet_tensorflow,
+)
 from ._models import metrics
 from ._run import predict_table, run_study
 from ._settings import (
@@ -22,12 +30,14 @@ __all__ = [
     "QUICK",
     "SETTINGS_FILE",
     "STUDY_DB",
+    "STUDY_JOURNAL",
     "STUDY_SETTINGS",
     "StudyError",
     "clock",
     "metrics",
     "parse_duration",
     "predict_table",
+    "quiet_tensorflow",
     "resolve_settings",
     "run_study",
 ]

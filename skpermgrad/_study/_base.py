@@ -1,5 +1,7 @@
 """What every part of the study shares: its files, its settings, its error."""
 
+import os
+import sys
 import time
 
 REPORT_FILES = (
@@ -12,7 +14,8 @@ REPORT_FILES = (
     "model.joblib",
 )
 SETTINGS_FILE = "run.json"
-STUDY_DB = "study.db"
+STUDY_DB = "study.db"  # one worker's study (SQLite)
+STUDY_JOURNAL = "study.journal"  # parallel workers' study (Optuna's JournalStorage)
 # settings that define a study: a run in --out continues only if they agree
 STUDY_SETTINGS = (
     "data",
@@ -54,3 +57,30 @@ def clock(seconds) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def quiet_tensorflow(verbose=False):
+    """Import TensorFlow and Keras for a process of the command line (or one
+    of its workers), its logs kept to errors (all of them with ``--verbose``).
+
+    TensorFlow's C++ runtime prints a few lines while it loads (oneDNN, absl),
+    whatever ``TF_CPP_MIN_LOG_LEVEL`` says, straight to file descriptor 2;
+    that descriptor points at /dev/null while TensorFlow and Keras import. An
+    import error is still raised, and shown, after it is restored.
+    """
+    if verbose:
+        import tensorflow  # noqa: F401
+
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+        import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    tf.get_logger().setLevel("ERROR")

@@ -29,8 +29,11 @@ class Monitor:
     """A run's clock: its time limit, the current step's deadline, and the
     time one fit of the hybrid on the training rows takes (measured)."""
 
-    def __init__(self, time_limit=None, start=None):
+    def __init__(self, time_limit=None, start=None, worker=None):
         self.start = time.perf_counter() if start is None else start
+        # a tuning worker's name ("worker 2/3"): its lines say it, and it draws
+        # no bars (several processes share the terminal)
+        self.worker = worker
         self.end = math.inf if time_limit is None else self.start + time_limit
         self.deadline = self.end
         self.fit_seconds = None  # one hybrid fit on the training rows
@@ -111,7 +114,7 @@ class FitMonitor(keras.callbacks.Callback):
             desc=self.monitor.describe_fit(),
             unit="epoch",
             leave=False,
-            disable=None,
+            disable=None if self.monitor.worker is None else True,
             file=sys.stderr,
         )
 

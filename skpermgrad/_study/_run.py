@@ -15,6 +15,7 @@ from ._base import (
     REPORT_FILES,
     SETTINGS_FILE,
     STUDY_DB,
+    STUDY_JOURNAL,
     StudyError,
     clock,
     elapsed,
@@ -38,6 +39,7 @@ from ._report import (
     write_report,
 )
 from ._tuning import completed_trials, open_study, storage_url, tune
+from ._workers import tune_in_workers
 
 
 def run_study(settings, stored, out, *, start=None):
@@ -98,12 +100,13 @@ def run_study(settings, stored, out, *, start=None):
     check_before_tuning(pipeline, X_train, y_train, y_test, task, settings["cv"])
     # Everything is checked: from here on the study's state is written, and
     # taken back if this new run fails before its first complete trial.
-    storage = storage_url(settings["storage"], out)
+    workers = settings["workers"]
+    storage = storage_url(settings["storage"], out, workers)
     created = [] if out.exists() else [out]
     if stored is None:
         created[:0] = [out / SETTINGS_FILE]
         if settings["storage"] is None:
-            created[:0] = [out / STUDY_DB]
+            created[:0] = [out / STUDY_DB, out / STUDY_JOURNAL]
     out.mkdir(parents=True, exist_ok=True)
     study = None
     try:
@@ -123,18 +126,23 @@ def run_study(settings, stored, out, *, start=None):
             + ("" if limit is None else f"; time limit {clock(limit)}"),
             file=sys.stderr,
         )
-        tune(
-            pipeline,
-            X_train,
-            y_train,
-            study,
-            trials=settings["trials"],
-            cv=settings["cv"],
-            scoring=settings["scoring"],
-            seed=settings["seed"],
-            max_base_filters=settings["max_base_filters"],
-            monitor=monitor,
-        )
+        if workers > 1 and settings["trials"]:
+            tune_in_workers(
+                settings, storage, pipeline, X_train, y_train, study, monitor
+            )
+        else:
+            tune(
+                pipeline,
+                X_train,
+                y_train,
+                study,
+                trials=settings["trials"],
+                cv=settings["cv"],
+                scoring=settings["scoring"],
+                seed=settings["seed"],
+                max_base_filters=settings["max_base_filters"],
+                monitor=monitor,
+            )
     except KeyboardInterrupt:
         if study is None:
             _remove(created)

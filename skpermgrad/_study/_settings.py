@@ -126,6 +126,9 @@ def resolve_settings(args, out):
     )
     if settings["seed"] < 0:
         raise StudyError(f"--seed {settings['seed']} must be 0 or more.")
+    settings["workers"] = 1 if args.workers is None else args.workers
+    if settings["workers"] < 1:
+        raise StudyError(f"--workers {settings['workers']} must be 1 or more.")
     settings["fusion"] = args.fusion
     settings["cnn_importance"] = args.cnn_importance
     # None: the default sqlite file inside --out, found wherever the folder is

@@ -8,33 +8,68 @@ from pathlib import Path
 
 import numpy as np
 
-from ._base import STUDY_DB, StudyError, clock
+from ._base import STUDY_DB, STUDY_JOURNAL, StudyError, clock
 
 DEFAULTS_ATTR = "skpermgrad_defaults"  # the user attribute of the defaults' trial
 
 
-def storage_url(storage, out) -> str:
-    """The study's storage: ``storage`` as given, or (``None``) the sqlite file
-    in ``out`` wherever the folder now is, so a copied or moved folder resumes
-    its own study and never writes into the original's."""
-    if storage is not None:
-        return storage
-    return f"sqlite:///{(Path(out) / STUDY_DB).resolve()}"
+def storage_url(storage, out, workers=1) -> str:
+    """The study's storage: ``storage`` as given, or (``None``) a file in
+    ``out`` wherever the folder now is, so a copied or moved folder resumes its
+    own study and never writes into the original's.
+
+    The file is SQLite (``study.db``) for one worker, an Optuna journal
+    (``study.journal``) for several or where one already is: Optuna's FAQ
+    rules out SQLite for parallel workers (concurrent writers lock it) and
+    recommends its ``JournalStorage`` for processes on one machine. Several
+    workers on an SQLite study are refused, in one line saying what to use.
+    """
+    out = Path(out)
+    if storage is None:
+        journal, sqlite = out / STUDY_JOURNAL, out / STUDY_DB
+        if workers > 1 and sqlite.exists():
+            raise StudyError(
+                f"the study in {out} is in SQLite ({STUDY_DB}), which parallel "
+                "workers must not share: continue it with --workers 1, or start "
+                "the parallel run in a new --out"
+            )
+        if workers > 1 or journal.exists():
+            return str(journal.resolve())
+        return f"sqlite:///{sqlite.resolve()}"
+    if workers > 1 and storage.startswith("sqlite"):
+        raise StudyError(
+            f"--workers {workers} cannot share the SQLite study {storage} (Optuna "
+            "advises against SQLite for parallel workers): leave --storage out "
+            "(a journal file in --out), or pass a PostgreSQL or MySQL URL"
+        )
+    return storage
 
 
-def open_study(storage, name, seed):
+def _optuna_storage(storage):
+    """What Optuna opens: a URL as it is, a ``.journal`` file as a
+    ``JournalStorage`` (its file lock lets processes share it)."""
+    if storage.endswith(".journal") and "://" not in storage:
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        return JournalStorage(JournalFileBackend(storage))
+    return storage
+
+
+def open_study(storage, name, seed, worker=0):
     """Create or load the Optuna study (``maximize`` the CV score).
 
-    The TPE sampler's seed is drawn from ``seed`` and the number of trials the
-    study already holds: a run is reproducible, yet a continued study, or a
-    second worker joining it, never replays the trials of the first.
+    The TPE sampler's seed is drawn from ``seed``, the number of trials the
+    study already holds and the ``worker``'s number: a run is reproducible,
+    yet a continued study, or a second worker joining it (even at the same
+    moment), never replays the trials of the first.
     """
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.create_study(
-            storage=storage,
+            storage=_optuna_storage(storage),
             study_name=name,
             direction="maximize",
             load_if_exists=True,
@@ -45,7 +80,8 @@ def open_study(storage, name, seed):
             f"cannot open the study in --storage {storage}: "
             f"{type(exc).__name__}: {lines[0] if lines else ''}"
         ) from None
-    sampler_seed = np.random.SeedSequence([seed, len(study.trials)]).generate_state(1)
+    entropy = [seed, len(study.trials)] + ([worker] if worker else [])
+    sampler_seed = np.random.SeedSequence(entropy).generate_state(1)
     study.sampler = optuna.samplers.TPESampler(seed=int(sampler_seed[0]))
     return study
 
@@ -62,14 +98,39 @@ def defaults_of(pipeline, space):
     return {name: params[name] for name in space}
 
 
+def enqueue_defaults(pipeline, study, max_base_filters):
+    """Make the hybrid's defaults the study's next trial, unless it has them
+    (so the tuned model's CV score is never below theirs)."""
+    from ..model_selection import hybrid_search_space
+
+    space = hybrid_search_space("hybrid__", max_base_filters=max_base_filters)
+    study.enqueue_trial(
+        defaults_of(pipeline, space),
+        user_attrs={DEFAULTS_ATTR: True},
+        skip_if_exists=True,
+    )
+    return space
+
+
 def tune(
-    pipeline, X, y, study, *, trials, cv, scoring, seed, max_base_filters, monitor
+    pipeline,
+    X,
+    y,
+    study,
+    *,
+    trials,
+    cv,
+    scoring,
+    seed,
+    max_base_filters,
+    monitor,
+    n_trials=None,
 ):
     """Run trials until ``trials`` are complete in the study (shared or not).
 
     The study's first trial is the hybrid's defaults (enqueued once, whoever
-    opens the study first), so the tuned model's CV score is never below
-    theirs. Each process runs at most the trials still missing;
+    opens the study first). Each process runs at most the trials still
+    missing, or ``n_trials`` (a worker's share of them);
     ``MaxTrialsCallback`` stops every process sharing the storage once the
     total is reached, and ``monitor`` (the run's time budget) stops starting
     trials when another would eat into the time the later steps need. On a
@@ -82,23 +143,18 @@ def tune(
     from optuna_integration import OptunaSearchCV
     from tqdm.auto import tqdm
 
-    from ..model_selection import hybrid_search_space
-
-    space = hybrid_search_space("hybrid__", max_base_filters=max_base_filters)
     missing = trials - len(completed_trials(study))
     if missing <= 0:
         return
-    study.enqueue_trial(
-        defaults_of(pipeline, space),
-        user_attrs={DEFAULTS_ATTR: True},
-        skip_if_exists=True,
-    )
+    space = enqueue_defaults(pipeline, study, max_base_filters)
+    runs = missing if n_trials is None else min(n_trials, missing)
+    worker = f"{monitor.worker}: " if monitor.worker else ""
     bar = tqdm(
         total=trials,
         initial=trials - missing,
         desc="trials",
         unit="trial",
-        disable=None,
+        disable=None if monitor.worker is None else True,
         file=sys.stderr,
     )
     durations = []
@@ -118,7 +174,7 @@ def tune(
         left = f", {clock(monitor.left())} left" if monitor.limited() else ""
         if bar.disable:
             print(
-                f"trial {len(completed_trials(study))}/{trials}: cv score "
+                f"{worker}trial {len(completed_trials(study))}/{trials}: cv score "
                 f"{trial.value:.4g} in {clock(durations[-1])}; best {best.value:.4g} "
                 f"(trial {best.number}{which}){left}",
                 file=sys.stderr,
@@ -129,7 +185,7 @@ def tune(
         if monitor.limited() and not monitor.room_for_trial(max(durations)):
             study.stop()
             print(
-                f"time limit: no new trial ({len(completed_trials(study))} of "
+                f"{worker}time limit: no new trial ({len(completed_trials(study))} of "
                 f"{trials} complete); the next would leave too little for the "
                 "refit, the variants and the explanation",
                 file=sys.stderr,
@@ -142,7 +198,7 @@ def tune(
             pipeline,
             space,
             cv=cv,
-            n_trials=missing,
+            n_trials=runs,
             scoring=scoring,
             study=study,
             refit=False,
