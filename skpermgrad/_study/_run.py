@@ -38,7 +38,15 @@ from ._report import (
     write_plots,
     write_report,
 )
-from ._tuning import completed_trials, open_study, storage_url, tune
+from ._tuning import (
+    completed_trials,
+    finished_last,
+    open_study,
+    shared_by_machines,
+    storage_url,
+    tune,
+    wait_for_other_workers,
+)
 from ._workers import tune_in_workers
 
 
@@ -126,22 +134,14 @@ def run_study(settings, stored, out, *, start=None):
             + ("" if limit is None else f"; time limit {clock(limit)}"),
             file=sys.stderr,
         )
+        ran = set()  # the trials this process runs
         if workers > 1 and settings["trials"]:
             tune_in_workers(
                 settings, storage, pipeline, X_train, y_train, study, monitor
             )
         else:
-            tune(
-                pipeline,
-                X_train,
-                y_train,
-                study,
-                trials=settings["trials"],
-                cv=settings["cv"],
-                scoring=settings["scoring"],
-                seed=settings["seed"],
-                max_base_filters=settings["max_base_filters"],
-                monitor=monitor,
+            _tune_until_done(
+                settings, storage, pipeline, X_train, y_train, study, monitor, ran
             )
     except KeyboardInterrupt:
         if study is None:
@@ -159,6 +159,14 @@ def run_study(settings, stored, out, *, start=None):
         raise
     if settings["trials"] and not completed_trials(study):
         raise StudyError("no trial completed; see the errors above.")
+    if ran and shared_by_machines(storage) and not finished_last(study, ran):
+        print(
+            f"{len(completed_trials(study))} of {settings['trials']} trials "
+            "complete; the worker that finished the last one refits, explains "
+            "and writes the report",
+            file=sys.stderr,
+        )
+        return 0
 
     # After tuning, a failure writes no report file (they are staged, then
     # moved in together) and keeps the study: the same command refits.
@@ -241,6 +249,38 @@ def run_study(settings, stored, out, *, start=None):
         f"report {out / 'report.md'} ({elapsed(start)})"
     )
     return 0
+
+
+def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran):
+    """Tune; on a database server shared with workers elsewhere, then wait
+    for their running trials and run those they could not finish (a worker
+    killed mid-trial: its trial is failed and enqueued again), until the
+    study holds ``--trials`` complete ones (or three rounds in a row add
+    none)."""
+    idle = 0
+    while True:
+        before = len(completed_trials(study))
+        tune(
+            pipeline,
+            X,
+            y,
+            study,
+            trials=settings["trials"],
+            cv=settings["cv"],
+            scoring=settings["scoring"],
+            seed=settings["seed"],
+            max_base_filters=settings["max_base_filters"],
+            monitor=monitor,
+            ran=ran,
+            count_running=shared_by_machines(storage),
+        )
+        if not (settings["trials"] and shared_by_machines(storage)):
+            return
+        wait_for_other_workers(study, monitor)
+        done = len(completed_trials(study))
+        idle = 0 if done > before else idle + 1
+        if done >= settings["trials"] or monitor.expired() or idle == 3:
+            return
 
 
 def predict_table(model, data, out, *, overwrite=False):

@@ -2,6 +2,7 @@
 
 import signal
 import sys
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,9 @@ import numpy as np
 from ._base import STUDY_DB, STUDY_JOURNAL, StudyError, clock
 
 DEFAULTS_ATTR = "skpermgrad_defaults"  # the user attribute of the defaults' trial
+# seconds between a running trial's heartbeats on a database server, and
+# without one before the trial counts as its dead worker's and is failed
+HEARTBEAT, GRACE = 10, 30
 
 
 def storage_url(storage, out, workers=1) -> str:
@@ -45,14 +49,37 @@ def storage_url(storage, out, workers=1) -> str:
     return storage
 
 
+def shared_by_machines(storage) -> bool:
+    """Whether ``storage`` is a database server's URL (PostgreSQL, MySQL...):
+    the storage of workers on several machines, which heartbeats watch."""
+    return "://" in storage and not storage.startswith("sqlite")
+
+
 def _optuna_storage(storage):
-    """What Optuna opens: a URL as it is, a ``.journal`` file as a
-    ``JournalStorage`` (its file lock lets processes share it)."""
+    """What Optuna opens: a ``.journal`` file as a ``JournalStorage`` (its
+    file lock lets processes share it); a server's URL as an ``RDBStorage``
+    whose running trials beat every ``HEARTBEAT`` seconds, so that a trial
+    whose worker died (``kill -9``, a lost machine) is failed after ``GRACE``
+    seconds and run again (once or twice) by a worker still alive; an SQLite
+    URL as it is."""
     if storage.endswith(".journal") and "://" not in storage:
         from optuna.storages import JournalStorage
         from optuna.storages.journal import JournalFileBackend
 
         return JournalStorage(JournalFileBackend(storage))
+    if shared_by_machines(storage):
+        import optuna
+        from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+        with warnings.catch_warnings():  # the retry is marked experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = RetryHeartbeatStaleTrialCallback(2)
+        return RDBStorage(
+            storage,
+            heartbeat_interval=HEARTBEAT,
+            grace_period=GRACE,
+            heartbeat_stale_trial_callback=retry,
+        )
     return storage
 
 
@@ -125,25 +152,33 @@ def tune(
     max_base_filters,
     monitor,
     n_trials=None,
+    ran=None,
+    count_running=False,
 ):
     """Run trials until ``trials`` are complete in the study (shared or not).
 
     The study's first trial is the hybrid's defaults (enqueued once, whoever
     opens the study first). Each process runs at most the trials still
-    missing, or ``n_trials`` (a worker's share of them);
-    ``MaxTrialsCallback`` stops every process sharing the storage once the
-    total is reached, and ``monitor`` (the run's time budget) stops starting
-    trials when another would eat into the time the later steps need. On a
-    terminal a bar shows the trials with the best score and the time left;
-    elsewhere (a log file, a pipe) each finished trial is one plain line.
+    missing, or ``n_trials`` (a worker's share of them); with
+    ``count_running`` (a database server, whose heartbeats fail the trials of
+    dead workers) the trials other workers are running count as done, so
+    that no process starts one past the total; ``monitor`` (the run's time budget) stops
+    starting trials when another would eat into the time the later steps
+    need. The numbers of the trials this process ran are added to ``ran``.
+    On a terminal a bar shows the trials with the best score and the time
+    left; elsewhere (a log file, a pipe) each finished trial is one plain line.
     """
     import optuna
-    from optuna.study import MaxTrialsCallback
     from optuna.trial import TrialState
     from optuna_integration import OptunaSearchCV
     from tqdm.auto import tqdm
 
-    missing = trials - len(completed_trials(study))
+    def running():
+        if not count_running:
+            return 0
+        return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
+
+    missing = trials - len(completed_trials(study)) - running()
     if missing <= 0:
         return
     space = enqueue_defaults(pipeline, study, max_base_filters)
@@ -163,7 +198,9 @@ def tune(
         return f"trial {min(len(completed_trials(study)) + 1, trials)}/{trials}"
 
     def progress(study, trial):
-        if stopping:
+        if ran is not None:
+            ran.add(trial.number)
+        if stopping or len(completed_trials(study)) + running() >= trials:
             study.stop()
         if trial.state != TrialState.COMPLETE:
             return
@@ -204,10 +241,7 @@ def tune(
             refit=False,
             random_state=seed,
             error_score="raise",
-            callbacks=[
-                progress,
-                MaxTrialsCallback(trials, states=(TrialState.COMPLETE,)),
-            ],
+            callbacks=[progress],
         )
     monitor.start_tuning()
     monitor.begin(label(), cv)
@@ -226,6 +260,45 @@ def tune(
         bar.close()
     if stopping:
         raise KeyboardInterrupt  # the running trial is recorded: stop the run
+
+
+def wait_for_other_workers(study, monitor, poll=2.0):
+    """Wait until no trial of the study runs (those of other workers: this
+    process has none running), failing on the way those whose worker stopped
+    beating (see ``_optuna_storage``); stops waiting at the tuning deadline."""
+    from optuna.storages import fail_stale_trials
+    from optuna.trial import TrialState
+
+    said = False
+    while True:
+        fail_stale_trials(study)
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if not running or monitor.expired():
+            return
+        if not said:
+            numbers = ", ".join(str(t.number) for t in running)
+            print(
+                f"waiting for trial(s) {numbers} of another worker to finish",
+                file=sys.stderr,
+                flush=True,
+            )
+            said = True
+        time.sleep(poll)
+
+
+def finished_last(study, ran) -> bool:
+    """Whether the study's last trial to finish (complete, or failed) is one
+    of ``ran``: the worker that ran it refits and reports, the others stop."""
+    from optuna.trial import TrialState
+
+    done = study.get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)
+    )
+    done = [t for t in done if t.datetime_complete is not None]
+    if not done:
+        return True
+    last = max(done, key=lambda t: (t.datetime_complete, t.number))
+    return last.number in ran
 
 
 @contextmanager

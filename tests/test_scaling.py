@@ -1,0 +1,162 @@
+"""Past one process: tuning workers on a real PostgreSQL server.
+
+The server is the machine's own PostgreSQL (Debian's ``postgresql`` package,
+which ``.ci/run`` installs), started by the fixture on a free port in a
+folder of its own, or the one ``SKPERMGRAD_TEST_POSTGRES`` names; the tests
+skip, saying why, where neither is available.
+"""
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _server_program(name):
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return versions[-1] if versions else None
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """The URL of a PostgreSQL database the tests may fill (a new server)."""
+    if os.environ.get("SKPERMGRAD_TEST_POSTGRES"):
+        yield os.environ["SKPERMGRAD_TEST_POSTGRES"]
+        return
+    pytest.importorskip("psycopg", reason="needs psycopg: pip install -e '.[test]'")
+    initdb, pg_ctl = _server_program("initdb"), _server_program("pg_ctl")
+    if initdb is None or pg_ctl is None:
+        pytest.skip("no PostgreSQL server (initdb, pg_ctl): apt install postgresql")
+    folder = tempfile.mkdtemp(prefix="skpermgrad-pg-")
+    as_user = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        import pwd
+
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            pytest.skip("running as root and no 'postgres' user to run the server")
+        os.chown(folder, owner.pw_uid, owner.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data, log = f"{folder}/data", f"{folder}/log"
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+    commands = [
+        [*as_user, initdb, "-D", data, "-A", "trust", "-U", "skpermgrad", "--no-sync"],
+        [*as_user, pg_ctl, "-D", data, "-l", log, "-w", "-o", options, "start"],
+    ]
+    for command in commands:
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            shutil.rmtree(folder, ignore_errors=True)
+            pytest.skip(f"PostgreSQL did not start: {done.stderr.strip()[-300:]}")
+    createdb = _server_program("createdb")
+    args = ["-h", "127.0.0.1", "-p", str(port), "-U", "skpermgrad", "skpermgrad"]
+    subprocess.run([createdb, *args], check=True, capture_output=True)
+    try:
+        yield f"postgresql://skpermgrad@127.0.0.1:{port}/skpermgrad"
+    finally:
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", data, "-m", "immediate", "stop"],
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _study(url, name):
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=url)
+
+
+def _table(path, n=120):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(-1, 1, size=(n, 3)), columns=list("abc"))
+    frame.assign(y=frame.a - 2 * frame.b).to_csv(path, index=False)
+
+
+@pytest.mark.slow
+def test_workers_on_postgresql_share_a_study_and_survive_a_kill(
+    postgres_url, tmp_path
+):
+    """Two ``skpermgrad run`` processes, one study on the server: one is killed
+    with SIGKILL in the middle of a trial; the other fails that trial once its
+    heartbeat stops, runs it again, completes the study's trials (none with
+    another's parameters) and writes the only report."""
+    from optuna.trial import TrialState
+
+    path = tmp_path / "table.csv"
+    _table(path)
+    run = [sys.executable, "-m", "skpermgrad", "run", str(path), "--target", "y"]
+    run += ["--storage", postgres_url, "--study-name", "kill", "--trials", "5"]
+    run += ["--epochs", "3", "--cv", "2"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+    def start(name):
+        return subprocess.Popen(
+            [*run, "--out", str(tmp_path / name)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+
+    def states():
+        try:
+            return [t.state for t in _study(postgres_url, "kill").trials]
+        except KeyError:  # the study does not exist yet
+            return []
+
+    def wait_for(condition, seconds=300):
+        end = time.monotonic() + seconds
+        while not condition():
+            assert time.monotonic() < end, states()
+            time.sleep(0.5)
+
+    first = start("first")
+    wait_for(lambda: states().count(TrialState.COMPLETE) >= 1)
+    second = start("second")  # the first runs one trial at a time: with two
+    wait_for(lambda: states().count(TrialState.RUNNING) == 2)  # running, one is its
+    second.send_signal(signal.SIGKILL)
+    second.wait()
+    output = first.communicate(timeout=600)[0]
+    assert first.returncode == 0, output[-3000:]
+
+    trials = _study(postgres_url, "kill").trials
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == 5
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == 5
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1  # the killed worker's trial, run again by the first
+    retried = [t for t in complete if t.params == failed[0].params]
+    assert len(retried) == 1
+    assert "Warning" not in output, output
+    assert (tmp_path / "first" / "report.md").is_file()
+    assert not (tmp_path / "second" / "report.md").exists()
+
+
+def test_only_the_worker_that_finished_last_reports():
+    import optuna
+
+    from skpermgrad._study._tuning import finished_last
+
+    study = optuna.create_study()
+    for value in (1.0, 2.0, 3.0):
+        study.add_trial(optuna.trial.create_trial(value=value))
+    assert finished_last(study, ran={2})
+    assert not finished_last(study, ran={0, 1})
+    assert finished_last(optuna.create_study(), ran={0})  # nothing finished yet
