@@ -210,17 +210,18 @@ def test_interrupted_study_resumes_without_losing_trials(
     puma_csv, tmp_path, monkeypatch
 ):
     import optuna
-    from optuna.study import MaxTrialsCallback
+
+    from skpermgrad._study._progress import Monitor
 
     out = tmp_path / "run"
     argv = ["run", str(puma_csv), "--target", "values", "--trials", "3"]
     argv += ["--epochs", "2", "--cv", "2", "--out", str(out)]
 
-    def interrupt(self, study, trial):  # Ctrl-C right after the first trial
+    def interrupt(self, seconds, cv):  # Ctrl-C right after the first trial
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(MaxTrialsCallback, "__call__", interrupt)
+        patch.setattr(Monitor, "trial_done", interrupt)
         assert main(argv) == 130
     # the study's state is kept, no report was written half-way
     assert sorted(p.name for p in out.iterdir()) == ["run.json", "study.db"]
@@ -298,7 +299,7 @@ def test_tensorflow_loads_quietly():
     import subprocess
     import sys
 
-    code = "from skpermgrad.cli import _quiet_tensorflow; _quiet_tensorflow()"
+    code = "from skpermgrad.cli import quiet_tensorflow; quiet_tensorflow()"
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env

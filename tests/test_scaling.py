@@ -90,9 +90,7 @@ def _table(path, n=120):
 
 
 @pytest.mark.slow
-def test_workers_on_postgresql_share_a_study_and_survive_a_kill(
-    postgres_url, tmp_path
-):
+def test_workers_on_postgresql_share_a_study_and_survive_a_kill(postgres_url, tmp_path):
     """Two ``skpermgrad run`` processes, one study on the server: one is killed
     with SIGKILL in the middle of a trial; the other fails that trial once its
     heartbeat stops, runs it again, completes the study's trials (none with

@@ -71,15 +71,14 @@ def _optuna_storage(storage):
         import optuna
         from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-        with warnings.catch_warnings():  # the retry is marked experimental
+        with warnings.catch_warnings():  # Optuna marks heartbeats experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            retry = RetryHeartbeatStaleTrialCallback(2)
-        return RDBStorage(
-            storage,
-            heartbeat_interval=HEARTBEAT,
-            grace_period=GRACE,
-            heartbeat_stale_trial_callback=retry,
-        )
+            return RDBStorage(
+                storage,
+                heartbeat_interval=HEARTBEAT,
+                grace_period=GRACE,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(2),
+            )
     return storage
 
 
@@ -266,12 +265,15 @@ def wait_for_other_workers(study, monitor, poll=2.0):
     """Wait until no trial of the study runs (those of other workers: this
     process has none running), failing on the way those whose worker stopped
     beating (see ``_optuna_storage``); stops waiting at the tuning deadline."""
+    import optuna
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
     said = False
     while True:
-        fail_stale_trials(study)
+        with warnings.catch_warnings():  # Optuna marks it experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            fail_stale_trials(study)
         running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if not running or monitor.expired():
             return

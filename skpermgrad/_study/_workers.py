@@ -95,7 +95,7 @@ def _worker(settings, storage, X, y, number, workers, n_trials, threads, left):
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from ._models import make_pipeline
     from ._progress import FitMonitor, Monitor
-    from ._tuning import open_study, tune
+    from ._tuning import open_study, shared_by_machines, tune
 
     name = f"worker {number}/{workers}"
     monitor = Monitor(left, worker=name)
@@ -122,6 +122,7 @@ def _worker(settings, storage, X, y, number, workers, n_trials, threads, left):
             max_base_filters=settings["max_base_filters"],
             monitor=monitor,
             n_trials=n_trials,
+            count_running=shared_by_machines(storage),
         )
     except StudyError as exc:
         print(f"skpermgrad run: {name}: error: {exc}", file=sys.stderr, flush=True)
