@@ -34,6 +34,9 @@ def _commit():
     return (head + "+dirty" if dirty else head) or None
 
 
+_commit()  # read now, as the process starts: the code it is about to import
+
+
 def write_result(path, benchmark, packages, **fields):
     """Write ``fields`` as JSON with the machine, package versions and the date."""
     versions = {}
