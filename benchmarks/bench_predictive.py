@@ -430,7 +430,9 @@ def layout_markdown(results):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="2 sets, 1000 rows, 2 folds"
+        "--quick",
+        action="store_true",
+        help="2 sets, 1000 rows, 2 folds; the core models and two layouts",
     )
     parser.add_argument("--only", help="comma-separated dataset names")
     parser.add_argument("--models", help=f"comma-separated, from {list(MODELS)}")
@@ -458,7 +460,8 @@ def main(argv=None):
         args.folds, args.max_rows, args.epochs = 2, 1000, 3
     if args.only:
         names = parse_names(parser, args.only, DATASETS, "dataset")
-    models = MODELS
+    # quick: the core models and two layouts (the others run the same code)
+    models = CORE + ("hybrid_igtd", "cnn_only_fotomics") if args.quick else MODELS
     if args.models:
         models = parse_names(parser, args.models, MODELS, "model")
     missing = [
