@@ -837,14 +837,15 @@ def test_bad_workers_are_refused_in_one_line(tmp_path, extra, message, capsys):
     assert not out.exists()
 
 
-def test_workers_refuse_a_studys_sqlite_file(tmp_path, capsys):
-    frame, path = _table(tmp_path, ["a", "b", "y"])
-    frame.to_csv(path, index=False)
-    out = tmp_path / "run"
-    argv = ["run", str(path), "--target", "y", "--epochs", "2", "--out", str(out)]
-    assert main([*argv, "--trials", "0"]) == 0
-    assert (out / "study.db").exists()
-    capsys.readouterr()
-    assert main([*argv, "--trials", "0", "--workers", "2"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "which parallel workers must not share" in err[0], err
+def test_workers_refuse_a_studys_sqlite_file(tmp_path):
+    from skpermgrad._study import StudyError
+    from skpermgrad._study._tuning import storage_url
+
+    assert storage_url(None, tmp_path).startswith("sqlite:///")
+    assert storage_url(None, tmp_path, workers=2).endswith("study.journal")
+    (tmp_path / "study.db").touch()  # a run with one worker was here
+    with pytest.raises(StudyError, match="which parallel workers must not share"):
+        storage_url(None, tmp_path, workers=2)
+    (tmp_path / "study.db").unlink()
+    (tmp_path / "study.journal").touch()  # a run with workers: one continues it
+    assert storage_url(None, tmp_path).endswith("study.journal")

@@ -26,7 +26,6 @@ from skpermgrad import (  # noqa: E402
 
 IMAGERS = [
     TintoImager(),
-    TintoImager(blur=True, algorithm="tsne", times=5),
     IGTDImager(random_state=0),
     IGTDImager(4, error="abs", feature_distance="spearman", random_state=0),
     RefinedImager(random_state=0),
@@ -81,6 +80,13 @@ def _expected_failed_checks(estimator):
 
 @parametrize_with_checks(IMAGERS, expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible_imager(estimator, check):
+    check(estimator)
+
+
+# t-SNE fits for every check: minutes, with the slow tests
+@pytest.mark.slow
+@parametrize_with_checks([TintoImager(blur=True, algorithm="tsne", times=5)])
+def test_sklearn_compatible_tsne_imager(estimator, check):
     check(estimator)
 
 
