@@ -532,6 +532,8 @@ def main(argv=None):
     commits = sorted({str(c)[:7] for c in saved.get("commits", {}).values()})
     text = markdown(designs, table, settings, default_key)
     text += f"\nMeasured at commit(s) {', '.join(commits)}.\n"
+    if saved.get("note"):  # written into the JSON by hand: how it was measured
+        text += f"\n{saved['note']}\n"
     print(text)
     saved.update(designs=list(designs), permgrad_default=default_key, summary=table)
     Path(args.out).write_text(json.dumps(saved, indent=2) + "\n")
