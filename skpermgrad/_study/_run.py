@@ -44,7 +44,7 @@ from ._tuning import (
     open_study,
     shared_by_machines,
     storage_url,
-    tune,
+    tune_run,
     wait_for_other_workers,
 )
 from ._workers import tune_in_workers
@@ -260,20 +260,7 @@ def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran):
     idle = 0
     while True:
         before = len(completed_trials(study))
-        tune(
-            pipeline,
-            X,
-            y,
-            study,
-            trials=settings["trials"],
-            cv=settings["cv"],
-            scoring=settings["scoring"],
-            seed=settings["seed"],
-            max_base_filters=settings["max_base_filters"],
-            monitor=monitor,
-            ran=ran,
-            count_running=shared_by_machines(storage),
-        )
+        tune_run(settings, storage, pipeline, X, y, study, monitor, ran=ran)
         if not (settings["trials"] and shared_by_machines(storage)):
             return
         wait_for_other_workers(study, monitor)

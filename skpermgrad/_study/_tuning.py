@@ -261,6 +261,25 @@ def tune(
         raise KeyboardInterrupt  # the running trial is recorded: stop the run
 
 
+def tune_run(settings, storage, pipeline, X, y, study, monitor, **options):
+    """:func:`tune` with what a run's ``settings`` say (trials, folds, scoring,
+    seed, search space), counting other workers' running trials on a server."""
+    tune(
+        pipeline,
+        X,
+        y,
+        study,
+        trials=settings["trials"],
+        cv=settings["cv"],
+        scoring=settings["scoring"],
+        seed=settings["seed"],
+        max_base_filters=settings["max_base_filters"],
+        monitor=monitor,
+        count_running=shared_by_machines(storage),
+        **options,
+    )
+
+
 def wait_for_other_workers(study, monitor, poll=2.0):
     """Wait until no trial of the study runs (those of other workers: this
     process has none running), failing on the way those whose worker stopped

@@ -95,7 +95,7 @@ def _worker(settings, storage, X, y, number, workers, n_trials, threads, left):
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     from ._models import make_pipeline
     from ._progress import FitMonitor, Monitor
-    from ._tuning import open_study, shared_by_machines, tune
+    from ._tuning import open_study, tune_run
 
     name = f"worker {number}/{workers}"
     monitor = Monitor(left, worker=name)
@@ -110,20 +110,7 @@ def _worker(settings, storage, X, y, number, workers, n_trials, threads, left):
         study = open_study(
             storage, settings["study_name"], settings["seed"], worker=number
         )
-        tune(
-            pipeline,
-            X,
-            y,
-            study,
-            trials=settings["trials"],
-            cv=settings["cv"],
-            scoring=settings["scoring"],
-            seed=settings["seed"],
-            max_base_filters=settings["max_base_filters"],
-            monitor=monitor,
-            n_trials=n_trials,
-            count_running=shared_by_machines(storage),
-        )
+        tune_run(settings, storage, pipeline, X, y, study, monitor, n_trials=n_trials)
     except StudyError as exc:
         print(f"skpermgrad run: {name}: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
