@@ -14,7 +14,11 @@ import os
 import sys
 
 from ._base import StudyError, quiet_tensorflow
-from ._tuning import _first_ctrl_c_finishes_the_trial, completed_trials
+from ._tuning import (
+    _first_ctrl_c_finishes_the_trial,
+    completed_trials,
+    enqueue_defaults,
+)
 
 
 def cores() -> int:
@@ -42,8 +46,6 @@ def tune_in_workers(settings, storage, pipeline, X, y, study, monitor):
     wait for them; raises :class:`StudyError` when one fails and
     ``KeyboardInterrupt`` after a Ctrl-C (each worker records the trial it is
     running first)."""
-    from ._tuning import enqueue_defaults
-
     missing = settings["trials"] - len(completed_trials(study))
     if missing <= 0:
         return
