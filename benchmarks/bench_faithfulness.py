@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _results import RESULTS, merge_dataset, parse_names
-from bench_predictive import LAYOUTS, _layouts
+from bench_predictive import DEFAULT_LAYOUT, LAYOUTS, _layouts
 
 OUT = RESULTS / "bench_faithfulness.json"
 SHAP_BACKGROUND = 50  # rows; SHAP's cost grows with rows x background x evals
@@ -157,7 +157,7 @@ DESIGNS = {
 QUICK_DESIGNS = ("linear", "categorical")
 
 
-def make_model(X, task, epochs, seed, layout="tinto"):
+def make_model(X, task, epochs, seed, layout=DEFAULT_LAYOUT):
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
@@ -165,7 +165,7 @@ def make_model(X, task, epochs, seed, layout="tinto"):
     from skpermgrad import HybridClassifier, HybridRegressor
 
     imager = None  # the library's default
-    if layout != "tinto":
+    if layout != DEFAULT_LAYOUT:
         imager = _layouts(X.shape[1], seed)[layout]
     hybrid = (HybridRegressor if task == "regression" else HybridClassifier)(
         imager, epochs=epochs, random_state=seed
@@ -416,8 +416,8 @@ def summarise(designs):
 
 def markdown(designs, table, settings, default_key):
     names = list(designs)
-    layout = settings.get("layout")
-    image = f"; image: the `{layout}` layout" if layout else ""
+    # results written before the key existed read the TINTO image
+    image = f"; image: the `{settings.get('layout', 'tinto')}` layout"
     lines = [
         "# Faithfulness of explanations",
         "",
@@ -470,10 +470,10 @@ def main(argv=None):
     parser.add_argument("--shap-rows", type=int, default=100)
     parser.add_argument(
         "--layout",
-        choices=["tinto", *LAYOUTS],
-        default="tinto",
-        help="the image the hybrids read (bench_predictive's layouts); tinto: "
-        "the library's default imager",
+        choices=LAYOUTS,
+        default=DEFAULT_LAYOUT,
+        help="the image the hybrids read (bench_predictive's layouts); "
+        f"{DEFAULT_LAYOUT}: the library's default imager",
     )
     parser.add_argument(
         "--report", action="store_true", help="rewrite the markdown from the JSON"
@@ -501,8 +501,9 @@ def main(argv=None):
         "epochs": args.epochs,
         "shap_rows": args.shap_rows,
     }
-    if args.layout != "tinto":  # the results of the default image keep theirs
-        settings["layout"] = args.layout
+    # recorded always: the default image changed (TINTO before, results
+    # without this key), and results of another image are not comparable
+    settings["layout"] = args.layout
     designs = {}
     if args.report:
         names = []

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/bench_predictive.py [--quick] [--only NAME,...]
        [--models NAME,...] [--folds K] [--max-rows N] [--epochs N]
-       [--data-dir DIR] [--out FILE]
+       [--data-dir DIR] [--out FILE] [--scheduler ADDRESS]
 
 Every dataset of ``../shared/datasets`` (see its README), the same shuffled
 (stratified for classification) folds for every model:
@@ -11,6 +11,9 @@ Every dataset of ``../shared/datasets`` (see its README), the same shuffled
   (budget: 0 trials; at most ``--epochs`` epochs, early stopping on 10% of the
   training rows), inputs standardised first;
 - ``mlp_only`` / ``cnn_only``: the same network and training with one branch;
+- ``hybrid_<layout>`` / ``cnn_only_<layout>``: the hybrid and its CNN-only
+  variant on each other image (``LAYOUTS``: TINTO at 20x20 and sized to the
+  table, REFINED, DeepInsight, Fotomics; the default is IGTD);
 - ``hist_gradient_boosting``, ``random_forest`` (200 trees), ``sklearn_mlp``
   (MLPRegressor/MLPClassifier with early stopping, standardised inputs).
 
@@ -18,7 +21,9 @@ Regression: RMSE and R²; classification: accuracy and ROC AUC (one-vs-rest for
 several classes); mean and standard deviation over folds, fit and predict
 seconds. Rows beyond ``--max-rows`` are subsampled (seeded) before the folds.
 ``--models`` measures only some models (e.g. the three hybrids after their
-defaults change); the others' saved results are kept.
+defaults change); the others' saved results are kept. ``--scheduler ADDRESS``
+runs every (model, fold) fit as a task of that Dask cluster (the same seeded
+scores; fit seconds timed on the workers, each entry records the address).
 It measures and writes results (JSON and a markdown table); it never asserts.
 """
 
@@ -77,8 +82,10 @@ def _load(data_dir, name, max_rows, seed):
 
 
 def _layouts(n_features, seed):
-    """The images the hybrid is measured on besides its default: TINTO sized
-    to the table and the four learned layouts (the imagers' own defaults)."""
+    """The images the hybrid is measured on: TINTO at its default 20x20 (the
+    hybrids' default until IGTD replaced it) and sized to the table, and the
+    four learned layouts (the imagers' own defaults). ``DEFAULT_LAYOUT`` is the
+    one the hybrids read with ``imager=None``."""
     from skpermgrad import (
         DeepInsightImager,
         FotomicsImager,
@@ -88,6 +95,7 @@ def _layouts(n_features, seed):
     )
 
     return {
+        "tinto": TintoImager(),
         "tinto_sized": TintoImager(
             max(4, math.ceil(math.sqrt(2 * n_features))), random_state=seed
         ),
@@ -122,8 +130,9 @@ def _models(task, epochs, seed, n_features):
 
     per_layout = {}
     for layout, imager in _layouts(n_features, seed).items():
-        per_layout[f"hybrid_{layout}"] = net("both", imager)
-        per_layout[f"cnn_only_{layout}"] = net("cnn", imager)
+        if layout != DEFAULT_LAYOUT:  # "hybrid" and "cnn_only" read it
+            per_layout[f"hybrid_{layout}"] = net("both", imager)
+            per_layout[f"cnn_only_{layout}"] = net("cnn", imager)
     return {
         "hybrid": net("both"),
         "mlp_only": net("mlp"),
@@ -180,46 +189,93 @@ CORE = (
     "random_forest",
     "sklearn_mlp",
 )
-LAYOUTS = ("tinto_sized", "igtd", "refined", "deepinsight", "fotomics")
+LAYOUTS = ("tinto", "tinto_sized", "igtd", "refined", "deepinsight", "fotomics")
+# the image of the hybrids' imager=None; "hybrid" and "cnn_only" read it
+DEFAULT_LAYOUT = "igtd"
 MODELS = CORE + tuple(
-    f"{kind}_{layout}" for layout in LAYOUTS for kind in ("hybrid", "cnn_only")
+    f"{kind}_{layout}"
+    for layout in LAYOUTS
+    if layout != DEFAULT_LAYOUT
+    for kind in ("hybrid", "cnn_only")
 )
 
 
-def run_dataset(name, data_dir, folds, max_rows, epochs, seed, models=MODELS):
+def layout_model(kind, layout):
+    """The model name of ``kind`` ("hybrid", "cnn_only") on ``layout``."""
+    return kind if layout == DEFAULT_LAYOUT else f"{kind}_{layout}"
+
+
+def _fold(task, model, X, y, train, test):
+    """Fit a fresh copy of ``model`` on one fold and score it: the scores, the
+    fit and predict seconds, and the epochs a network trained (or None)."""
+    from sklearn.base import clone
+
+    model = clone(model)
+    start = time.perf_counter()
+    model.fit(X[train], y[train])
+    fit_s = time.perf_counter() - start
+    final = model[-1] if hasattr(model, "steps") else model
+    history = getattr(final, "history_", None)  # the networks'
+    scores, predict_s = _scores(task, model, X[test], y[test])
+    return scores, fit_s, predict_s, len(history["loss"]) if history else None
+
+
+def run_dataset(
+    name, data_dir, folds, max_rows, epochs, seed, models=MODELS, scheduler=None
+):
+    """Every model of ``models`` on the dataset's folds. With ``scheduler`` (a
+    Dask scheduler's address) every (model, fold) fit is a task of that
+    cluster, timed on its worker; the dataset's wall time is printed."""
     X, y, task = _load(data_dir, name, max_rows, seed)
     splits = cv_splits(task, X, y, folds, seed)
+    chosen = {
+        label: model
+        for label, model in _models(task, epochs, seed, X.shape[1]).items()
+        if label in models
+    }
+    wall = time.perf_counter()
+    if scheduler is None:
+        runs = {
+            label: [_fold(task, model, X, y, *split) for split in splits]
+            for label, model in chosen.items()
+        }
+    else:
+        from dask.distributed import Client
+
+        with Client(scheduler) as client:
+            # the workers import this script's functions: send them the files
+            for module in ("_results.py", "bench_predictive.py"):
+                client.upload_file(str(Path(__file__).parent / module))
+            data = client.scatter([X, y], broadcast=True)
+            futures = {
+                label: [
+                    client.submit(_fold, task, model, *data, *split, pure=False)
+                    for split in splits
+                ]
+                for label, model in chosen.items()
+            }
+            runs = {label: client.gather(f) for label, f in futures.items()}
+    wall = time.perf_counter() - wall
     results = {}
-    for label, model in _models(task, epochs, seed, X.shape[1]).items():
-        if label not in models:
-            continue
-        per_fold, fit_s, predict_s, epochs_run = [], [], [], []
-        for train, test in splits:
-            start = time.perf_counter()
-            model.fit(X[train], y[train])
-            fit_s.append(time.perf_counter() - start)
-            final = model[-1] if hasattr(model, "steps") else model
-            history = getattr(final, "history_", None)  # the networks'
-            if history:
-                epochs_run.append(len(history["loss"]))
-            scores, seconds = _scores(task, model, X[test], y[test])
-            per_fold.append(scores)
-            predict_s.append(seconds)
+    for label, per_fold in runs.items():
         summary = {}
-        for metric in per_fold[0]:
-            values = [fold[metric] for fold in per_fold]
+        for metric in per_fold[0][0]:
+            values = [fold[0][metric] for fold in per_fold]
             summary[metric] = {
                 "mean": statistics.fmean(values),
                 "std": statistics.pstdev(values),
             }
         results[label] = {
             **summary,
-            "fit_seconds": statistics.fmean(fit_s),
-            "predict_seconds": statistics.fmean(predict_s),
+            "fit_seconds": statistics.fmean(fold[1] for fold in per_fold),
+            "predict_seconds": statistics.fmean(fold[2] for fold in per_fold),
             "commit": _commit(),
         }
+        epochs_run = [fold[3] for fold in per_fold if fold[3] is not None]
         if epochs_run:  # epochs trained (early stopping), mean over folds
             results[label]["epochs"] = statistics.fmean(epochs_run)
+        if scheduler is not None:  # fit seconds on a worker, maybe sharing cores
+            results[label]["scheduler"] = scheduler
         print(
             f"  {name:20} {label:24} "
             + ", ".join(
@@ -229,6 +285,7 @@ def run_dataset(name, data_dir, folds, max_rows, epochs, seed, models=MODELS):
             + (f", {results[label]['epochs']:.0f} epochs" if epochs_run else ""),
             flush=True,
         )
+    print(f"  {name:20} wall time {wall:.1f}s", flush=True)
     return {"task": task, "rows": len(y), "features": X.shape[1], "models": results}
 
 
@@ -366,7 +423,7 @@ def layout_ranks(results):
     ranks = {}
     for name, result in results.items():
         models = result["models"]
-        labels = {"tinto": "hybrid", **{lay: f"hybrid_{lay}" for lay in LAYOUTS}}
+        labels = {lay: layout_model("hybrid", lay) for lay in LAYOUTS}
         if not all(label in models for label in labels.values()):
             continue
         metric, sign = PRIMARY[result["task"]]
@@ -382,9 +439,10 @@ def layout_markdown(results):
     lines = [
         "## The hybrid on each image layout",
         "",
-        "`tinto`: the default `TintoImager()` (20x20); `tinto_sized`: TINTO on "
-        "ceil(sqrt(2 n)) pixels a side (at least 4); the learned layouts with "
-        "their imagers' defaults. Main metric (RMSE or accuracy, mean over "
+        f"`{DEFAULT_LAYOUT}` is the hybrids' default image (`imager=None`); "
+        "`tinto`: `TintoImager()` (20x20, the default before); `tinto_sized`: "
+        "TINTO on ceil(sqrt(2 n)) pixels a side (at least 4); the learned layouts "
+        "with their imagers' defaults. Main metric (RMSE or accuracy, mean over "
         "folds), then the CNN-only variant's, then the hybrid's fit seconds a fold.",
         "",
         "| dataset | layout | hybrid | CNN-only | ahead of MLP-only and CNN-only | "
@@ -394,9 +452,9 @@ def layout_markdown(results):
     for name, result in results.items():
         models = result["models"]
         metric, sign = PRIMARY[result["task"]]
-        for layout in ("tinto", *LAYOUTS):
-            suffix = "" if layout == "tinto" else f"_{layout}"
-            hybrid, cnn = models.get(f"hybrid{suffix}"), models.get(f"cnn_only{suffix}")
+        for layout in LAYOUTS:
+            hybrid = models.get(layout_model("hybrid", layout))
+            cnn = models.get(layout_model("cnn_only", layout))
             if hybrid is None:
                 continue
             cnn_cell = f"{cnn[metric]['mean']:.4f}" if cnn else "—"
@@ -443,6 +501,12 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=str(DATA_DIR))
     parser.add_argument("--out", default=str(RESULTS / "bench_predictive.json"))
     parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the folds on the Dask cluster of this scheduler "
+        "(e.g. tcp://host:8786; needs dask[distributed])",
+    )
+    parser.add_argument(
         "--render",
         metavar="JSON",
         help="only rewrite the markdown table next to a results file",
@@ -461,7 +525,7 @@ def main(argv=None):
     if args.only:
         names = parse_names(parser, args.only, DATASETS, "dataset")
     # quick: the core models and two layouts (the others run the same code)
-    models = CORE + ("hybrid_igtd", "cnn_only_fotomics") if args.quick else MODELS
+    models = CORE + ("hybrid_tinto", "cnn_only_fotomics") if args.quick else MODELS
     if args.models:
         models = parse_names(parser, args.models, MODELS, "model")
     missing = [
@@ -492,6 +556,7 @@ def main(argv=None):
             args.epochs,
             args.seed,
             models,
+            args.scheduler,
         )
         # merged and written after every dataset: a long run may span sessions
         # (--only) and a run stopped midway keeps what it did

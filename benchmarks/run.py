@@ -32,6 +32,7 @@ BENCHMARKS = {
     "defaults": ("bench_defaults.py", ["--quick"]),
     "faithfulness": ("bench_faithfulness.py", ["--quick"]),
     "run": ("bench_run.py", ["--quick"]),
+    "scaling": ("bench_scaling.py", ["--quick"]),
 }
 
 

@@ -82,10 +82,10 @@ def test_layouts_are_ranked_by_the_hybrids_metric_ties_to_the_faster(monkeypatch
     import bench_predictive
 
     models = _scores(
-        hybrid=2.0,
+        hybrid=1.0,  # the default image, IGTD
         mlp_only=2.5,
+        hybrid_tinto=2.0,
         hybrid_tinto_sized=3.0,
-        hybrid_igtd=1.0,
         hybrid_refined=2.0,
         hybrid_deepinsight=1.5,
         hybrid_fotomics=4.0,

@@ -333,7 +333,7 @@ def _rare_class(n_rows):
     [
         (lambda f: f.assign(a=f.a.where(f.index != 3, np.inf)), [], "column(s) ['a']"),
         (lambda f: f.assign(y=f.y.where(f.index != 3, -np.inf)), [], "target column"),
-        (lambda f: f[["a", "y"]], [], "minimum of 2 is required by TintoImager"),
+        (lambda f: f[["a", "y"]], [], "minimum of 2 is required by IGTDImager"),
         (lambda f: f, ["--cv", "40"], "too few for 40-fold tuning"),
         (_rare_class(4), ["--test-size", "0.05"], "have no test row"),
         (

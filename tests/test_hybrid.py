@@ -1,9 +1,11 @@
 """HybridRegressor / HybridClassifier: sklearn semantics, reproducibility, search."""
 
 import pickle
+import random
 import subprocess
 import sys
 import textwrap
+import threading
 
 import joblib
 import numpy as np
@@ -256,6 +258,70 @@ def test_same_seed_same_predictions_and_no_leaked_determinism(reg9):
     state = np.random.get_state()[1].copy()
     tiny_regressor().fit(X, y)
     np.testing.assert_array_equal(np.random.get_state()[1], state)
+
+
+def _weights(model):
+    return [w.numpy().copy() for w in model.weights]
+
+
+@pytest.mark.parametrize("seed", [3, None])
+def test_a_seeded_network_draws_nothing_from_the_global_random_state(seed):
+    # Keras seeds an unseeded initializer or dropout layer from Python's global
+    # random state; a seeded build must not read it (another thread may draw)
+    builds = []
+    for state in (1, 2):
+        random.seed(state)
+        builds.append(
+            build_hybrid_model(
+                n_features=3,
+                render_weights=np.eye(3, 4, dtype="float32"),
+                render_mode="linear",
+                pixels=2,
+                ensemble_size=2,
+                seed=seed,
+            )
+        )
+    same = all(np.array_equal(a, b) for a, b in zip(*map(_weights, builds)))
+    assert same == (seed is not None)
+    dropouts = [
+        layer.seed
+        for layer in builds[0].layers
+        if isinstance(layer, keras.layers.Dropout)
+    ]
+    assert len(dropouts) == 5
+    if seed is not None:
+        assert None not in dropouts and len(set(dropouts)) == len(dropouts)
+
+
+def test_a_random_state_instance_seeds_the_network_by_its_state(reg9):
+    # SciKeras 0.13 alone seeds every RandomState's network with 0
+    X, y = reg9
+
+    def weights(state):
+        fitted = tiny_regressor(random_state=np.random.RandomState(state), epochs=1)
+        return _weights(fitted.fit(X, y).model_)
+
+    first, again, other = weights(1), weights(1), weights(2)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_seeded_fits_agree_while_another_thread_draws_random_numbers(reg9):
+    X, y = reg9
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    thread = threading.Thread(target=draw, daemon=True)
+    thread.start()
+    try:
+        first, second = (tiny_regressor().fit(X, y).predict(X) for _ in range(2))
+    finally:
+        stop.set()
+        thread.join()
+    np.testing.assert_array_equal(first, second)
 
 
 _SUBPROCESS = textwrap.dedent(

@@ -1,4 +1,5 @@
-"""Past one process: tuning workers on a real PostgreSQL server.
+"""Past one process: tuning workers on a real PostgreSQL server, and
+cross-validation on a Dask cluster of worker processes.
 
 The server is the machine's own PostgreSQL (Debian's ``postgresql`` package,
 which ``.ci/run`` installs), started by the fixture on a free port in a
@@ -158,3 +159,97 @@ def test_only_the_worker_that_finished_last_reports():
     assert finished_last(study, ran={2})
     assert not finished_last(study, ran={0, 1})
     assert finished_last(optuna.create_study(), ran={0})  # nothing finished yet
+
+
+# --- cross-validation on a Dask cluster ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A client of a LocalCluster of 2 worker processes (1 thread each)."""
+    distributed = pytest.importorskip(
+        "dask.distributed", reason="needs dask[distributed]: pip install -e '.[test]'"
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.mark.slow
+def test_searches_on_a_dask_cluster_score_as_the_sequential_run(dask_client):
+    # every estimator pickles to the workers, and a seeded hybrid draws the
+    # same network there whatever the worker's other threads draw meanwhile
+    import joblib
+    from optuna.distributions import CategoricalDistribution
+    from optuna_integration import OptunaSearchCV
+    from sklearn.datasets import make_regression
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+
+    from skpermgrad import HybridRegressor
+
+    X, y = make_regression(150, 6, noise=0.1, random_state=0)
+    hybrid = HybridRegressor(
+        n_dense_layers=1,
+        dense_units=8,
+        n_conv_layers=1,
+        base_filters=4,
+        head_units=8,
+        epochs=3,
+        random_state=0,
+    )
+    grid = GridSearchCV(hybrid, {"dense_units": [4, 8]}, cv=2)
+    # OptunaSearchCV runs its trials in threads of one process; the outer folds
+    # of a nested cross-validation are what Dask spreads
+    tuned = OptunaSearchCV(
+        hybrid,
+        {"dropout": CategoricalDistribution([0.0, 0.2])},
+        cv=2,
+        n_trials=2,
+        random_state=0,
+    )
+
+    def run(n_jobs):
+        return (
+            cross_val_score(hybrid, X, y, cv=3, n_jobs=n_jobs),
+            grid.set_params(n_jobs=n_jobs).fit(X, y).cv_results_["mean_test_score"],
+            cross_val_score(tuned, X, y, cv=2, n_jobs=n_jobs),
+        )
+
+    sequential = run(None)
+    with joblib.parallel_backend("dask"):
+        on_dask = run(2)
+    # the work ran on the workers
+    assert any(dask_client.run(lambda: "keras" in sys.modules).values())
+    for expected, got in zip(sequential, on_dask):
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.slow
+def test_the_predictive_benchmark_runs_its_folds_on_a_dask_cluster(
+    dask_client, monkeypatch
+):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "benchmarks"))
+    import bench_predictive
+
+    def run(scheduler):
+        return bench_predictive.run_dataset(
+            "puma8NH",
+            "no-such-folder",  # puma8NH is bundled
+            folds=2,
+            max_rows=300,
+            epochs=2,
+            seed=0,
+            models=("hybrid", "hist_gradient_boosting"),
+            scheduler=scheduler,
+        )["models"]
+
+    sequential, on_dask = run(None), run(dask_client.scheduler.address)
+    for model, entry in sequential.items():
+        assert on_dask[model]["rmse"] == entry["rmse"]
+        assert on_dask[model]["scheduler"] == dask_client.scheduler.address

@@ -21,7 +21,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 X, y = load_puma8nh(return_X_y=True)
 X, y = X[:600], y[:600]
 
-study = optuna.create_study(direction="maximize")  # storage="sqlite:///..." to resume
+# storage=JournalStorage(...) or a PostgreSQL URL to resume and share the study
+study = optuna.create_study(direction="maximize")
 search = OptunaSearchCV(
     HybridRegressor(TintoImager(pixels=16), epochs=3, random_state=0),
     hybrid_search_space(max_base_filters=16),

@@ -338,8 +338,9 @@ def check_before_tuning(pipeline, X_train, y_train, y_test, task, cv):
                 "or more rows of those classes."
             )
     encoded = clone(pipeline[:-1]).fit_transform(X_train)
-    imager = pipeline[-1].imager
     try:
-        clone(imager).fit(encoded)
+        # the hybrid's inputs as its fit makes them (SciKeras's feature_encoder:
+        # a new, unfitted one each time): its imager, the default one when None
+        pipeline[-1].feature_encoder.fit(encoded)
     except ValueError as exc:
         raise StudyError(f"cannot draw the table as images: {exc}") from None

@@ -14,24 +14,20 @@ def make_pipeline(X, task, *, epochs, seed, progress):
     Numeric and boolean columns keep their names (median imputation; a
     boolean is 0/1; numbers first, then booleans); string and categorical
     columns become one 0/1 column per category named
-    ``<column>_<category>`` (most-frequent imputation). The image has at least
-    20 pixels a side and room for every encoded column.
+    ``<column>_<category>`` (most-frequent imputation). The image is the
+    hybrids' default (an IGTD layout of the encoded columns, seeded by ``seed``).
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from ..imaging import TintoImager
     from ..models import HybridClassifier, HybridRegressor
 
     booleans = [c for c in X.columns if pd.api.types.is_bool_dtype(X[c])]
     numeric = [c for c in X.columns if _is_numeric(X[c]) and c not in booleans]
     categorical = [c for c in X.columns if not _is_numeric(X[c])]
     encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
-    n_encoded = len(numeric) + len(booleans)
-    n_encoded += sum(X[c].nunique() for c in categorical)
-    pixels = max(20, math.ceil(math.sqrt(n_encoded)))
     # numbers and booleans apart, so that predict can refuse one for the other
     columns = ColumnTransformer(
         [
@@ -53,7 +49,6 @@ def make_pipeline(X, task, *, epochs, seed, progress):
     hybrid_class = HybridRegressor if task == "regression" else HybridClassifier
     # epochs None: the hybrid's own default (early stopping ends most fits)
     hybrid = hybrid_class(
-        TintoImager(pixels=pixels, random_state=seed),
         random_state=seed,
         callbacks=progress,
         **({} if epochs is None else {"epochs": epochs}),

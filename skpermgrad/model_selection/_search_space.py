@@ -37,8 +37,9 @@ def hybrid_search_space(prefix: str = "", *, max_base_filters: int = 256) -> dic
 
     Notes
     -----
-    ``n_conv_layers`` up to 4 pools the default 20x20 image to 2x2 (a block
-    does not pool a map under 4 pixels a side, so smaller images take it too);
+    ``n_conv_layers`` up to 4 takes any image: a block does not pool a map
+    under 4 pixels a side (a 20x20 TINTO image is pooled to 2x2; the default
+    IGTD image of up to 15 features, 4x4 at most, once at most);
     the notebook's separate per-layer units are one ``dense_units`` and one
     ``head_units`` here.
 

@@ -43,13 +43,43 @@ def _normalization(kind, name):
     return layers.Identity(name=name)
 
 
+def _seed_stream(seed: int | None):
+    """Seeds for each random layer of one network, drawn from ``seed`` alone.
+
+    Every initialiser and dropout layer takes its seed from here, in the order
+    the network is built, so a seeded network does not depend on Python's
+    global random state (which Keras draws unseeded layers' seeds from, and
+    which any other thread of the process may draw from meanwhile: a Dask
+    worker's, a web server's). ``None`` gives ``None`` seeds: Keras's own.
+    """
+    rng = None if seed is None else np.random.default_rng([seed, 0x5EED])
+    while True:
+        yield None if rng is None else int(rng.integers(2**31 - 1))
+
+
+def _initializer(name: str, seed: int | None):
+    """Keras's initializer ``name`` with ``seed``, serialised (a config dict).
+
+    Initializers without a seed (``"zeros"``...) are returned as they are.
+    """
+    if seed is None:
+        return name
+    initializer = keras.initializers.get(name)
+    config = initializer.get_config()
+    if "seed" not in config:
+        return name
+    return keras.initializers.serialize(
+        type(initializer).from_config({**config, "seed": seed})
+    )
+
+
 def _pooled_sides(image_side: int, n_conv_layers: int) -> list[int]:
     """The side of the feature map after each convolution block.
 
     A block halves the map with 2x2 max-pooling only while the map is at least
     4 pixels a side, so that pooling never shrinks it below 2x2; a smaller
-    image (a 3x3 IGTD image, say) is convolved at its own size. The default
-    20x20 image with 2 blocks: 10, then 5.
+    image (the default 3x3 IGTD image of 8 features, say) is convolved at its
+    own size. A 20x20 TINTO image with 2 blocks: 10, then 5.
     """
     sides, side = [], image_side
     for _ in range(n_conv_layers):
@@ -83,6 +113,7 @@ def build_hybrid_model(
     kernel_initializer: str = "he_normal",
     n_outputs: int = 1,
     output_activation: str = "linear",
+    seed: int | None = None,
 ) -> keras.Model:
     """Build the PermGrad hybrid MLP + CNN network (uncompiled).
 
@@ -105,6 +136,12 @@ def build_hybrid_model(
     its own loss (:class:`EnsembleModel`).
     ``branches="mlp"`` or ``"cnn"`` keeps one branch (the baselines); the
     model's inputs are then only that branch's.
+
+    ``seed`` seeds every random initialiser and dropout layer, each from its
+    own stream derived from ``seed`` in the order they are built: the same
+    ``seed`` builds the same network whatever else the process (another
+    thread, a Dask worker) draws from Python's global random state meanwhile.
+    ``None`` leaves the seeds to Keras (drawn from that global state).
 
     Returns
     -------
@@ -161,7 +198,18 @@ def build_hybrid_model(
     (None, 4, 4, 32)
     """
     sides = [pixels * zoom] + _pooled_sides(pixels * zoom, n_conv_layers)
-    dense = dict(activation=activation, kernel_initializer=kernel_initializer)
+    seeds = _seed_stream(seed)
+
+    def dense():
+        """A weighted layer's activation and its own seeded initialiser."""
+        return dict(
+            activation=activation,
+            kernel_initializer=_initializer(kernel_initializer, next(seeds)),
+        )
+
+    def dropout_layer(name):
+        return layers.Dropout(dropout, seed=next(seeds), name=name)
+
     inputs, outputs = [], []
     if branches in ("both", "mlp"):
         tabular = keras.Input((n_features,), name=INPUT_TABULAR)
@@ -169,14 +217,12 @@ def build_hybrid_model(
         if quantile_knots is not None:
             x = QuantileMap(*quantile_knots, name=MLP_QUANTILE)(x)
         if numeric_embedding == "periodic":
-            x = PeriodicEmbedding(name=MLP_EMBEDDING)(x)
+            x = PeriodicEmbedding(seed=next(seeds), name=MLP_EMBEDDING)(x)
         for i in range(n_dense_layers):
-            x = layers.Dense(dense_units, name=f"mlp_dense_{i}", **dense)(x)
+            x = layers.Dense(dense_units, name=f"mlp_dense_{i}", **dense())(x)
             x = _normalization(normalization, f"mlp_norm_{i}")(x)
             last = i == n_dense_layers - 1
-            x = layers.Dropout(
-                dropout, name=MLP_OUTPUT if last else f"mlp_dropout_{i}"
-            )(x)
+            x = dropout_layer(MLP_OUTPUT if last else f"mlp_dropout_{i}")(x)
         inputs.append(tabular)
         outputs.append(x)
     if branches in ("both", "cnn"):
@@ -191,12 +237,12 @@ def build_hybrid_model(
                 (3, 3),
                 padding="same",
                 name=LAST_CONV if last else f"conv_{i}",
-                **dense,
+                **dense(),
             )(x)
             x = _normalization(normalization, f"conv_norm_{i}")(x)
             if sides[i + 1] < sides[i]:
                 x = layers.MaxPooling2D((2, 2), name=f"conv_pool_{i}")(x)
-            x = layers.Dropout(dropout, name=f"conv_dropout_{i}")(x)
+            x = dropout_layer(f"conv_dropout_{i}")(x)
         inputs.append(values)
         outputs.append(layers.Flatten(name=CNN_OUTPUT)(x))
     x = (
@@ -205,24 +251,25 @@ def build_hybrid_model(
         else outputs[0]
     )
     if ensemble_size > 1:
-        x = EnsembleAdapter(ensemble_size, name=ENSEMBLE_ADAPTER)(x)
+        x = EnsembleAdapter(ensemble_size, seed=next(seeds), name=ENSEMBLE_ADAPTER)(x)
     for i in range(n_head_layers):
-        x = layers.Dense(head_units, name=f"head_dense_{i}", **dense)(x)
+        x = layers.Dense(head_units, name=f"head_dense_{i}", **dense())(x)
         x = _normalization(normalization, f"head_norm_{i}")(x)
-        x = layers.Dropout(dropout, name=f"head_dropout_{i}")(x)
+        x = dropout_layer(f"head_dropout_{i}")(x)
+    output_initializer = _initializer(kernel_initializer, next(seeds))
     if ensemble_size > 1:
         output = EnsembleDense(
             ensemble_size,
             n_outputs,
             activation=output_activation,
-            kernel_initializer=kernel_initializer,
+            kernel_initializer=output_initializer,
             name=OUTPUT,
         )(x)
         return EnsembleModel(inputs, output, name=f"hybrid_{branches}")
     output = layers.Dense(
         n_outputs,
         activation=output_activation,
-        kernel_initializer=kernel_initializer,
+        kernel_initializer=output_initializer,
         name=OUTPUT,
     )(x)
     return keras.Model(inputs, output, name=f"hybrid_{branches}")

@@ -92,7 +92,10 @@ class _HybridMixin(_VersionedPickleMixin):
     @property
     def feature_encoder(self):
         return _HybridInputs(
-            imager=self.imager, branches=self.branches, mlp_input=self.mlp_input
+            imager=self.imager,
+            branches=self.branches,
+            mlp_input=self.mlp_input,
+            random_state=self.random_state,
         )
 
     def _keras_build_fn(self, meta, compile_kwargs, params=None, **unknown):
@@ -117,6 +120,7 @@ class _HybridMixin(_VersionedPickleMixin):
             **{name: getattr(self, name) for name in _ARCHITECTURE_PARAMS},
             n_outputs=self._n_model_outputs(meta),
             output_activation=self._output_activation,
+            seed=self._network_seed,
         )
         if self.optimizer == "adamw":
             optimizer = keras.optimizers.AdamW(
@@ -134,22 +138,40 @@ class _HybridMixin(_VersionedPickleMixin):
         )
         return model
 
+    def _initialize(self, X, y=None):
+        X, y = super()._initialize(X, y)
+        if isinstance(self.random_state, np.random.RandomState):
+            # SciKeras 0.13 seeds the network with RandomState.randint(low=1),
+            # which is always 0: every RandomState gave the same network. A seed
+            # drawn from a copy of the state (so it is not advanced) instead.
+            copy = np.random.RandomState()
+            copy.set_state(self.random_state.get_state())
+            self._random_state = int(copy.randint(2**31 - 1))
+        return X, y
+
     @contextmanager
     def _seeded(self):
         # Keep SciKeras's own seeding (which leaks op determinism) out of the way.
         seed, self._random_state = self._random_state, None
         try:
             if seed is None:
-                yield
+                yield seed
             else:
                 with _tensorflow_seed(seed):
-                    yield
+                    yield seed
         finally:
             self._random_state = seed
 
     def _build_keras_model(self):
-        with self._seeded():
-            return super()._build_keras_model()
+        # the network's layers are seeded from random_state through their own
+        # stream (build_hybrid_model's seed), not from Python's global random
+        # state, which other threads of the process may draw from meanwhile
+        with self._seeded() as seed:
+            self._network_seed = seed
+            try:
+                return super()._build_keras_model()
+            finally:
+                del self._network_seed
 
     def _fit_keras_model(
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs

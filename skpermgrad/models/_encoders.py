@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from ..imaging import TintoImager
+from ..imaging import IGTDImager
 from . import _architecture as arch
 from ._layers import quantile_knots
 
@@ -22,16 +22,24 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
     keys the model's inputs are named by; one key for a single-branch model),
     where ``values`` are the imager's clipped min-max scaled features. With
     ``mlp_input="quantile"`` it also learns ``quantile_knots_`` of the
-    training values, for the MLP branch's in-graph quantile map.
+    training values, for the MLP branch's in-graph quantile map. ``imager=None``
+    is the hybrids' default image, ``IGTDImager(random_state=random_state)``.
     """
 
-    def __init__(self, imager=None, branches="both", mlp_input="quantile"):
+    def __init__(
+        self, imager=None, branches="both", mlp_input="quantile", random_state=None
+    ):
         self.imager = imager
         self.branches = branches
         self.mlp_input = mlp_input
+        self.random_state = random_state
 
     def fit(self, X, y=None):
-        imager = TintoImager() if self.imager is None else self.imager
+        imager = (
+            IGTDImager(random_state=self.random_state)
+            if self.imager is None
+            else self.imager
+        )
         self.imager_ = clone(imager).fit(X)
         self.quantile_knots_ = None
         if self.mlp_input == "quantile" and self.branches != "cnn":

@@ -100,8 +100,9 @@ class EnsembleDense(layers.Layer):
         Outputs of each member.
     activation : str or None, default=None
         Keras activation of each member's output (applied before the mean).
-    kernel_initializer : str, default="glorot_uniform"
-        Initializer of the members' kernels.
+    kernel_initializer : str or dict, default="glorot_uniform"
+        Initializer of the members' kernels: a Keras name, or a serialised
+        initializer (to give it a seed).
 
     See Also
     --------
@@ -126,7 +127,7 @@ class EnsembleDense(layers.Layer):
         n_members: int,
         units: int,
         activation: str | None = None,
-        kernel_initializer: str = "glorot_uniform",
+        kernel_initializer: str | dict = "glorot_uniform",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)

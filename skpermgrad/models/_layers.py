@@ -259,7 +259,16 @@ class PeriodicEmbedding(layers.Layer):
                 stddev=self.sigma, seed=self.seed
             ),
         )
-        self.dense = layers.Dense(self.d_embedding, activation="relu", name="linear")
+        # the linear layer's seed follows the layer's, so that a seeded
+        # embedding draws nothing from Python's global random state
+        self.dense = layers.Dense(
+            self.d_embedding,
+            activation="relu",
+            kernel_initializer=keras.initializers.GlorotUniform(
+                seed=None if self.seed is None else self.seed + 1
+            ),
+            name="linear",
+        )
         self.dense.build((None, n_features, 2 * self.n_frequencies))
         self.n_features = n_features
 
