@@ -417,6 +417,33 @@ def markdown(results, settings):
     return "\n".join(lines + layout_markdown(results))
 
 
+def readme_table(results):
+    """The README's table: the default hybrid, its variants, the boosted trees
+    (the main metric's mean; the best of the four in bold)."""
+    shown = ("hybrid", "mlp_only", "cnn_only", "hist_gradient_boosting")
+    lines = [
+        "| dataset | hybrid | MLP-only | CNN-only | HistGradientBoosting |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, result in results.items():
+        metric, sign = PRIMARY[result["task"]]
+        if not all(m in result["models"] for m in shown):
+            continue
+        means = [result["models"][m][metric]["mean"] for m in shown]
+        best = min(range(len(means)), key=lambda i: sign * means[i])
+        cells = [
+            f"{v:,.0f}"
+            if abs(v) >= 1000
+            else f"{v:.3f}"
+            if metric == "rmse"
+            else f"{v:.4f}"
+            for v in means
+        ]
+        cells[best] = f"**{cells[best]}**"
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def layout_ranks(results):
     """Per dataset with every layout measured: each layout's rank (1: best) by
     the default hybrid's main metric, and its fit seconds a fold."""
@@ -509,7 +536,8 @@ def main(argv=None):
     parser.add_argument(
         "--render",
         metavar="JSON",
-        help="only rewrite the markdown table next to a results file",
+        help="only rewrite the markdown table next to a results file (and print "
+        "the README's)",
     )
     args = parser.parse_args(argv)
     if args.render:
@@ -517,6 +545,7 @@ def main(argv=None):
         table = markdown(saved["datasets"], saved["settings"]) + provenance(saved)
         Path(args.render).with_suffix(".md").write_text(table + "\n")
         print(table)
+        print("\nThe README's table:\n\n" + readme_table(saved["datasets"]))
         return
     names = list(DATASETS)
     if args.quick:
