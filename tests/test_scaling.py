@@ -184,6 +184,7 @@ def test_searches_on_a_dask_cluster_score_as_the_sequential_run(dask_client):
     # every estimator pickles to the workers, and a seeded hybrid draws the
     # same network there whatever the worker's other threads draw meanwhile
     import joblib
+    from _tiny import TINY
     from optuna.distributions import CategoricalDistribution
     from optuna_integration import OptunaSearchCV
     from sklearn.datasets import make_regression
@@ -192,15 +193,8 @@ def test_searches_on_a_dask_cluster_score_as_the_sequential_run(dask_client):
     from skpermgrad import HybridRegressor
 
     X, y = make_regression(150, 6, noise=0.1, random_state=0)
-    hybrid = HybridRegressor(
-        n_dense_layers=1,
-        dense_units=8,
-        n_conv_layers=1,
-        base_filters=4,
-        head_units=8,
-        epochs=3,
-        random_state=0,
-    )
+    # the default imager (IGTD, seeded by random_state) and validation split
+    hybrid = HybridRegressor(**{**TINY, "epochs": 3, "validation_fraction": 0.1})
     grid = GridSearchCV(hybrid, {"dense_units": [4, 8]}, cv=2)
     # OptunaSearchCV runs its trials in threads of one process; the outer folds
     # of a nested cross-validation are what Dask spreads

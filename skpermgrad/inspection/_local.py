@@ -88,7 +88,7 @@ def explain_rows(
           (n_classes,);
         - ``baseline``: the baseline row as the network reads it (scaled
           values, one per input column of the hybrid);
-        - ``images``: each row's TINTO image (n_samples, height, width);
+        - ``images``: each row's image (n_samples, height, width);
         - ``heatmaps``: each row's Grad-CAM map, (n_samples, height, width),
           or (n_samples, n_classes, height, width) for a classifier;
         - ``feature_names``; ``feature_positions`` and
@@ -99,7 +99,7 @@ def explain_rows(
     --------
     permgrad_importance : Global importances, with uncertainty.
     RowExplanationDisplay : Bar chart of one row's attributions next to its
-        TINTO image.
+        image.
 
     References
     ----------

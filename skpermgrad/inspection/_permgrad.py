@@ -239,7 +239,7 @@ default="permutation"
           of ``feature_positions``;
         - ``heatmap``: the mean upsampled Grad-CAM map, (height, width) for a
           regressor, (n_classes, height, width) for a classifier;
-        - ``mean_image``: the mean TINTO image (height, width);
+        - ``mean_image``: the mean image (height, width);
         - ``feature_positions``: each input column's pixel (row, col),
           (n_encoded_features, 2).
 

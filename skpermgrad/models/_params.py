@@ -244,10 +244,11 @@ _ATTRIBUTES_DOC = """
 
 
 _REGRESSOR_DOC = (
-    """Hybrid MLP + CNN regressor on TINTO images (the PermGrad network).
+    """Hybrid MLP + CNN regressor on tabular images (the PermGrad network).
 
     The MLP branch reads the scaled numeric values; the CNN branch reads the
-    same row drawn as a TINTO image, rendered inside the Keras graph batch by
+    same row drawn as an image (``imager``: IGTD by default, TINTO or another
+    layout), rendered inside the Keras graph batch by
     batch (training memory is O(batch), not O(n_samples * height * width)).
     The target is standardised for training (mean 0, variance 1, learned on the
     training rows) and predictions are mapped back; ``scale_target=False``
@@ -275,7 +276,7 @@ _REGRESSOR_DOC = (
 
 
 _CLASSIFIER_DOC = (
-    """Hybrid MLP + CNN classifier on TINTO images (the PermGrad network).
+    """Hybrid MLP + CNN classifier on tabular images (the PermGrad network).
 
     Binary and multiclass, with string or integer labels: the network ends in a
     softmax over ``classes_`` trained with sparse categorical cross-entropy;

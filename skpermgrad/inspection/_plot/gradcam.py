@@ -1,4 +1,4 @@
-"""GradCAMDisplay: the mean Grad-CAM heatmap over the mean TINTO image."""
+"""GradCAMDisplay: the mean Grad-CAM heatmap over the mean image."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class GradCAMDisplay:
     heatmap : ndarray of shape (height, width)
         Mean Grad-CAM map, upsampled to the image size.
     mean_image : ndarray of shape (height, width)
-        Mean TINTO image of the explained rows.
+        Mean image of the explained rows.
     feature_positions : ndarray of shape (n_features, 2)
         Each feature's pixel as (row, col).
     feature_names : array-like of str of shape (n_features,)

@@ -20,12 +20,12 @@ if TYPE_CHECKING:
 
 
 class RowExplanationDisplay:
-    """One row explained: its attributions as bars, its TINTO image with Grad-CAM.
+    """One row explained: its attributions as bars, its image with Grad-CAM.
 
     Left, each feature's integrated-gradients attribution (through both
     branches; they sum to the prediction minus the baseline's), the largest
     in size on top, positive and negative in two colours. Right, the row's
-    TINTO image with its own Grad-CAM map over it and each feature's pixel
+    image with its own Grad-CAM map over it and each feature's pixel
     labelled. Build it with :meth:`from_estimator` or :meth:`from_result`;
     the constructor only stores precomputed values.
 
@@ -40,7 +40,7 @@ class RowExplanationDisplay:
     baseline_prediction : float
         Its output at the baseline.
     image : ndarray of shape (height, width)
-        The row's TINTO image.
+        The row's image.
     heatmap : ndarray of shape (height, width)
         The row's Grad-CAM map.
     feature_positions : ndarray of shape (n_columns, 2)
