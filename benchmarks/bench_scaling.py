@@ -10,7 +10,10 @@ Usage: python benchmarks/bench_scaling.py [--quick] [--trials N] [--rows N]
    two), or, with ``--storage``, a server (a PostgreSQL URL; each run gets a
    study of its own). Recorded per run: the tuning's wall seconds (first trial
    started to last trial finished, from the study), the whole command's, the
-   complete trials and how many of them repeat another's parameters.
+   complete trials and how many of them repeat another's parameters. On a
+   server, also two ``skpermgrad run`` processes on one study with the second
+   killed (SIGKILL) while both run a trial: trials complete, failed, repeated
+   and lost.
 2. **Dask**: ``cross_val_score`` of a seeded default hybrid (5 folds of the same
    rows, ``--epochs``), sequential and then on a ``LocalCluster`` of 2 worker
    processes (1 thread each) through ``joblib.parallel_backend("dask")``: wall
@@ -32,26 +35,58 @@ from _results import RESULTS, write_result
 NOTE = ""  # what the run shared the machine with, said by hand when it did
 
 
-def tuning(rows, trials, epochs, workers, storage, scratch):
-    """One ``skpermgrad run``: its tuning and command wall seconds, trials."""
-    import optuna
-    import pandas as pd
+def _command(table, trials, epochs, name, storage, out):
+    command = [sys.executable, "-m", "skpermgrad", "run", str(table)]
+    command += ["--target", "values", "--trials", str(trials), "--cv", "2"]
+    command += ["--epochs", str(epochs), "--out", str(out)]
+    command += ["--study-name", name, "--time-limit", "2h"]
+    return command + (["--storage", storage] if storage else [])
 
+
+def _table(rows, scratch):
     from skpermgrad.datasets import load_puma8nh
 
     table = Path(scratch) / "puma.csv"
     if not table.is_file():
         load_puma8nh(as_frame=True).frame.head(rows).to_csv(table, index=False)
+    return table
+
+
+def _trials(storage, name):
+    """The study's trials, or none before it exists."""
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=name, storage=storage).trials
+    except KeyError:
+        return []
+
+
+def _summary(trials):
+    """Trials complete and failed, parameter sets repeated, tuning seconds."""
+    from optuna.trial import TrialState
+
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    params = [tuple(sorted(t.params.items())) for t in complete]
+    start = min(t.datetime_start for t in complete)
+    end = max(t.datetime_complete for t in complete)
+    return {
+        "tuning_seconds": round((end - start).total_seconds(), 1),
+        "trials_complete": len(complete),
+        "trials_failed": sum(t.state == TrialState.FAIL for t in trials),
+        "duplicated_parameter_sets": len(params) - len(set(params)),
+    }
+
+
+def tuning(rows, trials, epochs, workers, storage, scratch):
+    """One ``skpermgrad run --workers N``: tuning and command seconds, trials."""
     out = Path(scratch) / f"workers{workers}"
     name = f"bench-scaling-{workers}-{int(time.time())}"
-    command = [sys.executable, "-m", "skpermgrad", "run", str(table)]
-    command += ["--target", "values", "--trials", str(trials), "--cv", "2"]
-    command += ["--epochs", str(epochs), "--workers", str(workers), "--out", str(out)]
-    command += ["--study-name", name, "--time-limit", "2h"]
-    if storage:
-        command += ["--storage", storage]
+    command = _command(_table(rows, scratch), trials, epochs, name, storage, out)
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, "--workers", str(workers)], capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
     if done.returncode:
         sys.exit(f"skpermgrad run failed:\n{done.stderr[-3000:]}")
@@ -64,21 +99,43 @@ def tuning(rows, trials, epochs, workers, storage, scratch):
             storage = JournalStorage(JournalFileBackend(str(journal)))
         else:
             storage = f"sqlite:///{out / 'study.db'}"
-    study = optuna.load_study(study_name=name, storage=storage)
-    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    params = [tuple(sorted(t.params.items())) for t in complete]
-    frame = pd.DataFrame(
-        [(t.datetime_start, t.datetime_complete) for t in complete],
-        columns=["start", "end"],
-    )
-    tuned = (frame.end.max() - frame.start.min()).total_seconds()
     return {
         "workers": workers,
-        "tuning_seconds": round(tuned, 1),
+        **_summary(_trials(storage, name)),
         "command_seconds": round(seconds, 1),
-        "trials_complete": len(complete),
-        "duplicated_parameter_sets": len(params) - len(set(params)),
     }
+
+
+def killed_worker(rows, trials, epochs, storage, scratch):
+    """Two ``skpermgrad run`` processes on one server study; the second is
+    killed (SIGKILL) while both run a trial. Trials complete, failed (the
+    killed one's) and repeated, and the trials lost (asked - complete)."""
+    from optuna.trial import TrialState
+
+    name = f"bench-scaling-kill-{int(time.time())}"
+    table = _table(rows, scratch)
+
+    def start(label):
+        out = Path(scratch) / f"kill-{label}"
+        command = _command(table, trials, epochs, name, storage, out)
+        return subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def wait_for(state, count):
+        while [t.state for t in _trials(storage, name)].count(state) < count:
+            time.sleep(0.5)
+
+    first = start("first")
+    wait_for(TrialState.COMPLETE, 1)
+    second = start("second")
+    wait_for(TrialState.RUNNING, 2)
+    second.kill()
+    second.wait()
+    if first.wait():
+        sys.exit("the surviving skpermgrad run failed")
+    summary = _summary(_trials(storage, name))
+    return {**summary, "trials_lost": trials - summary["trials_complete"]}
 
 
 def dask_cv(rows, epochs):
@@ -138,6 +195,16 @@ def markdown(result):
     if len(runs) == 2:
         ratio = runs[0]["tuning_seconds"] / runs[1]["tuning_seconds"]
         lines += ["", f"Two workers tune {ratio:.2f}x as fast as one."]
+    killed = result.get("killed_worker")
+    if killed:
+        lines += [
+            "",
+            "Two processes on the study, the second killed (SIGKILL) while both ran "
+            f"a trial: {killed['trials_complete']} trials complete, "
+            f"{killed['trials_failed']} failed (the killed one's), "
+            f"{killed['duplicated_parameter_sets']} parameter sets repeated, "
+            f"{killed['trials_lost']} lost.",
+        ]
     dask = result["dask"]
     lines += [
         "",
@@ -173,6 +240,12 @@ def main(argv=None):
                 )
             )
             print(runs[-1], flush=True)
+        killed = None
+        if args.storage:  # a worker killed mid-trial: only on a server's study
+            killed = killed_worker(
+                args.rows, args.trials, args.epochs, args.storage, scratch
+            )
+            print(killed, flush=True)
     dask = dask_cv(args.rows, args.epochs)
     print(dask, flush=True)
     storage = "PostgreSQL" if args.storage else "files (SQLite, a journal for 2)"
@@ -182,6 +255,7 @@ def main(argv=None):
         "epochs": args.epochs,
         "storage": storage,
         "tuning": runs,
+        "killed_worker": killed,
         "dask": dask,
         "note": args.note,
     }
