@@ -104,7 +104,7 @@ def _parser():
         "--quick",
         action="store_true",
         help="no tuning: the hybrid's defaults, fitted, tested and explained "
-        "(about 2 min on the bundled table with 2 cores)",
+        "(about 3 min on the bundled table with 2 cores)",
     )
     run.add_argument(
         "--resume",
