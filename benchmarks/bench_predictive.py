@@ -417,6 +417,13 @@ def markdown(results, settings):
     return "\n".join(lines + layout_markdown(results))
 
 
+def _readme_cell(value, metric):
+    """A README number: thousands whole, RMSE to 3 decimals, scores to 4."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3f}" if metric == "rmse" else f"{value:.4f}"
+
+
 def readme_table(results):
     """The README's table: the default hybrid, its variants, the boosted trees
     (the main metric's mean; the best of the four in bold)."""
@@ -431,14 +438,7 @@ def readme_table(results):
             continue
         means = [result["models"][m][metric]["mean"] for m in shown]
         best = min(range(len(means)), key=lambda i: sign * means[i])
-        cells = [
-            f"{v:,.0f}"
-            if abs(v) >= 1000
-            else f"{v:.3f}"
-            if metric == "rmse"
-            else f"{v:.4f}"
-            for v in means
-        ]
+        cells = [_readme_cell(v, metric) for v in means]
         cells[best] = f"**{cells[best]}**"
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

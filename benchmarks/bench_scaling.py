@@ -53,11 +53,16 @@ def _table(rows, scratch):
 
 
 def _trials(storage, name):
-    """The study's trials, or none before it exists."""
+    """The study's trials, or none before it exists; ``storage`` as
+    ``skpermgrad run`` takes it (a URL or a ``.journal`` file)."""
     import optuna
 
+    from skpermgrad._study import optuna_storage
+
     try:
-        return optuna.load_study(study_name=name, storage=storage).trials
+        return optuna.load_study(
+            study_name=name, storage=optuna_storage(storage)
+        ).trials
     except KeyError:
         return []
 
@@ -90,15 +95,10 @@ def tuning(rows, trials, epochs, workers, storage, scratch):
     seconds = time.perf_counter() - start
     if done.returncode:
         sys.exit(f"skpermgrad run failed:\n{done.stderr[-3000:]}")
-    if storage is None:
-        journal = out / "study.journal"
-        if journal.is_file():
-            from optuna.storages import JournalStorage
-            from optuna.storages.journal import JournalFileBackend
+    if storage is None:  # the file in --out the run chose (SQLite or a journal)
+        from skpermgrad._study import storage_url
 
-            storage = JournalStorage(JournalFileBackend(str(journal)))
-        else:
-            storage = f"sqlite:///{out / 'study.db'}"
+        storage = storage_url(None, out)
     return {
         "workers": workers,
         **_summary(_trials(storage, name)),

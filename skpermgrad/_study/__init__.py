@@ -23,6 +23,7 @@ from ._settings import (
     parse_duration,
     resolve_settings,
 )
+from ._tuning import optuna_storage, storage_url
 
 __all__ = [
     "DEFAULT",
@@ -35,9 +36,11 @@ __all__ = [
     "StudyError",
     "clock",
     "metrics",
+    "optuna_storage",
     "parse_duration",
     "predict_table",
     "quiet_tensorflow",
     "resolve_settings",
     "run_study",
+    "storage_url",
 ]

@@ -55,7 +55,7 @@ def shared_by_machines(storage) -> bool:
     return "://" in storage and not storage.startswith("sqlite")
 
 
-def _optuna_storage(storage):
+def optuna_storage(storage):
     """What Optuna opens: a ``.journal`` file as a ``JournalStorage`` (its
     file lock lets processes share it); a server's URL as an ``RDBStorage``
     whose running trials beat every ``HEARTBEAT`` seconds, so that a trial
@@ -95,7 +95,7 @@ def open_study(storage, name, seed, worker=0):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         study = optuna.create_study(
-            storage=_optuna_storage(storage),
+            storage=optuna_storage(storage),
             study_name=name,
             direction="maximize",
             load_if_exists=True,
@@ -283,7 +283,7 @@ def tune_run(settings, storage, pipeline, X, y, study, monitor, **options):
 def wait_for_other_workers(study, monitor, poll=2.0):
     """Wait until no trial of the study runs (those of other workers: this
     process has none running), failing on the way those whose worker stopped
-    beating (see ``_optuna_storage``); stops waiting at the tuning deadline."""
+    beating (see ``optuna_storage``); stops waiting at the tuning deadline."""
     import optuna
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
