@@ -148,6 +148,31 @@ def test_workers_on_postgresql_share_a_study_and_survive_a_kill(postgres_url, tm
     assert not (tmp_path / "second" / "report.md").exists()
 
 
+def test_a_worker_killed_before_its_first_heartbeat_does_not_stall_the_others(
+    postgres_url, monkeypatch
+):
+    # Optuna marks a trial RUNNING, then starts its heartbeat thread: a worker
+    # killed in between leaves a trial with no heartbeat, which Optuna's
+    # fail_stale_trials never fails; the others must not wait for it forever
+    import optuna
+    from optuna.trial import TrialState
+
+    from skpermgrad._study import _progress, _tuning
+
+    monkeypatch.setattr(_tuning, "HEARTBEAT", 1)
+    monkeypatch.setattr(_tuning, "GRACE", 2)
+    storage = _tuning.optuna_storage(postgres_url)
+    study = optuna.create_study(storage=storage, study_name="silent")
+    silent = storage.create_new_trial(study._study_id)  # RUNNING, never beats
+    assert study.trials[0].state == TrialState.RUNNING
+    monitor = _progress.Monitor(time_limit=60)
+    _tuning.wait_for_other_workers(study, monitor, poll=0.2)
+    assert not monitor.expired()
+    states = {t._trial_id: t.state for t in study.trials}
+    assert states[silent] == TrialState.FAIL
+    assert list(states.values()).count(TrialState.WAITING) == 1  # run again
+
+
 def test_only_the_worker_that_finished_last_reports():
     import optuna
 

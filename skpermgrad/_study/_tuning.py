@@ -283,12 +283,20 @@ def tune_run(settings, storage, pipeline, X, y, study, monitor, **options):
 def wait_for_other_workers(study, monitor, poll=2.0):
     """Wait until no trial of the study runs (those of other workers: this
     process has none running), failing on the way those whose worker stopped
-    beating (see ``optuna_storage``); stops waiting at the tuning deadline."""
+    beating (see ``optuna_storage``); stops waiting at the tuning deadline.
+
+    Optuna marks a trial running, then starts its heartbeat: a worker killed
+    in between leaves a running trial with no heartbeat, which Optuna never
+    finds stale. A trial this worker has watched running for ``GRACE``
+    seconds gets one heartbeat from it, so that it goes stale ``GRACE``
+    seconds later unless its own worker beats (a live one has by then, and
+    one more beat does not change its state).
+    """
     import optuna
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
-    said = False
+    said, watched = False, {}
     while True:
         with warnings.catch_warnings():  # Optuna marks it experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -304,7 +312,22 @@ def wait_for_other_workers(study, monitor, poll=2.0):
                 flush=True,
             )
             said = True
+        now = time.monotonic()
+        for trial in running:
+            since = watched.setdefault(trial.number, now)
+            if since is not None and now - since > GRACE:
+                _beat_once(study, trial)
+                watched[trial.number] = None
         time.sleep(poll)
+
+
+def _beat_once(study, trial):
+    """Record one heartbeat of another worker's running ``trial`` (the
+    storage's public ``record_heartbeat``; Optuna's own ``fail_stale_trials``
+    reads the study's storage the same way)."""
+    storage = study._storage
+    if getattr(storage, "get_heartbeat_interval", lambda: None)():
+        storage.record_heartbeat(trial._trial_id)
 
 
 def finished_last(study, ran) -> bool:
