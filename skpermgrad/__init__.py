@@ -2,7 +2,9 @@
 
 Tabular rows become small images, one pixel per feature (:class:`TintoImager`,
 :class:`IGTDImager`, :class:`RefinedImager`, :class:`DeepInsightImager`,
-:class:`FotomicsImager`); hybrid MLP+CNN
+:class:`FotomicsImager`) or a drawing of the whole row
+(:class:`DistanceMatrixImager`, :class:`BarGraphImager`,
+:class:`CombinationImager`); hybrid MLP+CNN
 networks read both views (:class:`HybridRegressor`, :class:`HybridClassifier`);
 PermGrad explains them (:func:`permgrad_importance`,
 :class:`PermGradExplainer`, :func:`explain_rows` per row, and the displays
@@ -15,7 +17,10 @@ from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 
 from .imaging import (
+    BarGraphImager,
+    CombinationImager,
     DeepInsightImager,
+    DistanceMatrixImager,
     FotomicsImager,
     IGTDImager,
     RefinedImager,
@@ -28,7 +33,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "BarGraphImager",
+    "CombinationImager",
     "DeepInsightImager",
+    "DistanceMatrixImager",
     "FotomicsImager",
     "GradCAMDisplay",
     "HybridClassifier",

@@ -4,7 +4,10 @@ import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpermgrad import (
+    BarGraphImager,
+    CombinationImager,
     DeepInsightImager,
+    DistanceMatrixImager,
     FotomicsImager,
     IGTDImager,
     RefinedImager,
@@ -33,6 +36,9 @@ IMAGERS = [
     DeepInsightImager(6, algorithm="kpca", assignment="lsa", random_state=0),
     FotomicsImager(),
     FotomicsImager(scaling="minmax", collisions="mean", zoom=2, channels=3),
+    DistanceMatrixImager(),
+    BarGraphImager(pixel_width=2, gap=1, zoom=2),
+    CombinationImager(),
 ]
 ESTIMATORS = IMAGERS + [
     HybridRegressor(TintoImager(pixels=6), **FAST),

@@ -24,7 +24,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
 from skpermgrad import (
+    BarGraphImager,
+    CombinationImager,
     DeepInsightImager,
+    DistanceMatrixImager,
     FotomicsImager,
     HybridClassifier,
     HybridRegressor,
@@ -46,6 +49,9 @@ REGRESSORS = {
     "cnn_only": {"branches": "cnn"},
     "layer_norm": {"normalization": "layer"},
     "igtd_image": {"imager": IGTDImager(random_state=0), "n_conv_layers": 2},
+    "distance_image": {"imager": DistanceMatrixImager()},
+    "bar_image": {"imager": BarGraphImager(gap=1)},
+    "combination_image": {"imager": CombinationImager(zoom=2)},
 }
 IMAGERS = {
     "imager": TintoImager(pixels=6),
@@ -53,6 +59,9 @@ IMAGERS = {
     "imager_refined": RefinedImager(random_state=0),
     "imager_deepinsight": DeepInsightImager(),
     "imager_fotomics": FotomicsImager(),
+    "imager_distance": DistanceMatrixImager(),
+    "imager_bars": BarGraphImager(pixel_width=2),
+    "imager_combination": CombinationImager(),
 }
 CLASSIFIERS = {"ensemble_head": {}, "one_head": {"ensemble_size": 1}}
 SMALL_IMAGE = {"imager": TintoImager(pixels=6), "ensemble_size": 4, **TINY}

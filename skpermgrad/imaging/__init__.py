@@ -1,15 +1,24 @@
-"""Tabular rows as synthetic images: one pixel per feature, learned positions."""
+"""Tabular rows as synthetic images: one pixel per feature at learned
+positions, or a drawing of the whole row."""
 
+from ._bar_graph import BarGraphImager
+from ._combination import CombinationImager
 from ._deepinsight import DeepInsightImager
+from ._distance_matrix import DistanceMatrixImager
+from ._drawing import draw
 from ._fotomics import FotomicsImager
 from ._igtd import IGTDImager
 from ._refined import RefinedImager
 from ._tinto import TintoImager
 
 __all__ = [
+    "BarGraphImager",
+    "CombinationImager",
     "DeepInsightImager",
+    "DistanceMatrixImager",
     "FotomicsImager",
     "IGTDImager",
     "RefinedImager",
     "TintoImager",
+    "draw",
 ]

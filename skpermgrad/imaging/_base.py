@@ -1,9 +1,12 @@
-"""What every imager shares: the scaling, one pixel per feature, the rendering.
+"""What every imager shares: the scaling, the image's pixels and their labels.
 
 An imager learns two things in ``fit``: how to scale each feature into [0, 1]
-(min-max by default) and where each feature sits on a square grid. Subclasses
-say only the second, in ``_fit_layout``; drawing, reading back, naming the
-pixels and labelling them are written here once.
+(min-max by default) and what the image of the scaled row looks like.
+``_ScaledImager`` holds the first and everything an image's consumer reads
+(``image_shape_``, ``feature_positions_``, ``feature_masks_``, pixel names);
+``_BaseImager`` the layouts that give each feature one pixel of a square
+grid, whose subclasses say only where, in ``_fit_layout``. The drawn images
+(``_drawn.py``) are the other kind.
 """
 
 from __future__ import annotations
@@ -33,24 +36,27 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
-    """Base of the imagers: scale each feature, give it a pixel, draw the rows.
+class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
+    """Base of every imager: validate, scale each feature into [0, 1], image.
 
-    Subclasses implement ``_fit_layout(values)``, which returns each feature's
-    ``(row, col)`` on the grid and the grid's side from the scaled training
-    values, and may override ``_fit_scaling``/``_scale``/``_unscale`` (another
-    scaling) or ``get_render_weights`` (footprints other than one pixel).
+    Subclasses implement ``_fit_image(values)`` (set ``image_shape_``,
+    ``feature_positions_`` and ``feature_masks_`` from the scaled training
+    values) and ``transform_images``; they may override
+    ``_fit_scaling``/``_scale``/``_unscale`` (another scaling).
     """
 
     _parameter_constraints: dict = {
         "zoom": [Interval(Integral, 1, None, closed="left")],
-        "channels": [Interval(Integral, 1, None, closed="left")],
     }
+    # whether the image is a differentiable function of the scaled values
+    # (integrated gradients reach the values through it); a drawing of steps
+    # (bar lengths) is not
+    differentiable = True
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: ArrayLike, y: None = None) -> Self:
-        """Learn the scaling and each feature's pixel from the training rows.
+        """Learn the scaling and the image from the training rows.
 
         Parameters
         ----------
@@ -71,10 +77,11 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         _check_ranges(X, getattr(self, "feature_names_in_", None))
         self._fit_scaling(X)
         # _scale copies (its first step is a clip): X is left as it is
-        grid, side = self._fit_layout(self._scale(X))
-        self.feature_positions_ = np.asarray(grid, dtype=np.intp) * self.zoom
-        self.image_shape_ = (side * self.zoom, side * self.zoom, self.channels)
+        self._fit_image(self._scale(X))
         return self
+
+    def _fit_image(self, values):  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def _fit_scaling(self, X):
         scaler = MinMaxScaler().fit(X)
@@ -90,6 +97,128 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
 
     def _unscale(self, values):
         return (values - self.min_) / self.scale_
+
+    def _feature_labels(self):
+        if hasattr(self, "feature_names_in_"):
+            return [str(name) for name in self.feature_names_in_]
+        return [f"x{i}" for i in range(self.n_features_in_)]
+
+    def _checked(self, X):
+        check_is_fitted(self)
+        check_numeric_frame(X, type(self).__name__)
+        return validate_data(self, X, dtype=np.float64, reset=False)
+
+    def transform_values(self, X: ArrayLike) -> np.ndarray:
+        """The values that the images hold: scaled and clipped to [0, 1].
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data; values outside the training range are clipped to it.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_samples, n_features), float32
+            Each feature's value as its pixel shows it.
+        """
+        return self._scale(self._checked(X)).astype(np.float32)
+
+    def transform(self, X: ArrayLike) -> np.ndarray:
+        """Render rows as flat images of shape ``(n_samples, height*width*channels)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data; values outside the training range are clipped to it.
+
+        Returns
+        -------
+        X_images : ndarray of shape (n_samples, height * width * channels), float32
+            Each row is one image flattened in ``(height, width, channels)`` order.
+        """
+        images = self.transform_images(X)
+        return images.reshape(images.shape[0], -1)
+
+    # -------------------------------------------------------------- labels
+    def get_feature_names_out(
+        self, input_features: ArrayLike | None = None
+    ) -> np.ndarray:
+        """Names of the output pixels: ``"pixel_{row}_{col}_{channel}"``.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per column of :meth:`transform`'s output.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features)
+        height, width, channels = self.image_shape_
+        return np.asarray(
+            [
+                f"pixel_{r}_{c}_{k}"
+                for r in range(height)
+                for c in range(width)
+                for k in range(channels)
+            ],
+            dtype=object,
+        )
+
+    def get_feature_layout(self) -> pd.DataFrame:
+        """Which feature sits where, for labelling images and heatmaps.
+
+        Returns
+        -------
+        layout : pandas.DataFrame
+            One row per input feature, in input order, with columns ``feature``
+            (its name, ``x0``, ``x1``, ... for unnamed input), ``row`` and ``col``
+            (its pixel, or where a drawing labels it, as in
+            ``feature_positions_``) and ``n_pixels`` (how many pixels it
+            draws, as in ``feature_masks_``).
+        """
+        check_is_fitted(self)
+        return pd.DataFrame(
+            {
+                "feature": self._feature_labels(),
+                "row": self.feature_positions_[:, 0],
+                "col": self.feature_positions_[:, 1],
+                "n_pixels": self.feature_masks_.sum(axis=(1, 2)),
+            }
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+
+class _BaseImager(_ScaledImager):
+    """Base of the layouts: each feature one pixel of a square grid.
+
+    Subclasses implement ``_fit_layout(values)``, which returns each feature's
+    ``(row, col)`` on the grid and the grid's side from the scaled training
+    values, and may override ``get_render_weights`` (footprints other than one
+    pixel).
+    """
+
+    _parameter_constraints: dict = {
+        **_ScaledImager._parameter_constraints,
+        "channels": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def _fit_image(self, values):
+        grid, side = self._fit_layout(values)
+        grid = np.asarray(grid, dtype=np.intp)
+        self.feature_positions_ = grid * self.zoom
+        self.image_shape_ = (side * self.zoom, side * self.zoom, self.channels)
+        # a feature's own pixel, a zoom x zoom block (not TINTO's blur around it)
+        masks = np.zeros((len(grid), side, side), dtype=bool)
+        masks[np.arange(len(grid)), grid[:, 0], grid[:, 1]] = True
+        self.feature_masks_ = np.kron(masks, np.ones((1, self.zoom, self.zoom), bool))
 
     def _fit_layout(self, values):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -111,11 +240,6 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     def _side(self):
         """The grid's side before zoom."""
         return self.image_shape_[0] // self.zoom
-
-    def _feature_labels(self):
-        if hasattr(self, "feature_names_in_"):
-            return [str(name) for name in self.feature_names_in_]
-        return [f"x{i}" for i in range(self.n_features_in_)]
 
     # ------------------------------------------------------------ rendering
     def get_render_weights(self) -> tuple[np.ndarray, str]:
@@ -144,26 +268,6 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         weights[np.arange(len(flat)), flat] = 1.0
         return weights / weights.sum(axis=0).clip(min=1), "linear"
 
-    def _checked(self, X):
-        check_is_fitted(self)
-        check_numeric_frame(X, type(self).__name__)
-        return validate_data(self, X, dtype=np.float64, reset=False)
-
-    def transform_values(self, X: ArrayLike) -> np.ndarray:
-        """The values that the images hold: scaled and clipped to [0, 1].
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric data; values outside the training range are clipped to it.
-
-        Returns
-        -------
-        X_scaled : ndarray of shape (n_samples, n_features), float32
-            Each feature's value as its pixel shows it.
-        """
-        return self._scale(self._checked(X)).astype(np.float32)
-
     def transform_images(self, X: ArrayLike) -> np.ndarray:
         """Render rows as images of shape ``(n_samples, height, width, channels)``.
 
@@ -182,22 +286,6 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         return _render_images(
             values, weights, mode, self._side(), self.zoom, self.channels
         )
-
-    def transform(self, X: ArrayLike) -> np.ndarray:
-        """Render rows as flat images of shape ``(n_samples, height*width*channels)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric data; values outside the training range are clipped to it.
-
-        Returns
-        -------
-        X_images : ndarray of shape (n_samples, height * width * channels), float32
-            Each row is one image flattened in ``(height, width, channels)`` order.
-        """
-        images = self.transform_images(X)
-        return images.reshape(images.shape[0], -1)
 
     def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Read each feature's value back from its pixel and undo the scaling.
@@ -238,59 +326,6 @@ class _BaseImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
             )
         pixels = X.reshape(X.shape[0], -1, self.image_shape_[2])[:, flat, 0]
         return self._unscale(pixels)
-
-    # -------------------------------------------------------------- labels
-    def get_feature_names_out(
-        self, input_features: ArrayLike | None = None
-    ) -> np.ndarray:
-        """Names of the output pixels: ``"pixel_{row}_{col}_{channel}"``.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Only checked against the names seen in ``fit``.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            One name per column of :meth:`transform`'s output.
-        """
-        check_is_fitted(self)
-        _check_feature_names_in(self, input_features)
-        height, width, channels = self.image_shape_
-        return np.asarray(
-            [
-                f"pixel_{r}_{c}_{k}"
-                for r in range(height)
-                for c in range(width)
-                for k in range(channels)
-            ],
-            dtype=object,
-        )
-
-    def get_feature_layout(self) -> pd.DataFrame:
-        """Which feature sits where, for labelling images and heatmaps.
-
-        Returns
-        -------
-        layout : pandas.DataFrame
-            One row per input feature, in input order, with columns ``feature``
-            (its name, ``x0``, ``x1``, ... for unnamed input), ``row`` and ``col``
-            (its pixel, as in ``feature_positions_``).
-        """
-        check_is_fitted(self)
-        return pd.DataFrame(
-            {
-                "feature": self._feature_labels(),
-                "row": self.feature_positions_[:, 0],
-                "col": self.feature_positions_[:, 1],
-            }
-        )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float32"]
-        return tags
 
 
 def _check_ranges(X, names):

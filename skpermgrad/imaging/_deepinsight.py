@@ -67,7 +67,10 @@ _SHARED_ATTRIBUTES = """
         Indices of the features that ``collisions="resolve"`` moved off a
         shared pixel (empty when none collided).
     image_shape_ : tuple of int
-        ``(height, width, channels)`` of one image."""
+        ``(height, width, channels)`` of one image.
+    feature_masks_ : ndarray of shape (n_features, height, width), dtype bool
+        The pixels each feature is drawn on (its own ``zoom x zoom`` block;
+        explanations read Grad-CAM there)."""
 
 
 class DeepInsightImager(_ProjectedImager):

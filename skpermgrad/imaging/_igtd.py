@@ -182,6 +182,9 @@ class IGTDImager(_BaseImager):
         Steps the search took.
     image_shape_ : tuple of int
         ``(height, width, channels)`` of one image.
+    feature_masks_ : ndarray of shape (n_features, height, width), dtype bool
+        The pixels each feature is drawn on (its own ``zoom x zoom`` block;
+        explanations read Grad-CAM there).
 
     See Also
     --------

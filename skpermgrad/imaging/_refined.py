@@ -177,6 +177,9 @@ class RefinedImager(_BaseImager):
         climbing.
     image_shape_ : tuple of int
         ``(height, width, channels)`` of one image.
+    feature_masks_ : ndarray of shape (n_features, height, width), dtype bool
+        The pixels each feature is drawn on (its own ``zoom x zoom`` block;
+        explanations read Grad-CAM there).
 
     See Also
     --------

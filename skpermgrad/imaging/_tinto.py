@@ -86,6 +86,9 @@ class TintoImager(_BaseImager):
     image_shape_ : tuple of int
         ``(height, width, channels)`` of one image:
         ``(pixels * zoom, pixels * zoom, channels)``.
+    feature_masks_ : ndarray of shape (n_features, height, width), dtype bool
+        The pixels each feature is drawn on: its own ``zoom x zoom`` block,
+        not the blur around it (explanations read Grad-CAM there).
 
     See Also
     --------
@@ -140,7 +143,7 @@ class TintoImager(_BaseImager):
     >>> imager.transform_images(X[:5]).shape
     (5, 8, 8, 1)
     >>> imager.get_feature_layout().columns.tolist()
-    ['feature', 'row', 'col']
+    ['feature', 'row', 'col', 'n_pixels']
     """
 
     _parameter_constraints: dict = {

@@ -15,7 +15,13 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-from ._network import IG_STEPS, _integrated_gradients, _network_rows, _prepare
+from ._network import (
+    IG_STEPS,
+    _integrated_gradients,
+    _network_rows,
+    _prepare,
+    _require_gradients,
+)
 
 
 @validate_params(
@@ -121,6 +127,7 @@ def explain_rows(
     True
     """
     setup = _prepare(estimator, X, feature_groups)
+    _require_gradients(setup, "explain_rows")
     if background is None:
         if len(setup.rows) < 2:
             raise ValueError(
@@ -138,7 +145,7 @@ def explain_rows(
             net, setup.rows, baseline, n_steps, batch_size, n_jobs
         )
     )
-    side, heatmaps, images = setup.image_side, [], []
+    size, heatmaps, images = setup.image_size, [], []
     for start in range(0, len(setup.rows), batch_size):
         _, heat, image, _ = net.gradcam(
             setup.rows[start : start + batch_size], np.zeros((1, 1), "float32")
@@ -146,7 +153,7 @@ def explain_rows(
         heatmaps.append(np.moveaxis(heat.numpy(), 0, 1))  # (rows, outputs, pixels)
         images.append(image.numpy())
     heatmaps = np.concatenate(heatmaps).astype(np.float64)
-    heatmaps = heatmaps.reshape(len(heatmaps), -1, side, side)
+    heatmaps = heatmaps.reshape(len(heatmaps), -1, *size)
     both = np.concatenate([baseline[None], setup.rows]).astype("float32")
     outputs = np.asarray(net.full(both, both), dtype=np.float64)
     hybrid = setup.hybrid

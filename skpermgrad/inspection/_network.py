@@ -79,7 +79,7 @@ class _Network:
     next to given CNN outputs ``c`` (permutations with the image held fixed);
     ``full(t, i)`` the whole network with separate tabular/image inputs;
     ``gradcam(v, m)`` per output and row: Grad-CAM at the feature pixels
-    (the mean over each feature's ``zoom x zoom`` block) and the whole
+    (the mean over the pixels of each feature's mask) and the whole
     upsampled map, and per row the image (mean over channels) and the head's
     output with MLP outputs ``m`` next to the CNN's own; ``gradients(t, i)``
     each output's gradient with respect to the tabular and the image input.
@@ -87,7 +87,7 @@ class _Network:
     ``tf.function`` traced once for any batch size.
     """
 
-    def __init__(self, model, positions, image_side, n_outputs, zoom=1):
+    def __init__(self, model, masks, n_outputs):
         import keras
         import tensorflow as tf
 
@@ -128,13 +128,13 @@ class _Network:
                     h = h + output.bias
             return h
 
-        n_features = len(positions)
-        # each feature's pixel is a zoom x zoom block from its top-left corner:
-        # Grad-CAM is read as the mean over the block (its centre for zoom 2+)
-        offsets = np.arange(zoom)
-        rows = positions[:, 0, None, None] + offsets[None, :, None]
-        cols = positions[:, 1, None, None] + offsets[None, None, :]
-        block = tf.constant((rows * image_side + cols).reshape(n_features, -1))
+        n_features, *image_size = (int(n) for n in masks.shape)
+        # Grad-CAM is read as the mean over the pixels each feature draws
+        # (a layout's zoom x zoom block; a drawing's bar, row and column...)
+        flat = masks.reshape(n_features, -1).astype(np.float64)
+        mean_over_mask = tf.constant(
+            (flat / flat.sum(axis=1, keepdims=True)).T, tf.float32
+        )
         values = tf.TensorSpec((None, n_features), tf.float32)
         width = tf.TensorSpec((None, None), tf.float32)
 
@@ -160,9 +160,9 @@ class _Network:
             for target in targets:
                 alpha = tf.reduce_mean(tape.gradient(target, fmap), axis=(1, 2))
                 cam = tf.nn.relu(tf.einsum("bhwc,bc->bhw", fmap, alpha))
-                cam = tf.image.resize(cam[..., None], (image_side, image_side))
-                cam = tf.reshape(cam, (-1, image_side * image_side))
-                rows.append(tf.reduce_mean(tf.gather(cam, block, axis=1), axis=2))
+                cam = tf.image.resize(cam[..., None], image_size)
+                cam = tf.reshape(cam, (-1, image_size[0] * image_size[1]))
+                rows.append(tf.matmul(cam, mean_over_mask))
                 maps.append(cam)
             del tape
             fill = tf.broadcast_to(mlp_fill, tf.shape(m))
@@ -374,7 +374,6 @@ def _prepare(estimator, X, feature_groups):
     for g, columns in enumerate(groups):
         membership[columns, g] = 1.0
     n_outputs = len(hybrid.classes_) if is_classifier(hybrid) else 1
-    side = imager.image_shape_[0]
     return Bunch(
         hybrid=hybrid,
         imager=imager,
@@ -384,14 +383,27 @@ def _prepare(estimator, X, feature_groups):
         feature_names=np.asarray(group_names, dtype=object),
         feature_groups=dict(zip(group_names, (np.asarray(names)[c] for c in groups))),
         encoded_feature_names=np.asarray(names, dtype=object),
-        image_side=side,
-        network=_Network(
-            hybrid.model_, imager.feature_positions_, side, n_outputs, zoom=imager.zoom
-        ),
+        image_size=imager.image_shape_[:2],
+        network=_Network(hybrid.model_, imager.feature_masks_, n_outputs),
     )
 
 
 IG_STEPS = 64  # Gauss-Legendre nodes of the integrated-gradients path
+
+
+def _require_gradients(setup, what):
+    """Refuse integrated gradients on an image that no gradient crosses (a
+    step function of the values, such as bars): they would miss its part."""
+    imager = setup.imager
+    if getattr(imager, "differentiable", True):
+        return
+    raise ValueError(
+        f"{what} integrates gradients, but {type(imager).__name__} draws its image "
+        "as a step function of the values (bar lengths), which no gradient "
+        "crosses: use permgrad_importance with cnn_importance='permutation' (the "
+        "default) or 'gradcam', or a hybrid on a differentiable image "
+        "(DistanceMatrixImager, IGTDImager, TintoImager...)."
+    )
 
 
 def _integrated_gradients(net, values, baseline, n_steps, batch_size, n_jobs):

@@ -32,6 +32,7 @@ from ._network import (
     _forward_passes,
     _integrated_gradients,
     _prepare,
+    _require_gradients,
     _Responses,
 )
 from ._scoring import _explained_rows, _explanation_scorer
@@ -278,6 +279,8 @@ default="permutation"
     """
     check_consistent_length(X, y, *([] if sample_weight is None else [sample_weight]))
     setup = _prepare(estimator, X, feature_groups)
+    if fusion == "branch_weights" and cnn_importance == "integrated_gradients":
+        _require_gradients(setup, "cnn_importance='integrated_gradients'")
     hybrid, values, groups = setup.hybrid, setup.rows, setup.groups
     membership = setup.membership
     y = np.asarray(y)
@@ -297,7 +300,7 @@ default="permutation"
     )
     scorer = _explanation_scorer(hybrid, scoring, y)
 
-    net, side = setup.network, setup.image_side
+    net, size = setup.network, setup.image_size
     outputs = _forward_passes(
         net,
         values,
@@ -404,7 +407,7 @@ default="permutation"
         return np.asarray(a) if per_output else np.asarray(a)[0]
 
     gradcam = squeezed(_weighted_mean(gradcam_rows, weights), is_classifier(hybrid))
-    heatmap = outputs.heatmap.reshape(-1, side, side)
+    heatmap = outputs.heatmap.reshape(-1, *size)
     result = Bunch(
         importances=squeezed(fused),
         importances_std=squeezed(draws.std(axis=0)),
@@ -431,7 +434,7 @@ default="permutation"
         feature_groups=setup.feature_groups,
         encoded_feature_names=setup.encoded_feature_names,
         heatmap=squeezed(heatmap, is_classifier(hybrid)),
-        mean_image=outputs.mean_image.reshape(side, side),
+        mean_image=outputs.mean_image.reshape(size),
         feature_positions=setup.imager.feature_positions_.copy(),
     )
     if fusion == "model_split":

@@ -16,7 +16,13 @@ from ._architecture import (
 )
 from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleModel
 from ._hybrid import HybridClassifier, HybridRegressor
-from ._layers import PeriodicEmbedding, QuantileMap, TintoRender, quantile_knots
+from ._layers import (
+    DrawnRender,
+    PeriodicEmbedding,
+    QuantileMap,
+    TintoRender,
+    quantile_knots,
+)
 from ._training import WarmupPlateau, one_cycle_learning_rate
 
 # the layer names (see build_hybrid_model's Notes): explanations look layers up
@@ -48,6 +54,7 @@ __all__ = [
     "MLP_OUTPUT",
     "MLP_QUANTILE",
     "OUTPUT",
+    "DrawnRender",
     "EnsembleAdapter",
     "EnsembleDense",
     "EnsembleModel",

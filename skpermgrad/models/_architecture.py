@@ -10,7 +10,7 @@ import numpy as np
 from keras import layers
 
 from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleModel
-from ._layers import PeriodicEmbedding, QuantileMap, TintoRender
+from ._layers import DrawnRender, PeriodicEmbedding, QuantileMap, TintoRender
 
 INPUT_TABULAR = "tabular"
 INPUT_IMAGE = "image_input"
@@ -92,11 +92,12 @@ def _pooled_sides(image_side: int, n_conv_layers: int) -> list[int]:
 def build_hybrid_model(
     *,
     n_features: int,
-    render_weights: np.ndarray,
-    render_mode: str,
-    pixels: int,
+    render_weights: np.ndarray | None = None,
+    render_mode: str = "linear",
+    pixels: int | None = None,
     zoom: int = 1,
     channels: int = 1,
+    drawing: tuple[str, dict] | None = None,
     branches: str = "both",
     quantile_knots: np.ndarray | None = None,
     numeric_embedding: str | None = "periodic",
@@ -137,6 +138,10 @@ def build_hybrid_model(
     ``branches="mlp"`` or ``"cnn"`` keeps one branch (the baselines); the
     model's inputs are then only that branch's.
 
+    The image is a layout's (``render_weights``, ``render_mode``, ``pixels``,
+    ``zoom``, ``channels``: :class:`TintoRender`) or a drawn imager's
+    (``drawing=imager.get_drawing()``: :class:`DrawnRender`).
+
     ``seed`` seeds every random initialiser and dropout layer, each from its
     own stream derived from ``seed`` in the order they are built: the same
     ``seed`` builds the same network whatever else the process (another
@@ -163,7 +168,7 @@ def build_hybrid_model(
     - ``mlp_output``: output of the MLP branch (its last Dropout);
     - ``image_input``: input, the same scaled values, drawn into the image;
     - ``image``: the imager's image, rendered in the graph
-      (:class:`TintoRender`);
+      (:class:`TintoRender` or :class:`DrawnRender`);
     - ``last_conv``: the last Conv2D layer of the CNN branch (Grad-CAM reads
       it);
     - ``cnn_output``: output of the CNN branch (Flatten);
@@ -197,7 +202,21 @@ def build_hybrid_model(
     >>> model.get_layer(LAST_CONV).output.shape
     (None, 4, 4, 32)
     """
-    sides = [pixels * zoom] + _pooled_sides(pixels * zoom, n_conv_layers)
+    if drawing is None:
+        if render_weights is None or pixels is None:
+            raise TypeError(
+                "build_hybrid_model needs render_weights and pixels, or drawing"
+            )
+        render = TintoRender(
+            render_weights, render_mode, pixels, zoom, channels, name=IMAGE
+        )
+        side = pixels * zoom
+    else:
+        render = DrawnRender(*drawing, name=IMAGE)
+        side = min(
+            render.compute_output_spec(keras.KerasTensor((None, n_features))).shape[1:3]
+        )
+    sides = [side] + _pooled_sides(side, n_conv_layers)
     seeds = _seed_stream(seed)
 
     def dense():
@@ -227,9 +246,7 @@ def build_hybrid_model(
         outputs.append(x)
     if branches in ("both", "cnn"):
         values = keras.Input((n_features,), name=INPUT_IMAGE)
-        x = TintoRender(
-            render_weights, render_mode, pixels, zoom, channels, name=IMAGE
-        )(values)
+        x = render(values)
         for i in range(n_conv_layers):
             last = i == n_conv_layers - 1
             x = layers.Conv2D(

@@ -107,15 +107,9 @@ class _HybridMixin(_VersionedPickleMixin):
                 "callbacks__...)."
             )
         encoder = meta["feature_encoder_"]
-        imager = encoder.imager_
-        weights, mode = imager.get_render_weights()
         model = arch.build_hybrid_model(
             n_features=meta["n_features_in_"],
-            render_weights=weights,
-            render_mode=mode,
-            pixels=imager.image_shape_[0] // imager.zoom,
-            zoom=imager.zoom,
-            channels=imager.channels,
+            **_image_of(encoder.imager_),
             quantile_knots=encoder.quantile_knots_,
             **{name: getattr(self, name) for name in _ARCHITECTURE_PARAMS},
             n_outputs=self._n_model_outputs(meta),
@@ -358,3 +352,18 @@ class _HybridMixin(_VersionedPickleMixin):
         tags.target_tags.single_output = True
         tags.target_tags.multi_output = False
         return tags
+
+
+def _image_of(imager):
+    """The arguments of ``build_hybrid_model`` that draw ``imager``'s image:
+    a drawn imager's drawing, or a layout's render weights."""
+    if hasattr(imager, "get_drawing"):
+        return {"drawing": imager.get_drawing()}
+    weights, mode = imager.get_render_weights()
+    return {
+        "render_weights": weights,
+        "render_mode": mode,
+        "pixels": imager.image_shape_[0] // imager.zoom,
+        "zoom": imager.zoom,
+        "channels": imager.channels,
+    }

@@ -1,5 +1,6 @@
 """The layers the hybrid network is made of beyond Keras's own: the in-graph
-TINTO image, the MLP branch's quantile map and periodic embeddings.
+image (a layout's pixels, or a drawing), the MLP branch's quantile map and
+periodic embeddings.
 
 Each is registered for Keras serialisation (package ``skpermgrad``), so a saved
 or pickled hybrid loads again.
@@ -14,6 +15,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 from numpy.typing import ArrayLike
+
+from ..imaging import draw
 
 N_QUANTILES = 64  # knots of the quantile map of each feature
 
@@ -100,6 +103,62 @@ class TintoRender(layers.Layer):
             "zoom": self.zoom,
             "channels": self.channels,
         }
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class DrawnRender(layers.Layer):
+    """Draw a drawn imager's images from scaled values inside the graph.
+
+    Holds a fitted drawn imager's drawing (see
+    :meth:`~skpermgrad.DistanceMatrixImager.get_drawing`) and draws it on each
+    batch with ``keras.ops``: the same function as the imager's
+    :meth:`~skpermgrad.DistanceMatrixImager.transform_images`, in float32, so
+    training never materialises the ``(n_samples, height, width, channels)``
+    array. Not trainable; differentiable where the drawing is (the distance
+    matrix; not the bars, a step function of the values).
+
+    Parameters
+    ----------
+    kind : str
+        The drawing's name (``"distance_matrix"``, ``"bar_graph"``,
+        ``"combination"``).
+    params : dict, default=None
+        Its keyword arguments (``zoom``, the bars' ``pixel_width`` and
+        ``gap``).
+    **kwargs
+        Keras layer arguments (``name``...).
+
+    See Also
+    --------
+    skpermgrad.DistanceMatrixImager, skpermgrad.BarGraphImager,
+    skpermgrad.CombinationImager : The drawn imagers.
+    TintoRender : The layouts' in-graph image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad import DistanceMatrixImager
+    >>> from skpermgrad.models import DrawnRender
+    >>> X = np.random.default_rng(0).uniform(size=(50, 3))
+    >>> imager = DistanceMatrixImager().fit(X)
+    >>> kind, params = imager.get_drawing()
+    >>> layer = DrawnRender(kind, params)
+    >>> values = imager.transform_values(X[:2])
+    >>> bool(np.allclose(layer(values), imager.transform_images(X[:2])))
+    True
+    """
+
+    def __init__(self, kind: str, params: dict | None = None, **kwargs: Any) -> None:
+        kwargs.pop("trainable", None)  # present in a saved config; always False
+        super().__init__(trainable=False, **kwargs)
+        self.kind = kind
+        self.params = dict(params or {})
+
+    def call(self, values: Any) -> Any:
+        return draw(self.kind, values, xp=ops, **self.params)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "kind": self.kind, "params": self.params}
 
 
 def quantile_knots(values: ArrayLike, n_quantiles: int = N_QUANTILES) -> np.ndarray:

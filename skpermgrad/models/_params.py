@@ -9,7 +9,7 @@ from . import _architecture as arch
 from ._training import LR_SCHEDULES
 
 _HYBRID_CONSTRAINTS = {
-    "imager": [HasMethods(["fit", "transform_values", "get_render_weights"]), None],
+    "imager": [HasMethods(["fit", "transform_values", "transform_images"]), None],
     "branches": [StrOptions({"both", "mlp", "cnn"})],
     "mlp_input": [StrOptions(set(arch.MLP_INPUTS))],
     "numeric_embedding": [StrOptions(set(arch.NUMERIC_EMBEDDINGS) - {None}), None],

@@ -1,0 +1,135 @@
+"""TINTOlib's drawn images as functions of a batch of scaled rows.
+
+Each drawing is written once, against an array namespace ``xp``: NumPy
+(``transform_images``) or ``keras.ops`` (the hybrids draw the same images
+inside the graph, batch by batch); both draw in the values' dtype, float32
+from ``transform_values``, so the two agree to the last bar pixel. Only
+operations the two share are used: indexing with ``None``, arithmetic,
+comparisons, ``max``/``min``/``where``/``floor``/``take``/``repeat``/
+``stack``/``logical_and``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _as_float(xp, array, like):
+    """``array`` (a constant or a result) in ``like``'s float dtype: the two
+    namespaces never mix float32 and float64."""
+    if xp is np:
+        return np.asarray(array, dtype=like.dtype)
+    return xp.cast(array, like.dtype)
+
+
+def _zoomed(xp, image, zoom):
+    """Repeat each pixel of ``(batch, h, w)`` images into a zoom x zoom block."""
+    if zoom > 1:
+        image = xp.repeat(xp.repeat(image, zoom, axis=1), zoom, axis=2)
+    return image
+
+
+def _range_normalised(xp, difference, low_to_high):
+    """``difference`` over ``low_to_high`` (the row's range, broadcastable),
+    and 0.5 on a row whose range is 0 (TINTOlib divides 0 by 0 there)."""
+    flat = low_to_high > 0
+    return xp.where(flat, difference / xp.where(flat, low_to_high, 1.0), 0.5)
+
+
+def _row_range(xp, values):
+    return (xp.max(values, axis=1) - xp.min(values, axis=1))[:, None, None]
+
+
+def distance_matrix(xp, values):
+    """TINTOlib's ``DistanceMatrix``: ``v_i - v_j`` min-max normalised per row.
+
+    The differences of a row lie in ``[-r, r]`` (``r``, the row's range), so
+    the normalised matrix is ``(v_i - v_j + r) / (2 r)``: 0.5 on the diagonal.
+    """
+    difference = values[:, :, None] - values[:, None, :]
+    span = _row_range(xp, values)
+    return _range_normalised(xp, difference + span, span + span)
+
+
+def bar_geometry(n_features, pixel_width, gap):
+    """TINTOlib's ``BarGraph`` geometry: the square image's side, the bars' top
+    (a ``pixel_width`` padding), their greatest height, and which feature's bar
+    each column shows (-1 for a gap)."""
+    side = pixel_width * n_features + (n_features + 1) * gap
+    top = pixel_width
+    height = side - 2 * pixel_width
+    owner = np.full(side, -1)
+    for j in range(n_features):
+        start = gap + (gap + pixel_width) * j
+        owner[start : start + pixel_width] = j
+    return side, top, height, owner
+
+
+def bar_graph(xp, values, pixel_width=1, gap=0):
+    """TINTOlib's ``BarGraph``: one bar per feature, ``floor(v * height)``
+    pixels long, hanging from the top padding."""
+    side, top, height, owner = bar_geometry(values.shape[1], pixel_width, gap)
+    heights = xp.floor(values * height)
+    in_bar = _as_float(xp, owner >= 0, values)
+    per_column = xp.take(heights, np.maximum(owner, 0), axis=1) * in_bar
+    rows = _as_float(xp, np.arange(side)[None, :, None], values)
+    lit = xp.logical_and(rows >= top, rows < top + per_column[:, None, :])
+    return _as_float(xp, lit, values)
+
+
+def row_levels(xp, values):
+    """The third channel of TINTOlib's ``Combination``: row ``i`` filled with
+    ``v_i``, min-max normalised over the row's values."""
+    low = xp.min(values, axis=1)[:, None, None]
+    level = xp.repeat(values[:, :, None] - low, values.shape[1], axis=2)
+    return _range_normalised(xp, level, _row_range(xp, values))
+
+
+def combination(xp, values):
+    """TINTOlib's ``Combination``: the distance matrix, the bar graph of
+    1-pixel bars without gaps (``n x n``), and the row levels, as 3 channels."""
+    return xp.stack(
+        [distance_matrix(xp, values), bar_graph(xp, values), row_levels(xp, values)],
+        axis=-1,
+    )
+
+
+_DRAWINGS = {
+    "distance_matrix": distance_matrix,
+    "bar_graph": bar_graph,
+    "combination": combination,
+}
+
+
+def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
+    """Draw scaled rows as images of shape ``(batch, height, width, channels)``.
+
+    Parameters
+    ----------
+    kind : {"distance_matrix", "bar_graph", "combination"}
+        The drawing (a drawn imager's :meth:`get_drawing` names it).
+    values : array of shape (batch, n_features)
+        Scaled values in [0, 1], as ``transform_values`` returns them.
+    xp : module, default=numpy
+        The array namespace: :mod:`numpy`, or ``keras.ops`` inside a network.
+    zoom : int, default=1
+        Each pixel repeated into a ``zoom x zoom`` block.
+    **params
+        The drawing's own parameters (``pixel_width``, ``gap`` of the bars).
+
+    Returns
+    -------
+    images : array of shape (batch, height, width, channels)
+        Of ``values``' dtype.
+    """
+    image = _DRAWINGS[kind](xp, values, **params)
+    if kind != "combination":
+        image = image[..., None]
+    return _zoomed(xp, image, zoom)
+
+
+def drawing_kinds() -> tuple[str, ...]:
+    """The names :func:`draw` knows."""
+    return tuple(_DRAWINGS)

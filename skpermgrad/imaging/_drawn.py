@@ -1,0 +1,101 @@
+"""What the drawn images share: a drawing of the whole scaled row.
+
+A layout (``_base._BaseImager``) puts each feature on one pixel; a drawn
+image is a function of the whole row (bars, pairwise differences), drawn by
+``_drawing.draw`` from the scaled values, in NumPy here and in ``keras.ops``
+inside the hybrids. A subclass names its drawing, its parameters, where each
+feature is labelled and which pixels it draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import _ScaledImager
+from ._drawing import draw
+from ._layout import _CHUNK_ROWS
+
+
+class _BaseDrawnImager(_ScaledImager):
+    """Base of the drawn images.
+
+    Subclasses set ``_kind`` (a name :func:`~skpermgrad.imaging.draw` knows)
+    and implement ``_drawing_params(n_features)`` (the drawing's parameters,
+    refusing a drawing that cannot show the row), ``_anchors(n_features)``
+    (each feature's label pixel, before zoom) and ``_masks(n_features)`` (the
+    pixels each feature draws, before zoom).
+    """
+
+    _kind: str
+
+    def _drawing_params(self, n_features: int) -> dict[str, Any]:
+        return {}
+
+    def _fit_image(self, values):
+        n_features, zoom = values.shape[1], self.zoom
+        masks = self._masks(n_features)
+        height, width = masks.shape[1:]
+        channels = draw(self._kind, values[:1], **self._drawing_params(n_features))
+        self.image_shape_ = (height * zoom, width * zoom, channels.shape[-1])
+        self.feature_positions_ = np.asarray(self._anchors(n_features)) * zoom
+        self.feature_masks_ = np.kron(masks, np.ones((1, zoom, zoom), dtype=bool))
+
+    def get_drawing(self) -> tuple[str, dict[str, Any]]:
+        """The drawing, as data: its name and parameters (zoom included).
+
+        ``skpermgrad.imaging.draw(kind, values, **params)`` draws what
+        :meth:`transform_images` returns from :meth:`transform_values`'
+        output; the hybrid networks draw it inside the Keras graph with
+        ``xp=keras.ops``.
+
+        Returns
+        -------
+        kind : str
+            The drawing's name.
+        params : dict
+            Its keyword arguments.
+        """
+        check_is_fitted(self)
+        return self._kind, {
+            "zoom": self.zoom,
+            **self._drawing_params(self.n_features_in_),
+        }
+
+    def transform_images(self, X: ArrayLike) -> np.ndarray:
+        """Draw rows as images of shape ``(n_samples, height, width, channels)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data; values outside the training range are clipped to it.
+
+        Returns
+        -------
+        images : ndarray of shape (n_samples, height, width, channels), float32
+            Pixel values in [0, 1], drawn in float32 from the values
+            :meth:`transform_values` returns: what the hybrids draw from them
+            inside their graph.
+        """
+        values = self.transform_values(X)
+        kind, params = self.get_drawing()
+        images = np.empty((len(values), *self.image_shape_), dtype=np.float32)
+        for start in range(0, len(values), _CHUNK_ROWS):  # bounded scratch space
+            rows = slice(start, start + _CHUNK_ROWS)
+            images[rows] = draw(kind, values[rows], **params)
+        return images
+
+
+def _cross_masks(n_features):
+    """Row ``i`` and column ``i`` of an ``n x n`` image, for each feature ``i``."""
+    masks = np.zeros((n_features, n_features, n_features), dtype=bool)
+    for i in range(n_features):
+        masks[i, i, :] = masks[i, :, i] = True
+    return masks
+
+
+def _diagonal(n_features):
+    return np.repeat(np.arange(n_features)[:, None], 2, axis=1)

@@ -1,0 +1,224 @@
+"""The drawn images (DistanceMatrix, BarGraph, Combination) as imagers, drawn in
+NumPy and inside the hybrid's graph, and the hybrid's explanations on them."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from skpermgrad import (
+    BarGraphImager,
+    CombinationImager,
+    DistanceMatrixImager,
+    IGTDImager,
+)
+from skpermgrad.imaging import draw
+
+DRAWN = {
+    "distance": lambda **kw: DistanceMatrixImager(**kw),
+    "bars": lambda **kw: BarGraphImager(pixel_width=2, gap=1, **kw),
+    "combination": lambda **kw: CombinationImager(**kw),
+}
+
+
+@pytest.fixture(scope="module")
+def table():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)) * [1, 10, 100, 0.1, 1]
+    return pd.DataFrame(X, columns=list("abcde"))
+
+
+def test_distance_matrix_by_hand():
+    X = np.array([[0.0, 0.0, 0.0], [4.0, 2.0, 1.0], [2.0, 1.0, 0.5]])
+    image = DistanceMatrixImager().fit(X).transform_images(X[2:])[0, :, :, 0]
+    # scaled row (0.5, 0.5, 0.5) is constant: mid-grey everywhere
+    np.testing.assert_array_equal(image, 0.5)
+    image = DistanceMatrixImager().fit(X).transform_images([[4.0, 0.0, 0.5]])[0, ..., 0]
+    v = np.array([1.0, 0.0, 0.5])  # scaled; range 1
+    np.testing.assert_allclose(image, (v[:, None] - v[None, :] + 1) / 2, atol=1e-7)
+
+
+def test_bar_graph_by_hand():
+    X = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    imager = BarGraphImager(pixel_width=1, gap=1).fit(X)
+    assert imager.image_shape_ == (7, 7, 1)  # 3 bars + 4 gaps; 5 px of bar
+    image = imager.transform_images([[1.0, 0.5, 0.0]])[0, ..., 0]
+    expected = np.zeros((7, 7))
+    expected[1:6, 1] = 1  # floor(1.0 * 5) from the top padding
+    expected[1:3, 3] = 1  # floor(0.5 * 5) = 2
+    np.testing.assert_array_equal(image, expected)
+    np.testing.assert_array_equal(imager.feature_positions_, [[1, 1], [1, 3], [1, 5]])
+    assert imager.feature_masks_[1, 1:6, 3].all()
+    assert imager.feature_masks_[1].sum() == 5
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_each_feature_draws_only_its_mask(name, table):
+    imager = DRAWN[name]().fit(table)
+    X = table.to_numpy()
+    base = np.median(X, axis=0)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    row = np.where(np.arange(5) % 2, lo, hi)  # the row's range is 0..1 already
+    for j in range(5):
+        a, b = row.copy(), row.copy()
+        a[j], b[j] = lo[j] + 0.3 * (hi[j] - lo[j]), lo[j] + 0.7 * (hi[j] - lo[j])
+        changed = np.any(
+            imager.transform_images([a]) != imager.transform_images([b]), -1
+        )
+        assert changed[0].any()
+        assert not (changed[0] & ~imager.feature_masks_[j]).any()
+    del base
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_images_are_learned_from_training_rows_and_clipped(name, table):
+    imager = DRAWN[name]().fit(table.iloc[:100])
+    images = imager.transform_images(table)
+    assert images.dtype == np.float32 and images.min() >= 0 and images.max() <= 1
+    assert images.shape == (200, *imager.image_shape_)
+    assert imager.transform(table).shape == (200, np.prod(imager.image_shape_))
+    assert list(imager.get_feature_layout().feature) == list("abcde")
+    assert imager.feature_masks_.shape == (5, *imager.image_shape_[:2])
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_zoom_repeats_every_pixel(name, table):
+    one = DRAWN[name]().fit(table)
+    three = DRAWN[name](zoom=3).fit(table)
+    small, big = one.transform_images(table[:4]), three.transform_images(table[:4])
+    np.testing.assert_array_equal(big[:, ::3, ::3], small)
+    np.testing.assert_array_equal(big[:, 2::3, 1::3], small)
+    np.testing.assert_array_equal(three.feature_positions_, 3 * one.feature_positions_)
+    assert three.feature_masks_.sum() == 9 * one.feature_masks_.sum()
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_set_output_and_pickle(name, table):
+    imager = DRAWN[name]().set_output(transform="pandas").fit(table)
+    out = imager.transform(table[:3])
+    assert isinstance(out, pd.DataFrame)
+    assert list(out.columns) == list(imager.get_feature_names_out())
+    again = pickle.loads(pickle.dumps(imager))
+    pd.testing.assert_frame_equal(again.transform(table[:3]), out)
+
+
+def test_clear_errors(table):
+    two = table.iloc[:, :2]
+    with pytest.raises(ValueError, match="no room for a bar.*gap >= 1"):
+        BarGraphImager().fit(two)
+    BarGraphImager(gap=1).fit(two)
+    with pytest.warns(UserWarning, match="bar channel.*stays empty"):
+        CombinationImager().fit(two)
+    with pytest.raises(ValueError, match="pixel_width"):
+        BarGraphImager(pixel_width=0).fit(table)
+    with pytest.raises(ValueError, match="has 4 features"):
+        DistanceMatrixImager().fit(table).transform(table.iloc[:, :4].to_numpy())
+
+
+# ---------------------------------------------------------------- the hybrid
+keras = pytest.importorskip("keras")
+
+from _tiny import FAST  # noqa: E402
+
+from skpermgrad import (  # noqa: E402
+    GradCAMDisplay,
+    HybridClassifier,
+    HybridRegressor,
+    explain_rows,
+    permgrad_importance,
+)
+from skpermgrad.models import DrawnRender  # noqa: E402
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_the_graph_draws_what_transform_images_draws(name, table):
+    imager = DRAWN[name](zoom=2).fit(table)
+    kind, params = imager.get_drawing()
+    values = imager.transform_values(table)
+    layer = DrawnRender(kind, params)
+    np.testing.assert_allclose(layer(values), imager.transform_images(table), atol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(draw(kind, values, xp=keras.ops, **params)),
+        draw(kind, values.astype(np.float64), **params),
+        atol=1e-6,
+    )
+    again = DrawnRender.from_config(layer.get_config())
+    np.testing.assert_array_equal(again(values), layer(values))
+
+
+@pytest.fixture(scope="module")
+def task():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(240, 6))
+    y = 3 * X[:, 0] + X[:, 1] ** 2 + 0.05 * rng.normal(size=240)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(task):
+    X, y = task
+    return {
+        name: HybridRegressor(DRAWN[name](), **{**FAST, "n_conv_layers": 2}).fit(X, y)
+        for name in DRAWN
+    }
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_hybrid_reads_every_drawing_and_explains_it(name, task, fitted, pyplot):
+    X, y = task
+    reg = fitted[name]
+    imager = reg.feature_encoder_.imager_
+    shape = imager.image_shape_
+    assert tuple(reg.model_.get_layer("image").output.shape[1:]) == shape
+    rendered = keras.Model(
+        reg.model_.get_layer("image_input").output,
+        reg.model_.get_layer("image").output,
+    )(imager.transform_values(X[:20]))
+    np.testing.assert_allclose(rendered, imager.transform_images(X[:20]), atol=1e-6)
+    for options in ({}, {"cnn_importance": "gradcam"}, {"permutation": "model"}):
+        result = permgrad_importance(reg, X, y, n_repeats=1, random_state=0, **options)
+        assert result.importances.shape == (6,)
+        assert np.all(np.isfinite(result.importances))
+    np.testing.assert_array_equal(result.feature_positions, imager.feature_positions_)
+    display = GradCAMDisplay.from_result(result)
+    assert display.heatmap.shape == shape[:2]
+    assert {t.get_text() for t in display.texts_} == {f"x{i}" for i in range(6)}
+
+
+def test_integrated_gradients_only_through_a_differentiable_drawing(task, fitted):
+    X, y = task
+    rows = explain_rows(fitted["distance"], X[:5], background=X)
+    gap = rows.predictions - rows.baseline_prediction
+    np.testing.assert_allclose(rows.attributions.sum(axis=1), gap, atol=0.05)
+    assert np.abs(rows.cnn).sum() > 0  # the image's part reaches the values
+    ig = {"fusion": "branch_weights", "cnn_importance": "integrated_gradients"}
+    result = permgrad_importance(fitted["distance"], X, y, n_repeats=1, **ig)
+    assert np.all(np.isfinite(result.importances))
+    for name in ("bars", "combination"):
+        with pytest.raises(ValueError, match="step function.*cnn_importance="):
+            explain_rows(fitted[name], X[:5], background=X)
+        imager = type(fitted[name].feature_encoder_.imager_).__name__
+        with pytest.raises(ValueError, match=f"but {imager} draws"):
+            permgrad_importance(fitted[name], X, y, **ig)
+
+
+def test_grid_search_over_layouts_and_drawings(task):
+    X, y = task
+    search = GridSearchCV(
+        HybridRegressor(**FAST),
+        {"imager": [IGTDImager(random_state=0), DistanceMatrixImager()]},
+        cv=2,
+    ).fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_classifier_on_a_drawing():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(-1, 1, size=(150, 5))
+    y = np.where(X[:, 0] > 0, "a", "b")
+    clf = HybridClassifier(CombinationImager(), **FAST).fit(X, y)
+    assert clf.predict_proba(X[:3]).shape == (3, 2)
+    result = permgrad_importance(clf, X, y, n_repeats=1, random_state=0)
+    assert result.importances.shape == (5,)

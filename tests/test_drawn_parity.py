@@ -1,0 +1,82 @@
+"""Parity of the drawn images with TINTOlib 1.3.1: DistanceMatrix, BarGraph,
+Combination (runs in the parity environment, pandas<3; see the README)."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skpermgrad import BarGraphImager, CombinationImager, DistanceMatrixImager
+
+pytest.importorskip(
+    "TINTOlib.barGraph",
+    reason="TINTOlib (the parity extra, pandas<3) runs in its own environment: "
+    "see the README",
+)
+from TINTOlib.barGraph import BarGraph  # noqa: E402
+from TINTOlib.combination import Combination  # noqa: E402
+from TINTOlib.distanceMatrix import DistanceMatrix  # noqa: E402
+
+
+def _tintolib_images(model, X, tmp_path):
+    """The float images a TINTOlib method draws (before its PNG rounding), in
+    row order: its ``_save_image`` replaced by a list's ``append``."""
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    frame["target"] = 0.0
+    drawn = []
+    model._save_image = lambda image, y, number: drawn.append(np.array(image))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(frame)
+        model.transform(frame, str(tmp_path))
+    images = np.stack(drawn).astype(np.float64)
+    return images if images.ndim == 4 else images[..., None]
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (DistanceMatrixImager(), dict(cls=DistanceMatrix)),
+        (DistanceMatrixImager(zoom=3), dict(cls=DistanceMatrix, zoom=3)),
+        (BarGraphImager(), dict(cls=BarGraph)),
+        (
+            BarGraphImager(pixel_width=3, gap=2),
+            dict(cls=BarGraph, pixel_width=3, gap=2),
+        ),
+        (CombinationImager(), dict(cls=Combination)),
+        (CombinationImager(zoom=2), dict(cls=Combination, zoom=2)),
+    ],
+    ids=["distance", "distance-zoom3", "bars", "bars-3-2", "combination", "comb-zoom2"],
+)
+def test_drawn_images_equal_tintolib(puma_small, tmp_path, ours, theirs):
+    X = puma_small[0].to_numpy()[:150]
+    theirs = dict(theirs)
+    model = theirs.pop("cls")(problem="regression", **theirs)
+    expected = _tintolib_images(model, X, tmp_path)
+    got = ours.fit(X).transform_images(X)
+    assert got.shape == expected.shape
+    differ = ~np.isclose(got, expected, rtol=0, atol=1e-6)
+    # float32 rounding (drawn from the float32 values the network reads) can
+    # lengthen a bar by one pixel, only where float64's value times the bar
+    # height is a hair under a whole number (a feature's training maximum)
+    if differ.any():
+        assert not isinstance(ours, DistanceMatrixImager)
+        bars = ours.get_drawing()[1].get("pixel_width", 1)
+        side = expected.shape[1] // ours.zoom
+        height = side - 2 * bars
+        scaled = ours._scale(X.copy()) * height
+        near = np.abs(scaled - np.round(scaled)) < 1e-6
+        rows = np.unique(np.nonzero(differ)[0])
+        assert near[rows].any(axis=1).all()
+        assert differ.mean() < 1e-3
+
+
+def test_a_constant_row_is_drawn_mid_grey_where_tintolib_is_undefined(tmp_path):
+    X = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.2, 0.7, 0.4]])
+    with np.errstate(invalid="ignore"):
+        expected = _tintolib_images(DistanceMatrix(problem="regression"), X, tmp_path)
+    assert np.isnan(expected[0]).all()  # 0 / 0
+    got = DistanceMatrixImager().fit(X).transform_images(X)
+    np.testing.assert_array_equal(got[0], 0.5)
+    np.testing.assert_allclose(got[2], expected[2], atol=1e-7)
