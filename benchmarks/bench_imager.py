@@ -1,4 +1,4 @@
-"""The imagers vs TINTOlib 1.3.1 (npy output): speed ratio and equal output.
+"""The imagers vs TINTOlib 1.3.1 (its fastest output): speed ratio, equal output.
 
 Usage: python benchmarks/bench_imager.py [--only NAME,...] [--repeats N]
        [--tintolib-repeats N] [--data-dir DIR] [--out FILE]
@@ -6,20 +6,24 @@ Usage: python benchmarks/bench_imager.py [--only NAME,...] [--repeats N]
 Two tables: puma8NH (8,192 rows, 8 features, bundled) and spambase (4,601
 rows, 57 features, ``../shared/datasets``). TINTOlib's time is its
 ``fit_transform`` writing one ``.npy`` per row into a temporary folder (its
-fastest output); ours is ``fit`` + ``transform_images`` in memory; each is the
-best of a few runs, with the same settings, and the script checks that the
-images agree before it reports the ratio (``max_abs_diff``, on TINTOlib's
-scale: IGTD stores ``255 * (1 - value)``).
+fastest output; the drawn images, DistanceMatrix, BarGraph and Combination,
+write only PNG files, ``uint8(255 * value)``); ours is ``fit`` +
+``transform_images`` in memory; each is the best of a few runs, with the
+same settings, and the script checks that the images agree before it
+reports the ratio (``max_abs_diff``, on TINTOlib's scale: IGTD stores
+``255 * (1 - value)``, a PNG ``uint8(255 * value)``, so 1 is one grey level).
 
 REFINED: TINTOlib 1.3.1 runs its hill climbing under ``mpirun`` (mpi4py and an
 MPI installation, not among its dependencies) and its image writer fails on
 NumPy 2.4 (``float()`` of a 1-element array); its time here is its own
 functions replayed in one process (MDS, first assignment, hill climbing: the
 fit alone, no images written), and ``cost`` compares the layouts' objective.
-It measures, it never asserts a target.
+It measures, it never asserts a target. With ``--only``, the results of the
+other settings already in ``--out`` are kept (each row records its commit).
 """
 
 import argparse
+import json
 import tempfile
 import time
 import warnings
@@ -28,10 +32,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _results import RESULTS, parse_names, write_result
+from _results import RESULTS, _commit, parse_names, write_result
 
 from skpermgrad import (
+    BarGraphImager,
+    CombinationImager,
     DeepInsightImager,
+    DistanceMatrixImager,
     FotomicsImager,
     IGTDImager,
     RefinedImager,
@@ -56,10 +63,18 @@ def _side(X, factor=1):
     return max(2, int(np.ceil(np.sqrt(factor * X.shape[1]))))
 
 
-# name: (our imager from X, TINTOlib model from X, TINTOlib's npy from ours)
+def _png(images):
+    """Our float images as TINTOlib's PNG files hold them."""
+    return np.uint8(images * 255).astype(np.float64)
+
+
+# name: (our imager from X, TINTOlib model from X, TINTOlib's file from ours)
 def _settings():
     from sklearn.preprocessing import MinMaxScaler
+    from TINTOlib.barGraph import BarGraph
+    from TINTOlib.combination import Combination
     from TINTOlib.deepInsight import DeepInsight
+    from TINTOlib.distanceMatrix import DistanceMatrix
     from TINTOlib.fotomics import Fotomics
     from TINTOlib.igtd import IGTD
     from TINTOlib.tinto import TINTO
@@ -111,6 +126,21 @@ def _settings():
             lambda X: Fotomics(_side(X, 2), problem="regression", format="npy"),
             lambda images: images,
         ),
+        "distance_matrix": (
+            lambda X: DistanceMatrixImager(),
+            lambda X: DistanceMatrix(problem="regression"),
+            _png,
+        ),
+        "bar_graph": (
+            lambda X: BarGraphImager(pixel_width=2, gap=1),
+            lambda X: BarGraph(problem="regression", pixel_width=2, gap=1),
+            _png,
+        ),
+        "combination": (
+            lambda X: CombinationImager(),
+            lambda X: Combination(problem="regression"),
+            _png,
+        ),
     }
 
 
@@ -125,9 +155,20 @@ def _time_tintolib(model, X, repeats):
                 warnings.simplefilter("ignore")
                 model.fit_transform(frame, folder)
             times.append(time.perf_counter() - start)
-            files = sorted(Path(folder, "images").glob("*.npy"))
-            images = np.stack([np.load(f) for f in files])
+            images = _read_images(Path(folder, "images"))
     return min(times), images
+
+
+def _read_images(folder):
+    """TINTOlib's images in row order: its npy files, or its PNG files (one
+    channel, or RGB)."""
+    files = sorted(folder.glob("*.npy"))
+    if files:
+        return np.stack([np.load(f) for f in files])
+    from PIL import Image
+
+    files = sorted(folder.glob("*.png"))
+    return np.stack([np.asarray(Image.open(f), dtype=np.float64) for f in files])
 
 
 def _time_ours(make, X, repeats):
@@ -137,7 +178,7 @@ def _time_ours(make, X, repeats):
         imager = make().fit(X)
         images = imager.transform_images(X)
         times.append(time.perf_counter() - start)
-    return min(times), images[..., 0], imager
+    return min(times), images if images.shape[-1] == 3 else images[..., 0], imager
 
 
 def _tintolib_refined_fit(X):
@@ -218,6 +259,7 @@ def main(argv=None):
                     speedup=round(ref_time / our_time, 1),
                     max_abs_diff=diff,
                     cost=cost,
+                    commit=_commit(),
                 )
             )
             r = rows[-1]
@@ -226,6 +268,11 @@ def main(argv=None):
                 f" s {r['speedup']:8.1f}x  diff={diff}  cost={cost}",
                 flush=True,
             )
+    out = Path(args.out)
+    if args.only and out.is_file():  # keep the settings not measured again
+        again = {(r["table"], r["setting"]) for r in rows}
+        kept = json.loads(out.read_text())["results"]
+        rows = [r for r in kept if (r["table"], r["setting"]) not in again] + rows
     write_result(
         args.out,
         "bench_imager",

@@ -14,6 +14,8 @@ Every dataset of ``../shared/datasets`` (see its README), the same shuffled
 - ``hybrid_<layout>`` / ``cnn_only_<layout>``: the hybrid and its CNN-only
   variant on each other image (``LAYOUTS``: TINTO at 20x20 and sized to the
   table, REFINED, DeepInsight, Fotomics; the default is IGTD);
+- ``hybrid_<drawing>``: the hybrid on each drawn image (``DRAWINGS``: the
+  distance matrix, the bar graph, the combination; the imagers' defaults);
 - ``hist_gradient_boosting``, ``random_forest`` (200 trees), ``sklearn_mlp``
   (MLPRegressor/MLPClassifier with early stopping, standardised inputs).
 
@@ -106,6 +108,17 @@ def _layouts(n_features, seed):
     }
 
 
+def _drawings():
+    """The drawn images the hybrid is measured on (the imagers' defaults)."""
+    from skpermgrad import BarGraphImager, CombinationImager, DistanceMatrixImager
+
+    return {
+        "distance_matrix": DistanceMatrixImager(),
+        "bar_graph": BarGraphImager(),
+        "combination": CombinationImager(),
+    }
+
+
 def _models(task, epochs, seed, n_features):
     from sklearn.ensemble import (
         HistGradientBoostingClassifier,
@@ -133,6 +146,8 @@ def _models(task, epochs, seed, n_features):
         if layout != DEFAULT_LAYOUT:  # "hybrid" and "cnn_only" read it
             per_layout[f"hybrid_{layout}"] = net("both", imager)
             per_layout[f"cnn_only_{layout}"] = net("cnn", imager)
+    for drawing, imager in _drawings().items():
+        per_layout[f"hybrid_{drawing}"] = net("both", imager)
     return {
         "hybrid": net("both"),
         "mlp_only": net("mlp"),
@@ -192,11 +207,16 @@ CORE = (
 LAYOUTS = ("tinto", "tinto_sized", "igtd", "refined", "deepinsight", "fotomics")
 # the image of the hybrids' imager=None; "hybrid" and "cnn_only" read it
 DEFAULT_LAYOUT = "igtd"
-MODELS = CORE + tuple(
-    f"{kind}_{layout}"
-    for layout in LAYOUTS
-    if layout != DEFAULT_LAYOUT
-    for kind in ("hybrid", "cnn_only")
+DRAWINGS = ("distance_matrix", "bar_graph", "combination")
+MODELS = (
+    CORE
+    + tuple(
+        f"{kind}_{layout}"
+        for layout in LAYOUTS
+        if layout != DEFAULT_LAYOUT
+        for kind in ("hybrid", "cnn_only")
+    )
+    + tuple(f"hybrid_{drawing}" for drawing in DRAWINGS)
 )
 
 
@@ -414,7 +434,7 @@ def markdown(results, settings):
             ]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
-    return "\n".join(lines + layout_markdown(results))
+    return "\n".join(lines + layout_markdown(results) + drawing_markdown(results))
 
 
 def _readme_cell(value, metric):
@@ -509,6 +529,36 @@ def layout_markdown(results):
         "|---|---:|",
     ]
     lines += [f"| {lay} | {mean[lay]:.2f} |" for lay in sorted(mean, key=mean.get)]
+    return lines + ["", ""]
+
+
+def drawing_markdown(results):
+    """The hybrid on each drawn image, next to it on the default image."""
+    lines = [
+        "## The hybrid on each drawn image",
+        "",
+        f"The default hybrid on its default image (`{DEFAULT_LAYOUT}`) and on each "
+        "drawing (the imagers' defaults); main metric (RMSE or accuracy, mean over "
+        "folds), then fit seconds a fold; the best of the row in bold.",
+        "",
+        "| dataset | " + " | ".join([DEFAULT_LAYOUT, *DRAWINGS]) + " | fit s |",
+        "|---|" + "---:|" * (len(DRAWINGS) + 2),
+    ]
+    for name, result in results.items():
+        models = result["models"]
+        labels = ["hybrid", *(f"hybrid_{d}" for d in DRAWINGS)]
+        if not any(f"hybrid_{d}" in models for d in DRAWINGS):
+            continue
+        metric, sign = PRIMARY[result["task"]]
+        means = [models[m][metric]["mean"] if m in models else None for m in labels]
+        known = [i for i, v in enumerate(means) if v is not None]
+        best = min(known, key=lambda i: sign * means[i])
+        cells = ["—" if v is None else f"{v:.4f}" for v in means]
+        cells[best] = f"**{cells[best]}**"
+        fits = " / ".join(
+            f"{models[m]['fit_seconds']:.0f}" if m in models else "—" for m in labels
+        )
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {fits} |")
     return lines + ["", ""]
 
 

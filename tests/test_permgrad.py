@@ -280,14 +280,15 @@ def test_image_permutation_of_a_classifier_is_one_score():
 
 def test_gradcam_is_read_at_row_col_of_the_image():
     # With the hand-built network Grad-CAM equals the image, so feature j's
-    # value is the mean of its own pixel. Reading (col, row) instead would hit
-    # empty pixels: the layout is asymmetric.
+    # value is the mean over its mask, its own pixel. Reading (col, row)
+    # instead would hit empty pixels: the layout is asymmetric.
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(40, 5)) * np.array([1, 2, 3, 4, 5])
     imager = TintoImager(pixels=7, random_state=0).fit(X)
     rows, cols = imager.feature_positions_.T
     assert not np.array_equal(rows, cols)
-    net = _Network(_hand_built(imager, 0.0, 1.0), imager.feature_positions_, 7, 1)
+    assert np.array_equal(np.argwhere(imager.feature_masks_)[:, 1:], np.c_[rows, cols])
+    net = _Network(_hand_built(imager, 0.0, 1.0), imager.feature_masks_, 1)
     values = imager.transform_values(X)
     cam, heat, image, _ = (t.numpy() for t in net.gradcam(values, np.zeros((1, 1))))
     np.testing.assert_allclose(cam[0], values, rtol=1e-5, atol=1e-7)

@@ -177,8 +177,8 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
             One row per input feature, in input order, with columns ``feature``
             (its name, ``x0``, ``x1``, ... for unnamed input), ``row`` and ``col``
             (its pixel, or where a drawing labels it, as in
-            ``feature_positions_``) and ``n_pixels`` (how many pixels it
-            draws, as in ``feature_masks_``).
+            ``feature_positions_``; ``feature_masks_`` holds every pixel it
+            draws).
         """
         check_is_fitted(self)
         return pd.DataFrame(
@@ -186,7 +186,6 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
                 "feature": self._feature_labels(),
                 "row": self.feature_positions_[:, 0],
                 "col": self.feature_positions_[:, 1],
-                "n_pixels": self.feature_masks_.sum(axis=(1, 2)),
             }
         )
 

@@ -143,7 +143,7 @@ class TintoImager(_BaseImager):
     >>> imager.transform_images(X[:5]).shape
     (5, 8, 8, 1)
     >>> imager.get_feature_layout().columns.tolist()
-    ['feature', 'row', 'col', 'n_pixels']
+    ['feature', 'row', 'col']
     """
 
     _parameter_constraints: dict = {
