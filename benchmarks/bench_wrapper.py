@@ -1,18 +1,20 @@
 """HybridRegressor overhead over raw Keras, and training memory on 1,000,000 rows.
 
 Usage: python benchmarks/bench_wrapper.py [--epochs N] [--repeats N] [--rows N]
-       [--out FILE]
+       [--imagers NAME,...] [--only memory] [--out FILE]
 
 1. Time: ``HybridRegressor.fit`` on puma8NH against building, compiling and
    fitting the *same* network (``build_hybrid_model`` with the same settings) in
    raw Keras on the same encoded data, epochs, batch size and optimizer (constant
    learning rate, no validation split, for both). Median of ``--repeats`` runs,
    alternating. Target: ratio <= 1.10.
-2. Memory: in a fresh process, one epoch of ``HybridRegressor.fit`` on a synthetic
+2. Memory: in a fresh process per imager (``IMAGERS``: TINTO at 20x20, IGTD,
+   and the drawn images), one epoch of ``HybridRegressor.fit`` on a synthetic
    ``--rows`` x 8 float64 table; peak resident memory during the fit (VmHWM) minus
    the resident memory just before it, over ``X.nbytes``. Images are rendered in
    the graph per batch, so this should not grow with n * height * width.
-   Target: <= 3x.
+   Target: <= 3x. ``--only memory`` skips the timing (and keeps the timing
+   already in ``--out``).
 
 It measures and writes results; it never asserts a target.
 """
@@ -24,8 +26,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
-from _results import RESULTS, write_result
+from _results import RESULTS, _commit, parse_names, write_result
 
 NETWORK = dict(
     n_dense_layers=2,
@@ -103,7 +106,8 @@ _MEMORY_SCRIPT = textwrap.dedent(
     """
     import json, re
     import numpy as np
-    from skpermgrad import HybridRegressor, TintoImager
+    import skpermgrad
+    from skpermgrad import HybridRegressor
 
     def status(field):
         text = open("/proc/self/status").read()
@@ -112,36 +116,58 @@ _MEMORY_SCRIPT = textwrap.dedent(
     rng = np.random.default_rng(0)
     X = rng.normal(size=({rows}, 8))
     y = X @ rng.normal(size=8) + 0.1 * rng.normal(size={rows})
-    reg = HybridRegressor(TintoImager(pixels=20, random_state=0), epochs=1,
-                          batch_size={batch_size}, random_state=0, {network})
+    def imager():
+        return skpermgrad.{imager}
+
+    reg = HybridRegressor(imager(), epochs=1, batch_size={batch_size},
+                          random_state=0, {network})
     # warm TensorFlow up on a few rows so its one-off allocations are not counted
     # (same batch size: the per-batch buffers are O(batch), paid once)
-    HybridRegressor(TintoImager(pixels=20, random_state=0), epochs=1,
-                    batch_size={batch_size}, random_state=0,
+    HybridRegressor(imager(), epochs=1, batch_size={batch_size}, random_state=0,
                     {network}).fit(X[:4 * {batch_size}], y[:4 * {batch_size}])
     before = status("VmRSS")
     reg.fit(X, y)
     peak = status("VmHWM")
-    print(json.dumps(dict(x_bytes=X.nbytes, rss_before=before, peak=peak)))
+    image = reg.feature_encoder_.imager_.image_shape_
+    print(json.dumps(dict(x_bytes=X.nbytes, rss_before=before, peak=peak,
+                          image=list(image))))
     """
 )
 
 
-def _memory(rows, batch_size):
+# name: the imager, as an expression in the skpermgrad namespace
+IMAGERS = {
+    "tinto": "TintoImager(pixels=20, random_state=0)",
+    "igtd": "IGTDImager(random_state=0)",
+    "distance_matrix": "DistanceMatrixImager()",
+    "bar_graph": "BarGraphImager()",
+    "combination": "CombinationImager()",
+}
+
+
+def _memory(rows, batch_size, imager):
     network = ", ".join(f"{k}={v!r}" for k, v in NETWORK.items())
-    script = _MEMORY_SCRIPT.format(rows=rows, batch_size=batch_size, network=network)
+    script = _MEMORY_SCRIPT.format(
+        rows=rows, batch_size=batch_size, network=network, imager=IMAGERS[imager]
+    )
     out = subprocess.run(
         [sys.executable, "-c", script], check=True, capture_output=True, text=True
     )
     res = json.loads(out.stdout.strip().splitlines()[-1])
     extra = res["peak"] - res["rss_before"]
+    height, width, channels = res["image"]
     return dict(
+        imager=IMAGERS[imager],
+        image=res["image"],
         rows=rows,
         batch_size=batch_size,
         x_mib=round(res["x_bytes"] / 2**20, 1),
         peak_extra_mib=round(extra / 2**20, 1),
         ratio=round(extra / res["x_bytes"], 2),
-        dense_images_would_be_mib=round(rows * 20 * 20 * 4 / 2**20, 1),
+        dense_images_would_be_mib=round(
+            rows * height * width * channels * 4 / 2**20, 1
+        ),
+        commit=_commit(),
     )
 
 
@@ -151,22 +177,38 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=1024, help="memory run")
+    parser.add_argument("--imagers", help=f"comma-separated, from {list(IMAGERS)}")
+    parser.add_argument("--only", choices=["memory"], help="skip the timing")
     parser.add_argument("--out", default=str(RESULTS / "bench_wrapper.json"))
     args = parser.parse_args(argv)
 
-    timing = _time_fits(args.epochs, args.repeats)
-    print(
-        f"fit time, puma8NH ({timing['rows']} rows, {timing['epochs']} epochs): "
-        f"HybridRegressor {timing['hybrid_fit_s']:.2f} s, raw Keras "
-        f"{timing['keras_fit_s']:.2f} s, ratio {timing['ratio']:.3f} (target <= 1.10)"
-    )
-    memory = _memory(args.rows, args.batch_size)
-    print(
-        f"one epoch on {memory['rows']} x 8: X is {memory['x_mib']} MiB, peak extra "
-        f"memory {memory['peak_extra_mib']} MiB, ratio {memory['ratio']:.2f} "
-        f"(target <= 3; materialised float32 images alone would be "
-        f"{memory['dense_images_would_be_mib']} MiB)"
-    )
+    out = Path(args.out)
+    before = json.loads(out.read_text()) if out.is_file() else {}
+    if args.only == "memory":
+        timing = before["timing"]
+    else:
+        timing = _time_fits(args.epochs, args.repeats)
+        timing["commit"] = _commit()
+        print(
+            f"fit time, puma8NH ({timing['rows']} rows, {timing['epochs']} epochs): "
+            f"HybridRegressor {timing['hybrid_fit_s']:.2f} s, raw Keras "
+            f"{timing['keras_fit_s']:.2f} s, ratio {timing['ratio']:.3f} "
+            "(target <= 1.10)"
+        )
+    names = list(IMAGERS)
+    if args.imagers:
+        names = parse_names(parser, args.imagers, IMAGERS, "imager")
+    # the imagers not measured again keep their results (one fit each)
+    memory = {k: v for k, v in before.get("memory", {}).items() if k in IMAGERS}
+    for name in names:
+        memory[name] = m = _memory(args.rows, args.batch_size, name)
+        print(
+            f"{name}: one epoch on {m['rows']} x 8: X is {m['x_mib']} MiB, peak "
+            f"extra memory {m['peak_extra_mib']} MiB, ratio {m['ratio']:.2f} "
+            f"(target <= 3; materialised float32 {m['image']} images alone would "
+            f"be {m['dense_images_would_be_mib']} MiB)",
+            flush=True,
+        )
 
     write_result(
         args.out,
