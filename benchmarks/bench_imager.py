@@ -37,9 +37,11 @@ from _results import RESULTS, _commit, parse_names, write_result
 
 from skpermgrad import (
     BarGraphImager,
+    BIEImager,
     CombinationImager,
     DeepInsightImager,
     DistanceMatrixImager,
+    FeatureWrapImager,
     FotomicsImager,
     IGTDImager,
     RefinedImager,
@@ -64,6 +66,11 @@ def _side(X, factor=1):
     return max(2, int(np.ceil(np.sqrt(factor * X.shape[1]))))
 
 
+def _wrap_size(X, bins=10):
+    """The smallest square FeatureWrap image of ``X``'s bits (8 x 8 at least)."""
+    return (max(8, _side(X, bins / 8)),) * 2
+
+
 def _png(images):
     """Our float images as TINTOlib's PNG files hold them."""
     return np.uint8(images * 255).astype(np.float64)
@@ -73,9 +80,11 @@ def _png(images):
 def _settings():
     from sklearn.preprocessing import MinMaxScaler
     from TINTOlib.barGraph import BarGraph
+    from TINTOlib.bie import BIE
     from TINTOlib.combination import Combination
     from TINTOlib.deepInsight import DeepInsight
     from TINTOlib.distanceMatrix import DistanceMatrix
+    from TINTOlib.featureWrap import FeatureWrap
     from TINTOlib.fotomics import Fotomics
     from TINTOlib.igtd import IGTD
     from TINTOlib.tinto import TINTO
@@ -140,6 +149,16 @@ def _settings():
         "combination": (
             lambda X: CombinationImager(),
             lambda X: Combination(problem="regression"),
+            _png,
+        ),
+        "bie": (
+            lambda X: BIEImager(),
+            lambda X: BIE(problem="regression"),
+            _png,
+        ),
+        "feature_wrap": (
+            lambda X: FeatureWrapImager(size=_wrap_size(X)),
+            lambda X: FeatureWrap(problem="regression", size=_wrap_size(X)),
             _png,
         ),
     }

@@ -15,7 +15,9 @@ Every dataset of ``../shared/datasets`` (see its README), the same shuffled
   variant on each other image (``LAYOUTS``: TINTO at 20x20 and sized to the
   table, REFINED, DeepInsight, Fotomics; the default is IGTD);
 - ``hybrid_<drawing>``: the hybrid on each drawn image (``DRAWINGS``: the
-  distance matrix, the bar graph, the combination; the imagers' defaults);
+  distance matrix, the bar graph, the combination, BIE, the feature wrap;
+  the imagers' defaults, the feature wrap on the smallest square, 8x8 at
+  least, that holds the table's bits);
 - ``hist_gradient_boosting``, ``random_forest`` (200 trees), ``sklearn_mlp``
   (MLPRegressor/MLPClassifier with early stopping, standardised inputs).
 
@@ -108,14 +110,25 @@ def _layouts(n_features, seed):
     }
 
 
-def _drawings():
-    """The drawn images the hybrid is measured on (the imagers' defaults)."""
-    from skpermgrad import BarGraphImager, CombinationImager, DistanceMatrixImager
+def _drawings(n_features):
+    """The drawn images the hybrid is measured on: the imagers' defaults, the
+    feature wrap on the smallest square (8x8 at least) its bits fit in."""
+    from skpermgrad import (
+        BarGraphImager,
+        BIEImager,
+        CombinationImager,
+        DistanceMatrixImager,
+        FeatureWrapImager,
+    )
 
     return {
         "distance_matrix": DistanceMatrixImager(),
         "bar_graph": BarGraphImager(),
         "combination": CombinationImager(),
+        "bie": BIEImager(),
+        "feature_wrap": FeatureWrapImager(
+            size=(max(8, math.ceil(math.sqrt(n_features * 10 / 8))),) * 2
+        ),
     }
 
 
@@ -146,7 +159,7 @@ def _models(task, epochs, seed, n_features):
         if layout != DEFAULT_LAYOUT:  # "hybrid" and "cnn_only" read it
             per_layout[f"hybrid_{layout}"] = net("both", imager)
             per_layout[f"cnn_only_{layout}"] = net("cnn", imager)
-    for drawing, imager in _drawings().items():
+    for drawing, imager in _drawings(n_features).items():
         per_layout[f"hybrid_{drawing}"] = net("both", imager)
     return {
         "hybrid": net("both"),
@@ -207,7 +220,7 @@ CORE = (
 LAYOUTS = ("tinto", "tinto_sized", "igtd", "refined", "deepinsight", "fotomics")
 # the image of the hybrids' imager=None; "hybrid" and "cnn_only" read it
 DEFAULT_LAYOUT = "igtd"
-DRAWINGS = ("distance_matrix", "bar_graph", "combination")
+DRAWINGS = ("distance_matrix", "bar_graph", "combination", "bie", "feature_wrap")
 MODELS = (
     CORE
     + tuple(

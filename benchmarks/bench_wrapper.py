@@ -142,6 +142,8 @@ IMAGERS = {
     "distance_matrix": "DistanceMatrixImager()",
     "bar_graph": "BarGraphImager()",
     "combination": "CombinationImager()",
+    "bie": "BIEImager()",
+    "feature_wrap": "FeatureWrapImager()",
 }
 
 

@@ -4,7 +4,8 @@ Tabular rows become small images, one pixel per feature (:class:`TintoImager`,
 :class:`IGTDImager`, :class:`RefinedImager`, :class:`DeepInsightImager`,
 :class:`FotomicsImager`) or a drawing of the whole row
 (:class:`DistanceMatrixImager`, :class:`BarGraphImager`,
-:class:`CombinationImager`); hybrid MLP+CNN
+:class:`CombinationImager`, :class:`BIEImager`, :class:`FeatureWrapImager`);
+hybrid MLP+CNN
 networks read both views (:class:`HybridRegressor`, :class:`HybridClassifier`);
 PermGrad explains them (:func:`permgrad_importance`,
 :class:`PermGradExplainer`, :func:`explain_rows` per row, and the displays
@@ -18,9 +19,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .imaging import (
     BarGraphImager,
+    BIEImager,
     CombinationImager,
     DeepInsightImager,
     DistanceMatrixImager,
+    FeatureWrapImager,
     FotomicsImager,
     IGTDImager,
     RefinedImager,
@@ -33,10 +36,12 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 __all__ = [
+    "BIEImager",
     "BarGraphImager",
     "CombinationImager",
     "DeepInsightImager",
     "DistanceMatrixImager",
+    "FeatureWrapImager",
     "FotomicsImager",
     "GradCAMDisplay",
     "HybridClassifier",

@@ -5,9 +5,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skpermgrad import (
     BarGraphImager,
+    BIEImager,
     CombinationImager,
     DeepInsightImager,
     DistanceMatrixImager,
+    FeatureWrapImager,
     FotomicsImager,
     IGTDImager,
     RefinedImager,
@@ -39,6 +41,8 @@ IMAGERS = [
     DistanceMatrixImager(),
     BarGraphImager(pixel_width=2, gap=1, zoom=2),
     CombinationImager(),
+    BIEImager(),
+    FeatureWrapImager(size=[6, 5], bins=3, zoom=2),
 ]
 ESTIMATORS = IMAGERS + [
     HybridRegressor(TintoImager(pixels=6), **FAST),

@@ -1,5 +1,6 @@
-"""The drawn images (DistanceMatrix, BarGraph, Combination) as imagers, drawn in
-NumPy and inside the hybrid's graph, and the hybrid's explanations on them."""
+"""The drawn images (DistanceMatrix, BarGraph, Combination, BIE, FeatureWrap) as
+imagers, drawn in NumPy and inside the hybrid's graph, and the hybrid's
+explanations on them."""
 
 import pickle
 
@@ -10,8 +11,10 @@ from sklearn.model_selection import GridSearchCV
 
 from skpermgrad import (
     BarGraphImager,
+    BIEImager,
     CombinationImager,
     DistanceMatrixImager,
+    FeatureWrapImager,
     IGTDImager,
 )
 from skpermgrad.imaging import draw
@@ -20,6 +23,8 @@ DRAWN = {
     "distance": lambda **kw: DistanceMatrixImager(**kw),
     "bars": lambda **kw: BarGraphImager(pixel_width=2, gap=1, **kw),
     "combination": lambda **kw: CombinationImager(**kw),
+    "bits": lambda **kw: BIEImager(**kw),
+    "wrap": lambda **kw: FeatureWrapImager(size=(4, 5), bins=6, **kw),
 }
 
 
@@ -104,6 +109,25 @@ def test_set_output_and_pickle(name, table):
     pd.testing.assert_frame_equal(again.transform(table[:3]), out)
 
 
+def test_float_bits_by_hand():
+    X = np.array([[0.0, 0.0], [4.0, 1.0]])
+    image = BIEImager().fit(X).transform_images([[1.0, 0.25]])[0, ..., 0]
+    # 0.25 = 2**-2: biased exponent 125 = 0b01111101, mantissa 0
+    expected = np.unpackbits(np.array([0.25, 0.25], ">f4").view(np.uint8))
+    np.testing.assert_array_equal(image.ravel(), expected)
+    assert image[0, 1:9].tolist() == [0, 1, 1, 1, 1, 1, 0, 1]
+
+
+def test_feature_wrap_by_hand():
+    X = np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    imager = FeatureWrapImager(size=(1, 2), bins=4).fit(X)
+    image = imager.transform_images([[0.1, 0.6, 1.0]])[0, :, :, 0]
+    # bins 0, 2, 3: bits 1000 0010 | 0001 0000
+    np.testing.assert_allclose(image * 255, [[0b10000010, 0b00010000]], atol=1e-4)
+    np.testing.assert_array_equal(imager.feature_masks_[:, 0], [[1, 0], [1, 0], [0, 1]])
+    np.testing.assert_array_equal(imager.feature_positions_, [[0, 0], [0, 0], [0, 1]])
+
+
 def test_clear_errors(table):
     two = table.iloc[:, :2]
     with pytest.raises(ValueError, match="no room for a bar.*gap >= 1"):
@@ -113,6 +137,10 @@ def test_clear_errors(table):
         CombinationImager().fit(two)
     with pytest.raises(ValueError, match="pixel_width"):
         BarGraphImager(pixel_width=0).fit(table)
+    with pytest.raises(ValueError, match=r"50 bits, but size=\(2, 3\) holds 48"):
+        FeatureWrapImager(size=(2, 3), bins=10).fit(table)
+    with pytest.raises(ValueError, match="two positive integers"):
+        FeatureWrapImager(size=(2, 0)).fit(table)
     with pytest.raises(ValueError, match="has 4 features"):
         DistanceMatrixImager().fit(table).transform(table.iloc[:, :4].to_numpy())
 
@@ -184,7 +212,9 @@ def test_hybrid_reads_every_drawing_and_explains_it(name, task, fitted, pyplot):
     np.testing.assert_array_equal(result.feature_positions, imager.feature_positions_)
     display = GradCAMDisplay.from_result(result)
     assert display.heatmap.shape == shape[:2]
-    assert {t.get_text() for t in display.texts_} == {f"x{i}" for i in range(6)}
+    # features labelled at one pixel (FeatureWrap's shared bytes) share a label
+    labels = {n for t in display.texts_ for n in t.get_text().split("\n")}
+    assert labels == {f"x{i}" for i in range(6)}
 
 
 def test_integrated_gradients_only_through_a_differentiable_drawing(task, fitted):
@@ -196,7 +226,7 @@ def test_integrated_gradients_only_through_a_differentiable_drawing(task, fitted
     ig = {"fusion": "branch_weights", "cnn_importance": "integrated_gradients"}
     result = permgrad_importance(fitted["distance"], X, y, n_repeats=1, **ig)
     assert np.all(np.isfinite(result.importances))
-    for name in ("bars", "combination"):
+    for name in ("bars", "combination", "bits", "wrap"):
         with pytest.raises(ValueError, match="step function.*cnn_importance="):
             explain_rows(fitted[name], X[:5], background=X)
         imager = type(fitted[name].feature_encoder_.imager_).__name__

@@ -1,5 +1,6 @@
 """Parity of the drawn images with TINTOlib 1.3.1: DistanceMatrix, BarGraph,
-Combination (runs in the parity environment, pandas<3; see the README)."""
+Combination, BIE, FeatureWrap (runs in the parity environment, pandas<3; see
+the README)."""
 
 import warnings
 
@@ -7,7 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skpermgrad import BarGraphImager, CombinationImager, DistanceMatrixImager
+from skpermgrad import (
+    BarGraphImager,
+    BIEImager,
+    CombinationImager,
+    DistanceMatrixImager,
+    FeatureWrapImager,
+)
 
 pytest.importorskip(
     "TINTOlib.barGraph",
@@ -15,8 +22,10 @@ pytest.importorskip(
     "see the README",
 )
 from TINTOlib.barGraph import BarGraph  # noqa: E402
+from TINTOlib.bie import BIE  # noqa: E402
 from TINTOlib.combination import Combination  # noqa: E402
 from TINTOlib.distanceMatrix import DistanceMatrix  # noqa: E402
+from TINTOlib.featureWrap import FeatureWrap  # noqa: E402
 
 
 def _tintolib_images(model, X, tmp_path):
@@ -25,7 +34,9 @@ def _tintolib_images(model, X, tmp_path):
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     frame["target"] = 0.0
     drawn = []
-    model._save_image = lambda image, y, number: drawn.append(np.array(image))
+    model._save_image = lambda image, y, number: drawn.append(
+        np.array(image, dtype=np.float64)
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model.fit(frame)
@@ -46,14 +57,33 @@ def _tintolib_images(model, X, tmp_path):
         ),
         (CombinationImager(), dict(cls=Combination)),
         (CombinationImager(zoom=2), dict(cls=Combination, zoom=2)),
+        (BIEImager(), dict(cls=BIE)),
+        (BIEImager(zoom=2), dict(cls=BIE, zoom=2)),
+        (FeatureWrapImager(), dict(cls=FeatureWrap)),
+        (FeatureWrapImager((4, 6), bins=5), dict(cls=FeatureWrap, size=(4, 6), bins=5)),
     ],
-    ids=["distance", "distance-zoom3", "bars", "bars-3-2", "combination", "comb-zoom2"],
+    ids=[
+        "distance",
+        "distance-zoom3",
+        "bars",
+        "bars-3-2",
+        "combination",
+        "comb-zoom2",
+        "bie",
+        "bie-zoom2",
+        "wrap",
+        "wrap-4x6-5",
+    ],
 )
 def test_drawn_images_equal_tintolib(puma_small, tmp_path, ours, theirs):
     X = puma_small[0].to_numpy()[:150]
     theirs = dict(theirs)
     model = theirs.pop("cls")(problem="regression", **theirs)
     expected = _tintolib_images(model, X, tmp_path)
+    if isinstance(ours, BIEImager):
+        expected /= 255  # its set bits are 255
+    if isinstance(ours, FeatureWrapImager):
+        expected /= 255  # a pixel is its byte
     got = ours.fit(X).transform_images(X)
     assert got.shape == expected.shape
     differ = ~np.isclose(got, expected, rtol=0, atol=1e-6)
@@ -61,7 +91,7 @@ def test_drawn_images_equal_tintolib(puma_small, tmp_path, ours, theirs):
     # lengthen a bar by one pixel, only where float64's value times the bar
     # height is a hair under a whole number (a feature's training maximum)
     if differ.any():
-        assert not isinstance(ours, DistanceMatrixImager)
+        assert isinstance(ours, (BarGraphImager, CombinationImager))
         bars = ours.get_drawing()[1].get("pixel_width", 1)
         side = expected.shape[1] // ours.zoom
         height = side - 2 * bars

@@ -25,9 +25,11 @@ from sklearn.preprocessing import OneHotEncoder
 
 from skpermgrad import (
     BarGraphImager,
+    BIEImager,
     CombinationImager,
     DeepInsightImager,
     DistanceMatrixImager,
+    FeatureWrapImager,
     FotomicsImager,
     HybridClassifier,
     HybridRegressor,
@@ -52,6 +54,8 @@ REGRESSORS = {
     "distance_image": {"imager": DistanceMatrixImager()},
     "bar_image": {"imager": BarGraphImager(gap=1)},
     "combination_image": {"imager": CombinationImager(zoom=2)},
+    "bits_image": {"imager": BIEImager()},
+    "wrap_image": {"imager": FeatureWrapImager(size=(3, 4), bins=5)},
 }
 IMAGERS = {
     "imager": TintoImager(pixels=6),
@@ -62,6 +66,8 @@ IMAGERS = {
     "imager_distance": DistanceMatrixImager(),
     "imager_bars": BarGraphImager(pixel_width=2),
     "imager_combination": CombinationImager(),
+    "imager_bits": BIEImager(),
+    "imager_wrap": FeatureWrapImager(),
 }
 CLASSIFIERS = {"ensemble_head": {}, "one_head": {"ensemble_size": 1}}
 SMALL_IMAGE = {"imager": TintoImager(pixels=6), "ensemble_size": 4, **TINY}

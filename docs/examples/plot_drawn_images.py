@@ -1,12 +1,14 @@
 """
-One row, three drawings
-=======================
+One row, five drawings
+======================
 
 The drawn imagers picture the whole row rather than give each feature a pixel.
 The distance matrix shows every pairwise difference of the row's scaled values
 (0.5 on the diagonal: brighter above it where the row's feature is larger);
 the bar graph one bar per feature; the combination both, and each feature's
-level, as the three channels of a colour image. The same four rows of puma8NH
+level, as the three channels of a colour image; BIE the float32 bits of each
+value, a row a feature; the feature wrap each value's bin as one-hot bits,
+packed 8 to a pixel. The same four rows of puma8NH
 are drawn by each; in the first row, each feature's name is written where it
 is labelled, and the pixels ``theta1`` draws (its ``feature_masks_``, where
 Grad-CAM is read for it) are tinted red.
@@ -16,7 +18,13 @@ Grad-CAM is read for it) are tinted red.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from skpermgrad import BarGraphImager, CombinationImager, DistanceMatrixImager
+from skpermgrad import (
+    BarGraphImager,
+    BIEImager,
+    CombinationImager,
+    DistanceMatrixImager,
+    FeatureWrapImager,
+)
 from skpermgrad.datasets import load_puma8nh
 
 X, y = load_puma8nh(return_X_y=True, as_frame=True)
@@ -25,14 +33,18 @@ imagers = {
     "DistanceMatrix": DistanceMatrixImager(),
     "BarGraph (2 px, gap 1)": BarGraphImager(pixel_width=2, gap=1),
     "Combination (RGB)": CombinationImager(),
+    "BIE": BIEImager(),
+    "FeatureWrap": FeatureWrapImager(),
 }
-fig, axes = plt.subplots(4, 3, figsize=(8, 10.5), layout="constrained")
+fig, axes = plt.subplots(
+    4, 5, figsize=(13, 9), layout="constrained", width_ratios=[1, 1, 1, 2, 1]
+)
 for col, (title, imager) in enumerate(imagers.items()):
     images = imager.fit(X).transform_images(X.iloc[:4])
     for k, image in enumerate(images):
         ax = axes[k, col]
         shown = image if image.shape[-1] == 3 else image[..., 0]
-        ax.imshow(shown, cmap="viridis", vmin=0, vmax=1)
+        ax.imshow(shown, cmap="viridis", vmin=0, vmax=1, aspect="equal")
         ax.set_xticks([])
         ax.set_yticks([])
         if k == 0:

@@ -2,6 +2,7 @@
 positions, or a drawing of the whole row."""
 
 from ._bar_graph import BarGraphImager
+from ._bits import BIEImager, FeatureWrapImager
 from ._combination import CombinationImager
 from ._deepinsight import DeepInsightImager
 from ._distance_matrix import DistanceMatrixImager
@@ -12,10 +13,12 @@ from ._refined import RefinedImager
 from ._tinto import TintoImager
 
 __all__ = [
+    "BIEImager",
     "BarGraphImager",
     "CombinationImager",
     "DeepInsightImager",
     "DistanceMatrixImager",
+    "FeatureWrapImager",
     "FotomicsImager",
     "IGTDImager",
     "RefinedImager",

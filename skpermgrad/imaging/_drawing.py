@@ -5,8 +5,8 @@ Each drawing is written once, against an array namespace ``xp``: NumPy
 inside the graph, batch by batch); both draw in the values' dtype, float32
 from ``transform_values``, so the two agree to the last bar pixel. Only
 operations the two share are used: indexing with ``None``, arithmetic,
-comparisons, ``max``/``min``/``where``/``floor``/``take``/``repeat``/
-``stack``/``logical_and``.
+comparisons, ``max``/``min``/``sum``/``where``/``floor``/``take``/``repeat``/
+``stack``/``reshape``/``matmul``/``logical_and``.
 """
 
 from __future__ import annotations
@@ -96,10 +96,75 @@ def combination(xp, values):
     )
 
 
+def _as_index(xp, array):
+    if xp is np:
+        return array.astype(np.intp)
+    return xp.cast(array, "int32")
+
+
+# 2**k for k = -126..0: the smallest normal float32 to 1
+_POWERS = 2.0 ** np.arange(-126, 1)
+
+
+def float_bits(xp, values):
+    """TINTOlib's ``BIE`` (32 bits): each value's float32 bits as a row of
+    pixels (sign, 8 exponent bits, 23 mantissa bits; 1 for a set bit).
+
+    Computed with arithmetic that is exact in float32 for values in [0, 1]
+    (the scaled values): the biased exponent ``E`` counts the powers of two
+    at or below the value, the mantissa is ``v / 2**(E - 127) - 1``, and each
+    bit is ``floor(x / 2**k) mod 2``. A subnormal value (below ``2**-126``)
+    is drawn as 0.
+    """
+    powers = _as_float(xp, _POWERS, values)
+    exponent = xp.sum(_as_float(xp, values[:, :, None] >= powers, values), axis=2)
+    normal = exponent > 0
+    scale = xp.take(powers, _as_index(xp, xp.where(normal, exponent - 1, 126)))
+    mantissa = xp.where(normal, values / scale - 1.0, 0.0)
+    exponent = exponent[:, :, None]
+    mantissa = mantissa[:, :, None]
+    shifts = np.arange(7, -1, -1)  # exponent bits, most significant first
+    exponent_bits = xp.floor(exponent / _as_float(xp, 2.0**shifts, values))
+    exponent_bits = exponent_bits - 2.0 * xp.floor(exponent_bits / 2.0)
+    steps = np.arange(1, 24)  # mantissa bits: 2**-1 first
+    mantissa_bits = xp.floor(mantissa * _as_float(xp, 2.0**steps, values))
+    mantissa_bits = mantissa_bits - 2.0 * xp.floor(mantissa_bits / 2.0)
+    sign = 0.0 * mantissa  # the scaled values are never negative
+    return xp.concatenate([sign, exponent_bits, mantissa_bits], axis=2)
+
+
+def wrap_weights(n_features, bins, size):
+    """TINTOlib's ``FeatureWrap`` packing as a matrix: the one-hot bit of bin
+    ``k`` of feature ``j`` (position ``j * bins + k``) to its pixel, bits
+    grouped by 8 into a byte (most significant first) and the byte scaled
+    by 1/255; pixels filled row by row."""
+    positions = np.arange(n_features * bins)
+    weights = np.zeros((len(positions), size[0] * size[1]))
+    weights[positions, positions // 8] = 2.0 ** (7 - positions % 8) / 255
+    return weights
+
+
+def feature_wrap(xp, values, bins=10, size=(8, 8)):
+    """TINTOlib's ``FeatureWrap``: each value binned into ``bins`` equal bins
+    of [0, 1], one-hot, the bits of all features packed 8 to a pixel of a
+    ``size`` image (the last pixels 0)."""
+    n_features = values.shape[1]
+    edges = _as_float(xp, np.linspace(0.0, 1.0, bins + 1)[1:-1], values)
+    # the bin: how many inner edges lie at or below the value (searchsorted)
+    which = xp.sum(_as_float(xp, values[:, :, None] >= edges, values), axis=2)
+    levels = _as_float(xp, np.arange(bins), values)
+    one_hot = _as_float(xp, which[:, :, None] == levels, values)
+    flat = xp.reshape(one_hot, (-1, n_features * bins))
+    weights = _as_float(xp, wrap_weights(n_features, bins, size), values)
+    return xp.reshape(xp.matmul(flat, weights), (-1, *size))
+
+
 _DRAWINGS = {
     "distance_matrix": distance_matrix,
     "bar_graph": bar_graph,
     "combination": combination,
+    "float_bits": float_bits,
+    "feature_wrap": feature_wrap,
 }
 
 
@@ -108,7 +173,8 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
 
     Parameters
     ----------
-    kind : {"distance_matrix", "bar_graph", "combination"}
+    kind : {"distance_matrix", "bar_graph", "combination", "float_bits", \
+"feature_wrap"}
         The drawing (a drawn imager's :meth:`get_drawing` names it).
     values : array of shape (batch, n_features)
         Scaled values in [0, 1], as ``transform_values`` returns them.
@@ -117,7 +183,8 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     zoom : int, default=1
         Each pixel repeated into a ``zoom x zoom`` block.
     **params
-        The drawing's own parameters (``pixel_width``, ``gap`` of the bars).
+        The drawing's own parameters (``pixel_width``, ``gap`` of the bars;
+        ``bins``, ``size`` of the feature wrap).
 
     Returns
     -------
