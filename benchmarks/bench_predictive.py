@@ -17,7 +17,8 @@ Every dataset of ``../shared/datasets`` (see its README), the same shuffled
 - ``hybrid_<drawing>``: the hybrid on each drawn image (``DRAWINGS``: the
   distance matrix, the bar graph, the combination, BIE, the feature wrap;
   the imagers' defaults, the feature wrap on the smallest square, 8x8 at
-  least, that holds the table's bits);
+  least, that holds the table's bits, SuperTML with a 6 px font in cells of
+  20 px);
 - ``hist_gradient_boosting``, ``random_forest`` (200 trees), ``sklearn_mlp``
   (MLPRegressor/MLPClassifier with early stopping, standardised inputs).
 
@@ -119,8 +120,10 @@ def _drawings(n_features):
         CombinationImager,
         DistanceMatrixImager,
         FeatureWrapImager,
+        SuperTMLImager,
     )
 
+    columns = math.ceil(math.sqrt(n_features))  # SuperTML's grid
     return {
         "distance_matrix": DistanceMatrixImager(),
         "bar_graph": BarGraphImager(),
@@ -129,6 +132,7 @@ def _drawings(n_features):
         "feature_wrap": FeatureWrapImager(
             size=(max(8, math.ceil(math.sqrt(n_features * 10 / 8))),) * 2
         ),
+        "supertml": SuperTMLImager(pixels=20 * columns, font_size=6),
     }
 
 
@@ -220,7 +224,14 @@ CORE = (
 LAYOUTS = ("tinto", "tinto_sized", "igtd", "refined", "deepinsight", "fotomics")
 # the image of the hybrids' imager=None; "hybrid" and "cnn_only" read it
 DEFAULT_LAYOUT = "igtd"
-DRAWINGS = ("distance_matrix", "bar_graph", "combination", "bie", "feature_wrap")
+DRAWINGS = (
+    "distance_matrix",
+    "bar_graph",
+    "combination",
+    "bie",
+    "feature_wrap",
+    "supertml",
+)
 MODELS = (
     CORE
     + tuple(

@@ -144,6 +144,7 @@ IMAGERS = {
     "combination": "CombinationImager()",
     "bie": "BIEImager()",
     "feature_wrap": "FeatureWrapImager()",
+    "supertml": "SuperTMLImager(pixels=60, font_size=6)",
 }
 
 

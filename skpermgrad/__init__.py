@@ -4,7 +4,8 @@ Tabular rows become small images, one pixel per feature (:class:`TintoImager`,
 :class:`IGTDImager`, :class:`RefinedImager`, :class:`DeepInsightImager`,
 :class:`FotomicsImager`) or a drawing of the whole row
 (:class:`DistanceMatrixImager`, :class:`BarGraphImager`,
-:class:`CombinationImager`, :class:`BIEImager`, :class:`FeatureWrapImager`);
+:class:`CombinationImager`, :class:`BIEImager`, :class:`FeatureWrapImager`,
+:class:`SuperTMLImager`);
 hybrid MLP+CNN
 networks read both views (:class:`HybridRegressor`, :class:`HybridClassifier`);
 PermGrad explains them (:func:`permgrad_importance`,
@@ -27,6 +28,7 @@ from .imaging import (
     FotomicsImager,
     IGTDImager,
     RefinedImager,
+    SuperTMLImager,
     TintoImager,
 )
 
@@ -51,6 +53,7 @@ __all__ = [
     "PermGradExplainer",
     "RefinedImager",
     "RowExplanationDisplay",
+    "SuperTMLImager",
     "TintoImager",
     "explain_rows",
     "permgrad_importance",

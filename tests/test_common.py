@@ -13,6 +13,7 @@ from skpermgrad import (
     FotomicsImager,
     IGTDImager,
     RefinedImager,
+    SuperTMLImager,
     TintoImager,
 )
 
@@ -43,6 +44,7 @@ IMAGERS = [
     CombinationImager(),
     BIEImager(),
     FeatureWrapImager(size=[6, 5], bins=3, zoom=2),
+    SuperTMLImager(pixels=72, font_size=5),
 ]
 ESTIMATORS = IMAGERS + [
     HybridRegressor(TintoImager(pixels=6), **FAST),

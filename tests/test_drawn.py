@@ -1,5 +1,5 @@
-"""The drawn images (DistanceMatrix, BarGraph, Combination, BIE, FeatureWrap) as
-imagers, drawn in NumPy and inside the hybrid's graph, and the hybrid's
+"""The drawn images (DistanceMatrix, BarGraph, Combination, BIE, FeatureWrap,
+SuperTML) as imagers, drawn in NumPy and inside the hybrid's graph, and the hybrid's
 explanations on them."""
 
 import pickle
@@ -16,6 +16,7 @@ from skpermgrad import (
     DistanceMatrixImager,
     FeatureWrapImager,
     IGTDImager,
+    SuperTMLImager,
 )
 from skpermgrad.imaging import draw
 
@@ -25,6 +26,7 @@ DRAWN = {
     "combination": lambda **kw: CombinationImager(**kw),
     "bits": lambda **kw: BIEImager(**kw),
     "wrap": lambda **kw: FeatureWrapImager(size=(4, 5), bins=6, **kw),
+    "text": lambda **kw: SuperTMLImager(pixels=60, font_size=6, **kw),
 }
 
 
@@ -128,6 +130,31 @@ def test_feature_wrap_by_hand():
     np.testing.assert_array_equal(imager.feature_positions_, [[0, 0], [0, 0], [0, 1]])
 
 
+def test_text_is_the_fonts_drawing_of_tintolibs_layout(table):
+    # SuperTML-EF as TINTOlib draws it (PIL, text centred by its box in cells
+    # of a ceil(sqrt(n))-column grid), with the font the imager ships with
+    from PIL import Image, ImageDraw, ImageFont
+
+    from skpermgrad.imaging._supertml import _font_path
+
+    imager = SuperTMLImager(pixels=80, font_size=8).fit(table)
+    font = ImageFont.truetype(_font_path(), 8)
+    values = imager.transform_values(table[:4]).astype(np.float64)
+    images = imager.transform_images(table[:4])[..., 0]
+    width, height = 80 // 3, 80 // 2  # 5 features: 3 columns, 2 rows
+    for row, image in zip(values, images):
+        expected = Image.new("L", (80, 80))
+        pen = ImageDraw.Draw(expected)
+        for i, value in enumerate(row):
+            text = f"{value:.3f}"
+            left, top, right, bottom = pen.textbbox((0, 0), text, font=font)
+            x = i % 3 * width + (width - (right - left)) / 2
+            y = i // 3 * height + (height - (bottom - top)) / 2
+            pen.text((x, y), text, fill=255, font=font)
+        # to within a grey level where two glyphs share a pixel
+        np.testing.assert_allclose(image, np.asarray(expected) / 255, atol=1 / 255)
+
+
 def test_clear_errors(table):
     two = table.iloc[:, :2]
     with pytest.raises(ValueError, match="no room for a bar.*gap >= 1"):
@@ -139,6 +166,8 @@ def test_clear_errors(table):
         BarGraphImager(pixel_width=0).fit(table)
     with pytest.raises(ValueError, match=r"50 bits, but size=\(2, 3\) holds 48"):
         FeatureWrapImager(size=(2, 3), bins=10).fit(table)
+    with pytest.raises(ValueError, match="larger than the 10x15 px cell"):
+        SuperTMLImager(pixels=30, font_size=6).fit(table)
     with pytest.raises(ValueError, match="two positive integers"):
         FeatureWrapImager(size=(2, 0)).fit(table)
     with pytest.raises(ValueError, match="has 4 features"):
@@ -226,7 +255,7 @@ def test_integrated_gradients_only_through_a_differentiable_drawing(task, fitted
     ig = {"fusion": "branch_weights", "cnn_importance": "integrated_gradients"}
     result = permgrad_importance(fitted["distance"], X, y, n_repeats=1, **ig)
     assert np.all(np.isfinite(result.importances))
-    for name in ("bars", "combination", "bits", "wrap"):
+    for name in ("bars", "combination", "bits", "wrap", "text"):
         with pytest.raises(ValueError, match="step function.*cnn_importance="):
             explain_rows(fitted[name], X[:5], background=X)
         imager = type(fitted[name].feature_encoder_.imager_).__name__

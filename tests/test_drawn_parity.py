@@ -1,5 +1,5 @@
 """Parity of the drawn images with TINTOlib 1.3.1: DistanceMatrix, BarGraph,
-Combination, BIE, FeatureWrap (runs in the parity environment, pandas<3; see
+Combination, BIE, FeatureWrap, SuperTML (runs in the parity environment, pandas<3; see
 the README)."""
 
 import warnings
@@ -14,6 +14,7 @@ from skpermgrad import (
     CombinationImager,
     DistanceMatrixImager,
     FeatureWrapImager,
+    SuperTMLImager,
 )
 
 pytest.importorskip(
@@ -100,6 +101,38 @@ def test_drawn_images_equal_tintolib(puma_small, tmp_path, ours, theirs):
         rows = np.unique(np.nonzero(differ)[0])
         assert near[rows].any(axis=1).all()
         assert differ.mean() < 1e-3
+
+
+def test_supertml_equals_tintolib_with_the_same_font(puma_small, tmp_path, monkeypatch):
+    # TINTOlib loads "arial.ttf" by name (absent here, as on most Linux
+    # machines); given the imager's font instead, it draws the same text
+    import TINTOlib.supertml as supertml
+
+    from skpermgrad.imaging._supertml import _font_path
+
+    truetype = supertml.ImageFont.truetype
+    monkeypatch.setattr(
+        supertml.ImageFont,
+        "truetype",
+        lambda font, size: truetype(
+            _font_path() if font == "arial.ttf" else font, size
+        ),
+    )
+    X = puma_small[0].to_numpy()[:60]
+    model = supertml.SuperTML(problem="regression", pixels=96, font_size=9)
+    drawn = []
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    frame["target"] = 0.0
+    model._save_image = lambda image, y, number: drawn.append(np.asarray(image))
+    model.fit(frame)
+    model.transform(frame, str(tmp_path))
+    expected = np.stack(drawn).astype(np.float64) / 255
+    np.testing.assert_array_equal(expected[..., 0], expected[..., 2])  # grey
+    got = SuperTMLImager(pixels=96, font_size=9).fit(X).transform_images(X)[..., 0]
+    # one grey level where glyphs share a pixel; the last decimal on a half
+    # (TINTOlib formats the float64 value, we round the float32 one)
+    close = np.isclose(got, expected[..., 0], atol=1 / 255 + 1e-6)
+    assert close.mean() > 0.999
 
 
 def test_a_constant_row_is_drawn_mid_grey_where_tintolib_is_undefined(tmp_path):

@@ -36,6 +36,7 @@ from skpermgrad import (
     IGTDImager,
     PermGradExplainer,
     RefinedImager,
+    SuperTMLImager,
     TintoImager,
 )
 from skpermgrad.exceptions import InconsistentVersionWarning
@@ -56,6 +57,7 @@ REGRESSORS = {
     "combination_image": {"imager": CombinationImager(zoom=2)},
     "bits_image": {"imager": BIEImager()},
     "wrap_image": {"imager": FeatureWrapImager(size=(3, 4), bins=5)},
+    "text_image": {"imager": SuperTMLImager(pixels=60, font_size=6)},
 }
 IMAGERS = {
     "imager": TintoImager(pixels=6),
@@ -68,6 +70,7 @@ IMAGERS = {
     "imager_combination": CombinationImager(),
     "imager_bits": BIEImager(),
     "imager_wrap": FeatureWrapImager(),
+    "imager_text": SuperTMLImager(pixels=60, font_size=6),
 }
 CLASSIFIERS = {"ensemble_head": {}, "one_head": {"ensemble_size": 1}}
 SMALL_IMAGE = {"imager": TintoImager(pixels=6), "ensemble_size": 4, **TINY}

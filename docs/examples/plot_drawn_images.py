@@ -1,6 +1,6 @@
 """
-One row, five drawings
-======================
+One row, six drawings
+=====================
 
 The drawn imagers picture the whole row rather than give each feature a pixel.
 The distance matrix shows every pairwise difference of the row's scaled values
@@ -8,7 +8,8 @@ The distance matrix shows every pairwise difference of the row's scaled values
 the bar graph one bar per feature; the combination both, and each feature's
 level, as the three channels of a colour image; BIE the float32 bits of each
 value, a row a feature; the feature wrap each value's bin as one-hot bits,
-packed 8 to a pixel. The same four rows of puma8NH
+packed 8 to a pixel; SuperTML writes each value as text in its own cell. The
+same four rows of puma8NH
 are drawn by each; in the first row, each feature's name is written where it
 is labelled, and the pixels ``theta1`` draws (its ``feature_masks_``, where
 Grad-CAM is read for it) are tinted red.
@@ -24,6 +25,7 @@ from skpermgrad import (
     CombinationImager,
     DistanceMatrixImager,
     FeatureWrapImager,
+    SuperTMLImager,
 )
 from skpermgrad.datasets import load_puma8nh
 
@@ -35,9 +37,10 @@ imagers = {
     "Combination (RGB)": CombinationImager(),
     "BIE": BIEImager(),
     "FeatureWrap": FeatureWrapImager(),
+    "SuperTML": SuperTMLImager(pixels=96, font_size=9),
 }
 fig, axes = plt.subplots(
-    4, 5, figsize=(13, 9), layout="constrained", width_ratios=[1, 1, 1, 2, 1]
+    4, 6, figsize=(15, 9), layout="constrained", width_ratios=[1, 1, 1, 2, 1, 1]
 )
 for col, (title, imager) in enumerate(imagers.items()):
     images = imager.fit(X).transform_images(X.iloc[:4])

@@ -10,6 +10,7 @@ from ._drawing import draw
 from ._fotomics import FotomicsImager
 from ._igtd import IGTDImager
 from ._refined import RefinedImager
+from ._supertml import SuperTMLImager
 from ._tinto import TintoImager
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "FotomicsImager",
     "IGTDImager",
     "RefinedImager",
+    "SuperTMLImager",
     "TintoImager",
     "draw",
 ]

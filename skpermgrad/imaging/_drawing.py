@@ -6,7 +6,7 @@ inside the graph, batch by batch); both draw in the values' dtype, float32
 from ``transform_values``, so the two agree to the last bar pixel. Only
 operations the two share are used: indexing with ``None``, arithmetic,
 comparisons, ``max``/``min``/``sum``/``where``/``floor``/``take``/``repeat``/
-``stack``/``reshape``/``matmul``/``logical_and``.
+``stack``/``reshape``/``transpose``/``pad``/``matmul``/``logical_and``.
 """
 
 from __future__ import annotations
@@ -159,12 +159,61 @@ def feature_wrap(xp, values, bins=10, size=(8, 8)):
     return xp.reshape(xp.matmul(flat, weights), (-1, *size))
 
 
+TEXT_CHARACTERS = "0123456789."  # the glyphs of a value's text, "d.ddd"
+
+
+def text_cells(xp, values, glyphs, offset, cell, grid, pixels):
+    """SuperTML's equal regions: each value written ``d.ddd`` (rounded to 3
+    decimals) in its cell of a ``grid`` of ``cell``-sized regions.
+
+    ``glyphs`` (5 places x 11 characters x height x width) holds each
+    character of :data:`TEXT_CHARACTERS` as drawn at each of the text's 5
+    places (a monospaced font: the places never move), ``offset`` where that
+    box sits in a cell. The 5 glyphs are laid over each other as white ink
+    (``1 - prod(1 - glyph)``): the font's drawing of the whole string, to
+    within a grey level where neighbouring glyphs share a pixel.
+    """
+    glyphs = _as_float(xp, np.asarray(glyphs), values)
+    n_features = values.shape[1]
+    thousandths = xp.floor(values * 1000.0 + 0.5)
+
+    def digit(scale):
+        return xp.floor(thousandths / scale) - 10.0 * xp.floor(thousandths / scale / 10)
+
+    places = [xp.floor(thousandths / 1000.0), 10.0 + 0.0 * values]  # "d", "."
+    places += [digit(100.0), digit(10.0), digit(1.0)]
+    clear = 1.0  # the share of each pixel no glyph inks
+    for place, character in enumerate(places):
+        clear = clear * (1.0 - xp.take(glyphs[place], _as_index(xp, character), axis=0))
+    text = 1.0 - clear
+    (top, left), (height, width) = offset, cell
+    rows, cols = grid
+    text_height, text_width = np.shape(glyphs)[2:]
+    text = xp.pad(
+        text,
+        [
+            (0, 0),
+            (0, rows * cols - n_features),
+            (top, height - top - text_height),
+            (left, width - left - text_width),
+        ],
+    )
+    text = xp.reshape(text, (-1, rows, cols, height, width))
+    text = xp.reshape(
+        xp.transpose(text, (0, 1, 3, 2, 4)), (-1, rows * height, cols * width)
+    )
+    return xp.pad(
+        text, [(0, 0), (0, pixels - rows * height), (0, pixels - cols * width)]
+    )
+
+
 _DRAWINGS = {
     "distance_matrix": distance_matrix,
     "bar_graph": bar_graph,
     "combination": combination,
     "float_bits": float_bits,
     "feature_wrap": feature_wrap,
+    "text_cells": text_cells,
 }
 
 
@@ -174,7 +223,7 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     Parameters
     ----------
     kind : {"distance_matrix", "bar_graph", "combination", "float_bits", \
-"feature_wrap"}
+"feature_wrap", "text_cells"}
         The drawing (a drawn imager's :meth:`get_drawing` names it).
     values : array of shape (batch, n_features)
         Scaled values in [0, 1], as ``transform_values`` returns them.
@@ -184,7 +233,8 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
         Each pixel repeated into a ``zoom x zoom`` block.
     **params
         The drawing's own parameters (``pixel_width``, ``gap`` of the bars;
-        ``bins``, ``size`` of the feature wrap).
+        ``bins``, ``size`` of the feature wrap; the glyphs and geometry of
+        the text).
 
     Returns
     -------
