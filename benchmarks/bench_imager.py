@@ -73,9 +73,16 @@ def _png_grey_as_rgb(images):
     return _png(images)[..., None].repeat(3, axis=-1)
 
 
-def _tintolib_supertml():
-    """TINTOlib's SuperTML (its defaults: 224 px, font 10), given the font the
-    imager writes with: TINTOlib loads "arial.ttf" by name, absent here."""
+def _text_size(X, pixels=224):
+    """SuperTML's font size: TINTOlib's 10, or the largest whose text fits the
+    cells of a wide table (a monospaced digit is 0.6 of the size; 5 of them)."""
+    cell = pixels // int(np.ceil(np.sqrt(X.shape[1])))
+    return min(10, cell // 3)
+
+
+def _tintolib_supertml(font_size):
+    """TINTOlib's SuperTML (224 px), given the font the imager writes with:
+    TINTOlib loads "arial.ttf" by name, absent here."""
     import TINTOlib.supertml as supertml
 
     from skpermgrad.imaging._supertml import _font_path
@@ -88,7 +95,7 @@ def _tintolib_supertml():
 
         substitute.substituted = True
         supertml.ImageFont.truetype = substitute
-    return supertml.SuperTML(problem="regression")
+    return supertml.SuperTML(problem="regression", font_size=font_size)
 
 
 def _wrap_size(X, bins=10):
@@ -182,8 +189,8 @@ def _settings():
             _png,
         ),
         "supertml": (
-            lambda X: SuperTMLImager(),
-            lambda X: _tintolib_supertml(),
+            lambda X: SuperTMLImager(font_size=_text_size(X)),
+            lambda X: _tintolib_supertml(font_size=_text_size(X)),
             lambda images: (
                 np.uint8(images * 255)[..., None].repeat(3, -1).astype(float)
             ),
