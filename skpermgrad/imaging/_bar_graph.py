@@ -5,9 +5,13 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._distance_matrix import _SHARED_ATTRIBUTES, _SHARED_DIFFERENCES
 from ._drawing import bar_geometry
-from ._drawn import _BaseDrawnImager
+from ._drawn import (
+    _SHARED_ATTRIBUTES,
+    _SHARED_DIFFERENCES,
+    SHARMA_REFERENCES,
+    _BaseDrawnImager,
+)
 
 
 class BarGraphImager(_BaseDrawnImager):
@@ -50,15 +54,7 @@ class BarGraphImager(_BaseDrawnImager):
     - **A bar graph with no room for bars is refused** (two features without
       a gap leave ``s - 2 * pixel_width = 0`` pixels; TINTOlib draws empty
       images).
-
-    References
-    ----------
-    .. [1] A. Sharma, D. Kumar, "Non-image data classification with
-       convolutional neural networks", code at
-       https://github.com/anuraganands/Non-image-data-classification-with-CNN/
-    .. [2] J. Liu et al., "TINTOlib: A Python library for transforming tabular
-       data into synthetic images for deep neural networks", SoftwareX 32,
-       102444, 2025. :doi:`10.1016/j.softx.2025.102444`
+%s
 
     Examples
     --------
@@ -70,7 +66,7 @@ class BarGraphImager(_BaseDrawnImager):
     (25, 25, 1)
     >>> imager.transform_images(X[:5]).shape
     (5, 25, 25, 1)
-    """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES)
+    """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, SHARMA_REFERENCES)
 
     differentiable = False  # whether a gradient reaches the values
     _kind = "bar_graph"

@@ -6,16 +6,21 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._distance_matrix import _SHARED_ATTRIBUTES, _SHARED_DIFFERENCES
-from ._drawn import _BaseDrawnImager
+from ._drawn import (
+    _SHARED_ATTRIBUTES,
+    _SHARED_DIFFERENCES,
+    TINTOLIB_REFERENCE,
+    _BaseDrawnImager,
+)
 
-_REFERENCES = """
+_REFERENCES = (
+    """
     References
     ----------
-    .. [1] J. Liu et al., "TINTOlib: A Python library for transforming tabular
-       data into synthetic images for deep neural networks", SoftwareX 32,
-       102444, 2025. :doi:`10.1016/j.softx.2025.102444`
-    .. [2] %s"""
+    .. [1] %s
+    .. [2] %%s"""
+    % TINTOLIB_REFERENCE
+)
 
 
 class BIEImager(_BaseDrawnImager):
@@ -69,8 +74,8 @@ class BIEImager(_BaseDrawnImager):
         _SHARED_DIFFERENCES,
         _REFERENCES
         % (
-            'K. Xu et al., "BIE: Binary image encoding for the classification '
-            'of tabular data", 2023. https://ieeexplore.ieee.org/document/10278393'
+            "Binary Image Encoding, the paper TINTOlib's method table links: "
+            "https://ieeexplore.ieee.org/document/10278393"
         ),
     )
 
@@ -149,8 +154,8 @@ class FeatureWrapImager(_BaseDrawnImager):
         _SHARED_DIFFERENCES,
         _REFERENCES
         % (
-            'Y. Zhu et al., "FeatureWrap", in Neural Information Processing '
-            "(ICONIP 2017), LNCS 10637. :doi:`10.1007/978-3-319-70139-4_87`"
+            "FeatureWrap, the chapter TINTOlib's method table links: "
+            ":doi:`10.1007/978-3-319-70139-4_87`"
         ),
     )
 

@@ -2,8 +2,15 @@
 
 import warnings
 
-from ._distance_matrix import _DISTANCE_NOTE, _SHARED_ATTRIBUTES, _SHARED_DIFFERENCES
-from ._drawn import _BaseDrawnImager, _cross_masks, _diagonal
+from ._distance_matrix import _DISTANCE_NOTE
+from ._drawn import (
+    _SHARED_ATTRIBUTES,
+    _SHARED_DIFFERENCES,
+    SHARMA_REFERENCES,
+    _BaseDrawnImager,
+    _cross_masks,
+    _diagonal,
+)
 
 
 class CombinationImager(_BaseDrawnImager):
@@ -44,15 +51,7 @@ class CombinationImager(_BaseDrawnImager):
       The third channel of a constant row is 0.5 too.
     - **2 features warn**: the bar channel of ``2 x 2`` has no pixel for a
       bar and stays empty (as TINTOlib's, which says nothing).
-
-    References
-    ----------
-    .. [1] A. Sharma, D. Kumar, "Non-image data classification with
-       convolutional neural networks", code at
-       https://github.com/anuraganands/Non-image-data-classification-with-CNN/
-    .. [2] J. Liu et al., "TINTOlib: A Python library for transforming tabular
-       data into synthetic images for deep neural networks", SoftwareX 32,
-       102444, 2025. :doi:`10.1016/j.softx.2025.102444`
+%s
 
     Examples
     --------
@@ -62,7 +61,7 @@ class CombinationImager(_BaseDrawnImager):
     >>> imager = CombinationImager().fit(X)
     >>> imager.image_shape_
     (8, 8, 3)
-    """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, _DISTANCE_NOTE)
+    """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, _DISTANCE_NOTE, SHARMA_REFERENCES)
 
     differentiable = False  # whether a gradient reaches the values
     _kind = "combination"

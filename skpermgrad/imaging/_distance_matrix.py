@@ -1,38 +1,18 @@
 """TINTOlib's DistanceMatrix, in memory: the row's pairwise differences."""
 
-from ._drawn import _BaseDrawnImager, _cross_masks, _diagonal
-
-_SHARED_ATTRIBUTES = """
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
-    data_min_, data_max_ : ndarray of shape (n_features,)
-        Each feature's training minimum and maximum (the scaling's range).
-    image_shape_ : tuple of int
-        ``(height, width, channels)`` of one image.
-    feature_positions_ : ndarray of shape (n_features, 2), dtype int
-        ``(row, col)`` where a feature is labelled (the top-left pixel of its
-        ``zoom x zoom`` block).
-    feature_masks_ : ndarray of shape (n_features, height, width), dtype bool
-        The pixels each feature draws (explanations read Grad-CAM there)."""
+from ._drawn import (
+    _SHARED_ATTRIBUTES,
+    _SHARED_DIFFERENCES,
+    SHARMA_REFERENCES,
+    _BaseDrawnImager,
+    _cross_masks,
+    _diagonal,
+)
 
 _DISTANCE_NOTE = """
     - **A constant row** (all scaled values equal: every difference 0) is
       drawn 0.5 everywhere, the diagonal's value; TINTOlib divides 0 by 0
       there and writes an undefined pixel."""
-
-_SHARED_DIFFERENCES = """
-    - **No files**: images stay in memory as float32 in [0, 1] (TINTOlib
-      writes ``uint8(255 * value)`` PNG files, one a row).
-    - **Min-max scaling fitted in** ``fit`` and unseen values clipped to the
-      training range (TINTOlib's ``transformer`` is refitted on whatever its
-      ``fit`` reads and leaves unseen values outside [0, 1]).
-    - **Drawn in float32** from :meth:`transform_values`' output, as the
-      hybrids draw it inside their graph (TINTOlib: float64): pixels differ
-      by float32 rounding, and a bar whose ``v * height`` lies within float32
-      rounding of a whole number (a feature's training maximum, which
-      float64 min-max scaling can leave a hair under 1) is one pixel longer."""
 
 
 class DistanceMatrixImager(_BaseDrawnImager):
@@ -69,15 +49,7 @@ class DistanceMatrixImager(_BaseDrawnImager):
     on its largest and smallest values. TINTOlib 1.3.1's image but for
     float32 rounding (tested). Deliberate differences:
 %s%s
-
-    References
-    ----------
-    .. [1] A. Sharma, D. Kumar, "Non-image data classification with
-       convolutional neural networks", code at
-       https://github.com/anuraganands/Non-image-data-classification-with-CNN/
-    .. [2] J. Liu et al., "TINTOlib: A Python library for transforming tabular
-       data into synthetic images for deep neural networks", SoftwareX 32,
-       102444, 2025. :doi:`10.1016/j.softx.2025.102444`
+%s
 
     Examples
     --------
@@ -90,7 +62,7 @@ class DistanceMatrixImager(_BaseDrawnImager):
     >>> images = imager.transform_images(X[:5])
     >>> float(images[0, 3, 3, 0])  # the diagonal
     0.5
-    """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, _DISTANCE_NOTE)
+    """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, _DISTANCE_NOTE, SHARMA_REFERENCES)
 
     differentiable = True  # whether a gradient reaches the values
     _kind = "distance_matrix"

@@ -19,6 +19,50 @@ from ._base import _ScaledImager
 from ._drawing import draw
 from ._layout import _CHUNK_ROWS
 
+# docstring pieces every drawn imager shares
+_SHARED_ATTRIBUTES = """
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+    data_min_, data_max_ : ndarray of shape (n_features,)
+        Each feature's training minimum and maximum (the scaling's range).
+    image_shape_ : tuple of int
+        ``(height, width, channels)`` of one image.
+    feature_positions_ : ndarray of shape (n_features, 2), dtype int
+        ``(row, col)`` where a feature is labelled (the top-left pixel of its
+        ``zoom x zoom`` block).
+    feature_masks_ : ndarray of shape (n_features, height, width), dtype bool
+        The pixels each feature draws (explanations read Grad-CAM there)."""
+
+_SHARED_DIFFERENCES = """
+    - **No files**: images stay in memory as float32 in [0, 1] (TINTOlib
+      writes ``uint8(255 * value)`` PNG files, one a row).
+    - **Min-max scaling fitted in** ``fit`` and unseen values clipped to the
+      training range (TINTOlib's ``transformer`` is refitted on whatever its
+      ``fit`` reads and leaves unseen values outside [0, 1]).
+    - **Drawn in float32** from :meth:`transform_values`' output, as the
+      hybrids draw it inside their graph (TINTOlib: float64): pixels differ
+      by float32 rounding, and a bar whose ``v * height`` lies within float32
+      rounding of a whole number (a feature's training maximum, which
+      float64 min-max scaling can leave a hair under 1) is one pixel longer."""
+
+TINTOLIB_REFERENCE = """J. Liu et al., "TINTOlib: A Python library for
+       transforming tabular data into synthetic images for deep neural
+       networks", SoftwareX 32, 102444, 2025.
+       :doi:`10.1016/j.softx.2025.102444`"""
+
+SHARMA_REFERENCES = (
+    """
+    References
+    ----------
+    .. [1] A. Sharma, D. Kumar, "Non-image data classification with
+       convolutional neural networks", code at
+       https://github.com/anuraganands/Non-image-data-classification-with-CNN/
+    .. [2] %s"""
+    % TINTOLIB_REFERENCE
+)
+
 
 class _BaseDrawnImager(_ScaledImager):
     """Base of the drawn images.

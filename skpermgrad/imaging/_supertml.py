@@ -7,9 +7,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._distance_matrix import _SHARED_ATTRIBUTES, _SHARED_DIFFERENCES
 from ._drawing import TEXT_CHARACTERS
-from ._drawn import _BaseDrawnImager
+from ._drawn import (
+    _SHARED_ATTRIBUTES,
+    _SHARED_DIFFERENCES,
+    TINTOLIB_REFERENCE,
+    _BaseDrawnImager,
+)
 
 
 def _font_path():
@@ -81,9 +85,7 @@ class SuperTMLImager(_BaseDrawnImager):
     .. [1] B. Sun et al., "SuperTML: Two-Dimensional Word Embedding for the
        Precognition on Structured Tabular Data", CVPR Workshops, 2019.
        https://arxiv.org/abs/1903.06246
-    .. [2] J. Liu et al., "TINTOlib: A Python library for transforming tabular
-       data into synthetic images for deep neural networks", SoftwareX 32,
-       102444, 2025. :doi:`10.1016/j.softx.2025.102444`
+    .. [2] %s
 
     Examples
     --------
@@ -93,7 +95,7 @@ class SuperTMLImager(_BaseDrawnImager):
     >>> imager = SuperTMLImager(pixels=96, font_size=8).fit(X)
     >>> imager.image_shape_
     (96, 96, 1)
-    """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES)
+    """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, TINTOLIB_REFERENCE)
 
     differentiable = False  # whether a gradient reaches the values
     _kind = "text_cells"
