@@ -224,11 +224,12 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     ----------
     kind : {"distance_matrix", "bar_graph", "combination", "float_bits", \
 "feature_wrap", "text_cells"}
-        The drawing (a drawn imager's :meth:`get_drawing` names it).
+        The drawing (a drawn imager's
+        :meth:`~skpermgrad.DistanceMatrixImager.get_drawing` names it).
     values : array of shape (batch, n_features)
         Scaled values in [0, 1], as ``transform_values`` returns them.
     xp : module, default=numpy
-        The array namespace: :mod:`numpy`, or ``keras.ops`` inside a network.
+        The array namespace: ``numpy``, or ``keras.ops`` inside a network.
     zoom : int, default=1
         Each pixel repeated into a ``zoom x zoom`` block.
     **params
