@@ -246,8 +246,3 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     if kind != "combination":
         image = image[..., None]
     return _zoomed(xp, image, zoom)
-
-
-def drawing_kinds() -> tuple[str, ...]:
-    """The names :func:`draw` knows."""
-    return tuple(_DRAWINGS)

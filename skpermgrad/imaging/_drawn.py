@@ -83,8 +83,9 @@ class _BaseDrawnImager(_ScaledImager):
         n_features, zoom = values.shape[1], self.zoom
         masks = self._masks(n_features)
         height, width = masks.shape[1:]
-        channels = draw(self._kind, values[:1], **self._drawing_params(n_features))
-        self.image_shape_ = (height * zoom, width * zoom, channels.shape[-1])
+        # one row drawn: its channels (and any refusal of the parameters)
+        probe = draw(self._kind, values[:1], **self._drawing_params(n_features))
+        self.image_shape_ = (height * zoom, width * zoom, probe.shape[-1])
         self.feature_positions_ = np.asarray(self._anchors(n_features)) * zoom
         self.feature_masks_ = np.kron(masks, np.ones((1, zoom, zoom), dtype=bool))
 

@@ -393,14 +393,15 @@ IG_STEPS = 64  # Gauss-Legendre nodes of the integrated-gradients path
 
 def _require_gradients(setup, what):
     """Refuse integrated gradients on an image that no gradient crosses (a
-    step function of the values, such as bars): they would miss its part."""
+    step function of the values: bars, bits, digits): they would miss its
+    part."""
     imager = setup.imager
     if getattr(imager, "differentiable", True):
         return
     raise ValueError(
         f"{what} integrates gradients, but {type(imager).__name__} draws its image "
-        "as a step function of the values (bar lengths), which no gradient "
-        "crosses: use permgrad_importance with cnn_importance='permutation' (the "
+        "as a step function of the values (bars, bits, bins or digits), which "
+        "no gradient crosses: use permgrad_importance with cnn_importance='permutation' (the "
         "default) or 'gradcam', or a hybrid on a differentiable image "
         "(DistanceMatrixImager, IGTDImager, TintoImager...)."
     )
