@@ -401,8 +401,9 @@ def _require_gradients(setup, what):
     raise ValueError(
         f"{what} integrates gradients, but {type(imager).__name__} draws its image "
         "as a step function of the values (bars, bits, bins or digits), which "
-        "no gradient crosses: use permgrad_importance with cnn_importance='permutation' (the "
-        "default) or 'gradcam', or a hybrid on a differentiable image "
+        "no gradient crosses: use permgrad_importance with "
+        "cnn_importance='permutation' (the default) or 'gradcam', or a hybrid "
+        "on a differentiable image "
         "(DistanceMatrixImager, IGTDImager, TintoImager...)."
     )
 
