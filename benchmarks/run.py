@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 
 # name: (script, arguments of the quick run)
 BENCHMARKS = {
-    "imager": ("bench_imager.py", ["--repeats", "1"]),
+    "imager": ("bench_imager.py", ["--repeats", "1", "--tintolib-repeats", "1"]),
     "wrapper": (
         "bench_wrapper.py",
         ["--epochs", "1", "--repeats", "1", "--rows", "100000"],
