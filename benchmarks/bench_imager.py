@@ -247,14 +247,16 @@ def _compare(ref, on_their_scale, ours, tolerance, block=512):
 
 def _read_images(folder):
     """TINTOlib's images in row order: its npy files, or its PNG files (one
-    channel, or RGB)."""
+    channel, RGB, or matplotlib's RGBA grey)."""
     files = sorted(folder.glob("*.npy"))
     if files:
         return np.stack([np.load(f) for f in files])
     from PIL import Image
 
     files = sorted(folder.glob("*.png"))  # grey levels, kept as uint8
-    return np.stack([np.asarray(Image.open(f)) for f in files])
+    images = np.stack([np.asarray(Image.open(f)) for f in files])
+    # matplotlib's imsave (BIE, FeatureWrap) writes grey as RGBA: its red
+    return images[..., 0] if images.ndim == 4 and images.shape[-1] == 4 else images
 
 
 def _time_ours(make, X, repeats):
