@@ -205,6 +205,15 @@ def test_the_graph_draws_what_transform_images_draws(name, table):
     np.testing.assert_array_equal(again(values), layer(values))
 
 
+def test_the_network_draws_a_layout_or_a_drawing():
+    from skpermgrad.models import build_hybrid_model
+
+    with pytest.raises(TypeError, match="render_weights and pixels, or drawing"):
+        build_hybrid_model(n_features=3)
+    model = build_hybrid_model(n_features=3, drawing=("distance_matrix", {"zoom": 2}))
+    assert tuple(model.get_layer("image").output.shape[1:]) == (6, 6, 1)
+
+
 @pytest.fixture(scope="module")
 def task():
     rng = np.random.default_rng(0)

@@ -63,11 +63,17 @@ _SHARED_DOC = """
     Parameters
     ----------
     imager : imager or None, default=None
-        How rows become images: :class:`~skpermgrad.TintoImager`,
+        How rows become images: a layout (:class:`~skpermgrad.TintoImager`,
         :class:`~skpermgrad.IGTDImager`, :class:`~skpermgrad.RefinedImager`,
-        :class:`~skpermgrad.DeepInsightImager` or
-        :class:`~skpermgrad.FotomicsImager` (any image size from 2x2: the CNN
-        leaves out the pooling that would shrink a map below 2x2); ``None``
+        :class:`~skpermgrad.DeepInsightImager`,
+        :class:`~skpermgrad.FotomicsImager`) or a drawing
+        (:class:`~skpermgrad.DistanceMatrixImager`,
+        :class:`~skpermgrad.BarGraphImager`,
+        :class:`~skpermgrad.CombinationImager`, :class:`~skpermgrad.BIEImager`,
+        :class:`~skpermgrad.FeatureWrapImager`,
+        :class:`~skpermgrad.SuperTMLImager`), drawn inside the network (any
+        image size from 2x2: the CNN leaves out the pooling that would shrink
+        a map below 2x2); ``None``
         means ``IGTDImager(random_state=random_state)``, a
         ``ceil(sqrt(n_features))``-pixel square with no empty pixel (chosen by
         ``benchmarks/bench_predictive.py``: the best mean rank of the six
