@@ -76,6 +76,10 @@ class SuperTMLImager(_BaseDrawnImager):
     - **Rounding**: ``floor(1000 v + 0.5)`` of the float32 value (TINTOlib:
       Python's ``f"{v:.3f}"`` of the float64 one); they differ only on
       halves.
+    - **Every text centred by the box of** ``"0.000"`` (TINTOlib: by its own
+      box, whose height differs by a pixel between strings at a 3 px font,
+      moving the text by one pixel; at 4 px and more the boxes measured
+      equal).
     - **A text larger than its cell is refused** (TINTOlib clips it).
     - **SuperTML-VF** (font sizes by a random forest's importances) is not
       offered.
