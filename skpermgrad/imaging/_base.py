@@ -83,6 +83,15 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     def _fit_image(self, values):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _set_image(self, positions, masks, channels):
+        """Zoom the image: each feature's label pixel and the pixels it draws,
+        given before zoom, become ``feature_positions_``, ``feature_masks_``
+        (each pixel a ``zoom x zoom`` block) and ``image_shape_``."""
+        zoom = self.zoom
+        self.feature_positions_ = np.asarray(positions, dtype=np.intp) * zoom
+        self.feature_masks_ = np.kron(masks, np.ones((1, zoom, zoom), dtype=bool))
+        self.image_shape_ = (*self.feature_masks_.shape[1:], channels)
+
     def _fit_scaling(self, X):
         scaler = MinMaxScaler().fit(X)
         self.data_min_, self.data_max_ = scaler.data_min_, scaler.data_max_
@@ -212,12 +221,10 @@ class _BaseImager(_ScaledImager):
     def _fit_image(self, values):
         grid, side = self._fit_layout(values)
         grid = np.asarray(grid, dtype=np.intp)
-        self.feature_positions_ = grid * self.zoom
-        self.image_shape_ = (side * self.zoom, side * self.zoom, self.channels)
-        # a feature's own pixel, a zoom x zoom block (not TINTO's blur around it)
+        # a feature's own pixel (not TINTO's blur around it)
         masks = np.zeros((len(grid), side, side), dtype=bool)
         masks[np.arange(len(grid)), grid[:, 0], grid[:, 1]] = True
-        self.feature_masks_ = np.kron(masks, np.ones((1, self.zoom, self.zoom), bool))
+        self._set_image(grid, masks, self.channels)
 
     def _fit_layout(self, values):  # pragma: no cover - abstract
         raise NotImplementedError

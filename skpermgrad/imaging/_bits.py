@@ -193,21 +193,17 @@ class FeatureWrapImager(_BaseDrawnImager):
             )
         return {"bins": int(self.bins), "size": size}
 
-    def _pixels(self, n_features):
-        """The (row, col) of each feature's first and last pixel."""
-        rows, cols = self._drawing_params(n_features)["size"]
-        first = np.arange(n_features) * self.bins // 8
-        last = (np.arange(n_features) * self.bins + self.bins - 1) // 8
-        return cols, first, last
-
     def _anchors(self, n_features):
-        cols, first, _ = self._pixels(n_features)
-        return np.column_stack(np.divmod(first, cols))
+        """Each feature's first pixel, row by row."""
+        masks = self._masks(n_features)
+        first = masks.reshape(n_features, -1).argmax(axis=1)
+        return np.column_stack(np.divmod(first, masks.shape[2]))
 
     def _masks(self, n_features):
+        """The pixels that hold each feature's bits (bit ``b`` in pixel
+        ``b // 8``)."""
         rows, cols = self._drawing_params(n_features)["size"]
-        _, first, last = self._pixels(n_features)
+        bits = np.arange(n_features * self.bins).reshape(n_features, self.bins)
         masks = np.zeros((n_features, rows * cols), dtype=bool)
-        for j in range(n_features):
-            masks[j, first[j] : last[j] + 1] = True
+        masks[np.arange(n_features)[:, None], bits // 8] = True
         return masks.reshape(n_features, rows, cols)

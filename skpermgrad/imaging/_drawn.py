@@ -80,14 +80,12 @@ class _BaseDrawnImager(_ScaledImager):
         return {}
 
     def _fit_image(self, values):
-        n_features, zoom = values.shape[1], self.zoom
-        masks = self._masks(n_features)
-        height, width = masks.shape[1:]
+        n_features = values.shape[1]
         # one row drawn: its channels (and any refusal of the parameters)
         probe = draw(self._kind, values[:1], **self._drawing_params(n_features))
-        self.image_shape_ = (height * zoom, width * zoom, probe.shape[-1])
-        self.feature_positions_ = np.asarray(self._anchors(n_features)) * zoom
-        self.feature_masks_ = np.kron(masks, np.ones((1, zoom, zoom), dtype=bool))
+        self._set_image(
+            self._anchors(n_features), self._masks(n_features), probe.shape[-1]
+        )
 
     def get_drawing(self) -> tuple[str, dict[str, Any]]:
         """The drawing, as data: its name and parameters (zoom included).

@@ -158,7 +158,7 @@ class SuperTMLImager(_BaseDrawnImager):
     def _drawing_params(self, n_features):
         grid, cell = self._geometry(n_features)
         return {
-            "glyphs": self.glyphs_.tolist(),
+            "glyphs": self.glyphs_,
             "offset": self.text_offset_,
             "cell": cell,
             "grid": grid,

@@ -120,18 +120,21 @@ class DrawnRender(layers.Layer):
     Parameters
     ----------
     kind : str
-        The drawing's name (``"distance_matrix"``, ``"bar_graph"``,
-        ``"combination"``).
+        The drawing's name (one :func:`skpermgrad.imaging.draw` knows).
     params : dict, default=None
-        Its keyword arguments (``zoom``, the bars' ``pixel_width`` and
-        ``gap``).
+        Its keyword arguments (``zoom``, and the drawing's own: the bars'
+        ``pixel_width`` and ``gap``, the feature wrap's ``bins`` and
+        ``size``, the text's glyphs and geometry); arrays among them are
+        saved in the layer's config as lists.
     **kwargs
         Keras layer arguments (``name``...).
 
     See Also
     --------
     skpermgrad.DistanceMatrixImager, skpermgrad.BarGraphImager,
-    skpermgrad.CombinationImager : The drawn imagers.
+    skpermgrad.CombinationImager, skpermgrad.BIEImager,
+    skpermgrad.FeatureWrapImager, skpermgrad.SuperTMLImager : The drawn
+        imagers.
     TintoRender : The layouts' in-graph image.
 
     Examples
@@ -158,7 +161,11 @@ class DrawnRender(layers.Layer):
         return draw(self.kind, values, xp=ops, **self.params)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "kind": self.kind, "params": self.params}
+        params = {
+            name: value.tolist() if isinstance(value, np.ndarray) else value
+            for name, value in self.params.items()
+        }
+        return {**super().get_config(), "kind": self.kind, "params": params}
 
 
 def quantile_knots(values: ArrayLike, n_quantiles: int = N_QUANTILES) -> np.ndarray:
