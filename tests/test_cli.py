@@ -475,26 +475,41 @@ def test_an_error_inside_a_trial_is_named_and_leaves_nothing(
 
 @pytest.mark.slow
 def test_a_small_time_limit_is_honoured(tmp_path, capsys):
-    import time
-
     frame, path = _table(tmp_path, ["a", "b", "y"], n=120)
     frame.to_csv(path, index=False)
     out = tmp_path / "out"
     argv = ["run", str(path), "--target", "y", "--trials", "50", "--cv", "2"]
-    limit = 40
-    began = time.perf_counter()
-    assert main([*argv, "--time-limit", f"{limit}s", "--out", str(out)]) == 0
-    took = time.perf_counter() - began
-    # Stopped, not run on: no trial past the limit's share, the later fits cut
-    # at their deadlines. What a fit cannot cut (its first epoch's tracing, the
-    # explanation, the plots) is ~20% of a limit this small (47.9 s here, on
-    # the 2-core machine, before and after issue 27); how closely realistic
-    # limits are kept is measured in benchmarks/bench_run.py, not asserted.
-    assert took <= 1.5 * limit, took
+    assert main([*argv, "--time-limit", "40s", "--out", str(out)]) == 0
+    # Stopped, not run on: no trial past the limit's share (the monitor's
+    # deadlines: the next test); how closely a limit is kept in
+    # seconds depends on the machine and its load, so it is measured in
+    # benchmarks/bench_run.py, not asserted here (47.9 s for this 40 s run on
+    # the 2-core machine, alone).
     metrics = json.loads((out / "metrics.json").read_text())
     assert 1 <= metrics["n_trials_complete"] < 50
     err = capsys.readouterr().err
     assert "time limit 40s" in err and "time limit: no new trial" in err
+
+
+def test_the_monitor_gives_each_step_its_share_of_the_time_left(monkeypatch):
+    from types import SimpleNamespace
+
+    from skpermgrad._study import _progress
+
+    now = [100.0]
+    monkeypatch.setattr(_progress, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+    monitor = _progress.Monitor(time_limit=100)  # ends at 200
+    monitor.start_tuning()  # no fit timed yet: tuning gets 60% of the time left
+    assert monitor.deadline == pytest.approx(160)
+    now[0] = 130.0
+    monitor.trial_done(30, cv=2)  # one fit on all rows: ~30 s
+    after = sum(_progress.STEP_COST[s] for s in _progress.AFTER_TUNING)
+    assert monitor.deadline == pytest.approx(200 - 30 * after)  # the reserve
+    assert monitor.expired() and not monitor.room_for_trial(1)
+    monitor.start_step("refit")  # its cost's share of the 70 s left
+    assert monitor.deadline == pytest.approx(130 + 70 / after)
+    monitor.start_step("explanation")  # the last step: all that is left
+    assert monitor.deadline == pytest.approx(200)
 
 
 @pytest.mark.parametrize(

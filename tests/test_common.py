@@ -6,6 +6,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skpermgrad import (
     BarGraphImager,
     BIEImager,
+    ClustersImager,
     CombinationImager,
     DeepInsightImager,
     DistanceMatrixImager,
@@ -45,15 +46,25 @@ IMAGERS = [
     BIEImager(),
     FeatureWrapImager(size=[6, 5], bins=3, zoom=2),
     SuperTMLImager(pixels=72, font_size=5),
+    ClustersImager(n_clusters=4, random_state=0),
+    ClustersImager("kmedoids", 3, rbf=True, metric="chebyshev", random_state=0),
+    ClustersImager("gaussian_mixture", 2, covariance_type="diag", random_state=0),
+    ClustersImager("factor", 1, random_state=0, zoom=2),
 ]
 ESTIMATORS = IMAGERS + [
     HybridRegressor(TintoImager(pixels=6), **FAST),
     HybridClassifier(TintoImager(pixels=6), **FAST),
     PermGradExplainer(
-        HybridRegressor(TintoImager(pixels=4), **FAST), n_repeats=1, random_state=0
+        HybridRegressor(TintoImager(pixels=4), **FAST),
+        n_repeats=1,
+        n_bootstrap=2,
+        random_state=0,
     ),
     PermGradExplainer(
-        HybridClassifier(TintoImager(pixels=4), **FAST), n_repeats=1, random_state=0
+        HybridClassifier(TintoImager(pixels=4), **FAST),
+        n_repeats=1,
+        n_bootstrap=2,
+        random_state=0,
     ),
 ]
 

@@ -128,8 +128,20 @@ def test_workers_on_postgresql_share_a_study_and_survive_a_kill(postgres_url, tm
 
     first = start("first")
     wait_for(lambda: states().count(TrialState.COMPLETE) >= 1)
-    second = start("second")  # the first runs one trial at a time: with two
-    wait_for(lambda: states().count(TrialState.RUNNING) == 2)  # running, one is its
+    second = start("second")
+
+    def two_fitting():
+        # the first runs one trial at a time: of two running, one is the
+        # second's; with its parameters drawn, it is fitting (killed before,
+        # a trial has none, and its retry draws new ones: nothing to compare)
+        running = [
+            t
+            for t in _study(postgres_url, "kill").trials
+            if t.state == TrialState.RUNNING
+        ]
+        return len(running) == 2 and all(t.params for t in running)
+
+    wait_for(two_fitting)
     second.send_signal(signal.SIGKILL)
     second.wait()
     output = first.communicate(timeout=600)[0]

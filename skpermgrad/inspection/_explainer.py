@@ -81,6 +81,10 @@ class PermGradExplainer(
         The model to explain (``branches="both"``).
     n_repeats : int, default=5
         Permutations per feature.
+    n_bootstrap : int, default=100
+        Bootstrap draws for the explanation's standard deviations and
+        intervals (``explanation_``); each draw re-scores every permutation,
+        so fewer draws explain faster.
     scoring : str, callable or None, default=None
         Scorer of the explanation; ``None`` uses R² or the log loss (see
         :func:`~skpermgrad.permgrad_importance`).
@@ -201,6 +205,7 @@ default="permutation"
         estimator: BaseEstimator,
         *,
         n_repeats: int = 5,
+        n_bootstrap: int = 100,
         scoring: str | Callable | None = None,
         threshold: float | str | None = None,
         max_features: int | None = None,
@@ -219,6 +224,7 @@ default="permutation"
     ) -> None:
         self.estimator = estimator
         self.n_repeats = n_repeats
+        self.n_bootstrap = n_bootstrap
         self.scoring = scoring
         self.threshold = threshold
         self.max_features = max_features
@@ -308,6 +314,7 @@ default="permutation"
             _safe_indexing(y, explain),
             scoring=self.scoring,
             n_repeats=self.n_repeats,
+            n_bootstrap=self.n_bootstrap,
             n_jobs=self.n_jobs,
             random_state=rng,
             sample_weight=None if sample_weight is None else sample_weight[explain],

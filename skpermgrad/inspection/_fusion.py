@@ -43,6 +43,7 @@ DEFAULT_FUSION, DEFAULT_CNN_IMPORTANCE, DEFAULT_SCALE = (
 EXPLANATION_CONSTRAINTS = {
     "scoring": [str, callable, None],
     "n_repeats": [Interval(Integral, 1, None, closed="left")],
+    "n_bootstrap": [Interval(Integral, 2, None, closed="left")],
     "max_samples": [
         Interval(Integral, 1, None, closed="left"),
         Interval(Real, 0, 1, closed="right"),
