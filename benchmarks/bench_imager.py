@@ -7,7 +7,8 @@ Two tables: puma8NH (8,192 rows, 8 features, bundled) and spambase (4,601
 rows, 57 features, ``../shared/datasets``). TINTOlib's time is its
 ``fit_transform`` writing one ``.npy`` per row into a temporary folder (its
 fastest output; the drawn images, DistanceMatrix, BarGraph and Combination,
-write only PNG files, ``uint8(255 * value)``); ours is ``fit`` +
+write only PNG files, ``uint8(255 * value)``, Clusters
+``uint8(round(255 * value))``); ours is ``fit`` +
 ``transform_images`` in memory; each is the best of a few runs, with the
 same settings, and the script checks that the images agree before it
 reports the ratio (``max_abs_diff``, on TINTOlib's scale: IGTD stores
@@ -38,6 +39,7 @@ from _results import RESULTS, _commit, parse_names, write_result
 from skpermgrad import (
     BarGraphImager,
     BIEImager,
+    ClustersImager,
     CombinationImager,
     DeepInsightImager,
     DistanceMatrixImager,
@@ -124,11 +126,17 @@ def _png(images):
     return np.uint8(images * 255).astype(np.float64)
 
 
+def _png_rounded(images):
+    """Our float images as TINTOlib's Clusters writes them (it rounds)."""
+    return np.round(images * 255).astype(np.float64)
+
+
 # name: (our imager from X, TINTOlib model from X, TINTOlib's file from ours)
 def _settings():
     from sklearn.preprocessing import MinMaxScaler
     from TINTOlib.barGraph import BarGraph
     from TINTOlib.bie import BIE
+    from TINTOlib.clusters import Clusters
     from TINTOlib.combination import Combination
     from TINTOlib.deepInsight import DeepInsight
     from TINTOlib.distanceMatrix import DistanceMatrix
@@ -213,6 +221,11 @@ def _settings():
             lambda X: FeatureWrapImager(size=_wrap_size(X)),
             lambda X: FeatureWrap(problem="regression", size=_wrap_size(X)),
             _png,
+        ),
+        "clusters": (  # both defaults: k-means, 16 clusters, seed 1
+            lambda X: ClustersImager(random_state=1),
+            lambda X: Clusters(problem="regression"),
+            _png_rounded,
         ),
     }
 
@@ -338,7 +351,7 @@ def main(argv=None):
                 # a PNG holds grey levels: our float32 drawing may truncate to
                 # the next level; more is a real difference (a longer bar, a
                 # constant row's grey where TINTOlib writes 0 / 0)
-                png = on_their_scale in (_png, _png_grey_as_rgb)
+                png = on_their_scale in (_png, _png_grey_as_rgb, _png_rounded)
                 diff, differing = _compare(
                     ref, on_their_scale, ours, tolerance=1 if png else 1e-6
                 )

@@ -18,7 +18,7 @@ Every dataset of ``../shared/datasets`` (see its README), the same shuffled
   distance matrix, the bar graph, the combination, BIE, the feature wrap;
   the imagers' defaults, the feature wrap on the smallest square, 8x8 at
   least, that holds the table's bits, SuperTML with a 6 px font in cells of
-  20 px);
+  20 px, Clusters' 16 k-means centres);
 - ``hist_gradient_boosting``, ``random_forest`` (200 trees), ``sklearn_mlp``
   (MLPRegressor/MLPClassifier with early stopping, standardised inputs).
 
@@ -111,12 +111,13 @@ def _layouts(n_features, seed):
     }
 
 
-def _drawings(n_features):
+def _drawings(n_features, seed):
     """The drawn images the hybrid is measured on: the imagers' defaults, the
     feature wrap on the smallest square (8x8 at least) its bits fit in."""
     from skpermgrad import (
         BarGraphImager,
         BIEImager,
+        ClustersImager,
         CombinationImager,
         DistanceMatrixImager,
         FeatureWrapImager,
@@ -133,6 +134,7 @@ def _drawings(n_features):
             size=(max(8, math.ceil(math.sqrt(n_features * 10 / 8))),) * 2
         ),
         "supertml": SuperTMLImager(pixels=20 * columns, font_size=6),
+        "clusters": ClustersImager(random_state=seed),
     }
 
 
@@ -163,7 +165,7 @@ def _models(task, epochs, seed, n_features):
         if layout != DEFAULT_LAYOUT:  # "hybrid" and "cnn_only" read it
             per_layout[f"hybrid_{layout}"] = net("both", imager)
             per_layout[f"cnn_only_{layout}"] = net("cnn", imager)
-    for drawing, imager in _drawings(n_features).items():
+    for drawing, imager in _drawings(n_features, seed).items():
         per_layout[f"hybrid_{drawing}"] = net("both", imager)
     return {
         "hybrid": net("both"),
@@ -231,6 +233,7 @@ DRAWINGS = (
     "bie",
     "feature_wrap",
     "supertml",
+    "clusters",
 )
 MODELS = (
     CORE

@@ -5,7 +5,8 @@ Tabular rows become small images, one pixel per feature (:class:`TintoImager`,
 :class:`FotomicsImager`) or a drawing of the whole row
 (:class:`DistanceMatrixImager`, :class:`BarGraphImager`,
 :class:`CombinationImager`, :class:`BIEImager`, :class:`FeatureWrapImager`,
-:class:`SuperTMLImager`);
+:class:`SuperTMLImager`) or its responses to a clustering of the training
+rows (:class:`ClustersImager`);
 hybrid MLP+CNN
 networks read both views (:class:`HybridRegressor`, :class:`HybridClassifier`);
 PermGrad explains them (:func:`permgrad_importance`,
@@ -21,6 +22,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .imaging import (
     BarGraphImager,
     BIEImager,
+    ClustersImager,
     CombinationImager,
     DeepInsightImager,
     DistanceMatrixImager,
@@ -40,6 +42,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "BIEImager",
     "BarGraphImager",
+    "ClustersImager",
     "CombinationImager",
     "DeepInsightImager",
     "DistanceMatrixImager",

@@ -1,6 +1,6 @@
 """Parity of the drawn images with TINTOlib 1.3.1: DistanceMatrix, BarGraph,
-Combination, BIE, FeatureWrap, SuperTML (runs in the parity environment, pandas<3; see
-the README)."""
+Combination, BIE, FeatureWrap, SuperTML, Clusters (runs in the parity
+environment, pandas<3; see the README)."""
 
 import warnings
 
@@ -11,6 +11,7 @@ import pytest
 from skpermgrad import (
     BarGraphImager,
     BIEImager,
+    ClustersImager,
     CombinationImager,
     DistanceMatrixImager,
     FeatureWrapImager,
@@ -24,6 +25,7 @@ pytest.importorskip(
 )
 from TINTOlib.barGraph import BarGraph  # noqa: E402
 from TINTOlib.bie import BIE  # noqa: E402
+from TINTOlib.clusters import Clusters  # noqa: E402
 from TINTOlib.combination import Combination  # noqa: E402
 from TINTOlib.distanceMatrix import DistanceMatrix  # noqa: E402
 from TINTOlib.featureWrap import FeatureWrap  # noqa: E402
@@ -143,3 +145,63 @@ def test_a_constant_row_is_drawn_mid_grey_where_tintolib_is_undefined(tmp_path):
     got = DistanceMatrixImager().fit(X).transform_images(X)
     np.testing.assert_array_equal(got[0], 0.5)
     np.testing.assert_allclose(got[2], expected[2], atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "ours, theirs",
+    [
+        (ClustersImager(random_state=1), dict(algorithm="kmeans")),
+        (
+            ClustersImager("kmeans", 9, rbf=True, random_state=3),
+            dict(algorithm="kmeans", n_clusters=9, random_seed=3, RBFMethod=True),
+        ),
+        (ClustersImager("kmedoids", random_state=1), dict(algorithm="kmedoids")),
+        (
+            ClustersImager("kmedoids", metric="manhattan", rbf=True, random_state=1),
+            dict(algorithm="kmedoids", metric="manhattan", RBFMethod=True),
+        ),
+        (
+            ClustersImager("kmedoids", metric="chebyshev", random_state=1),
+            dict(algorithm="kmedoids", metric="chebyshev"),
+        ),
+        (
+            ClustersImager("gaussian_mixture", 6, random_state=1),
+            dict(algorithm="gaussianMix", n_clusters=6),
+        ),
+        *[
+            (
+                ClustersImager(
+                    "gaussian_mixture", 5, covariance_type=kind, random_state=1
+                ),
+                dict(algorithm="gaussianMix", n_clusters=5, covariance_type=kind),
+            )
+            for kind in ("tied", "diag", "spherical")
+        ],
+        (
+            ClustersImager("factor", 5, random_state=1),
+            dict(algorithm="factor", n_clusters=5),
+        ),
+    ],
+    ids=[
+        "kmeans",
+        "kmeans-9-rbf",
+        "kmedoids",
+        "kmedoids-manhattan-rbf",
+        "kmedoids-chebyshev",
+        "gmm-full",
+        "gmm-tied",
+        "gmm-diag",
+        "gmm-spherical",
+        "factor",
+    ],
+)
+def test_clusters_equal_tintolib(puma_small, tmp_path, ours, theirs):
+    # TINTOlib rounds its pixels to uint8 before its writer: we compare at
+    # its grey levels, one level allowed (float32 drawing on a half level)
+    X = puma_small[0].to_numpy()[:300]
+    expected = _tintolib_images(Clusters(problem="regression", **theirs), X, tmp_path)
+    got = ours.fit(X).transform_images(X)
+    assert got.shape == expected.shape
+    levels = np.abs(np.round(255 * got) - expected)
+    assert levels.max() <= 1
+    assert (levels > 0).mean() < 1e-3

@@ -26,6 +26,7 @@ from sklearn.preprocessing import OneHotEncoder
 from skpermgrad import (
     BarGraphImager,
     BIEImager,
+    ClustersImager,
     CombinationImager,
     DeepInsightImager,
     DistanceMatrixImager,
@@ -58,6 +59,7 @@ REGRESSORS = {
     "bits_image": {"imager": BIEImager()},
     "wrap_image": {"imager": FeatureWrapImager(size=(3, 4), bins=5)},
     "text_image": {"imager": SuperTMLImager(pixels=60, font_size=6)},
+    "clusters_image": {"imager": ClustersImager("gaussian_mixture", 4, random_state=0)},
 }
 IMAGERS = {
     "imager": TintoImager(pixels=6),
@@ -71,6 +73,7 @@ IMAGERS = {
     "imager_bits": BIEImager(),
     "imager_wrap": FeatureWrapImager(),
     "imager_text": SuperTMLImager(pixels=60, font_size=6),
+    "imager_clusters": ClustersImager("kmedoids", 5, rbf=True, random_state=0),
 }
 CLASSIFIERS = {"ensemble_head": {}, "one_head": {"ensemble_size": 1}}
 SMALL_IMAGE = {"imager": TintoImager(pixels=6), "ensemble_size": 4, **TINY}

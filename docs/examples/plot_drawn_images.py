@@ -1,6 +1,6 @@
 """
-One row, six drawings
-=====================
+One row, seven drawings
+=======================
 
 The drawn imagers picture the whole row rather than give each feature a pixel.
 The distance matrix shows every pairwise difference of the row's scaled values
@@ -8,8 +8,10 @@ The distance matrix shows every pairwise difference of the row's scaled values
 the bar graph one bar per feature; the combination both, and each feature's
 level, as the three channels of a colour image; BIE the float32 bits of each
 value, a row a feature; the feature wrap each value's bin as one-hot bits,
-packed 8 to a pixel; SuperTML writes each value as text in its own cell. The
-same four rows of puma8NH
+packed 8 to a pixel; SuperTML writes each value as text in its own cell;
+Clusters shows the row's distance to each of 16 k-means centres of the
+training rows (close centres on neighbouring pixels), so no pixel is a
+feature's own. The same four rows of puma8NH
 are drawn by each; in the first row, each feature's name is written where it
 is labelled, and the pixels ``theta1`` draws (its ``feature_masks_``, where
 Grad-CAM is read for it) are tinted red.
@@ -22,6 +24,7 @@ import numpy as np
 from skpermgrad import (
     BarGraphImager,
     BIEImager,
+    ClustersImager,
     CombinationImager,
     DistanceMatrixImager,
     FeatureWrapImager,
@@ -38,9 +41,10 @@ imagers = {
     "BIE": BIEImager(),
     "FeatureWrap": FeatureWrapImager(),
     "SuperTML": SuperTMLImager(pixels=96, font_size=9),
+    "Clusters (k-means)": ClustersImager(random_state=1),
 }
 fig, axes = plt.subplots(
-    4, 6, figsize=(15, 9), layout="constrained", width_ratios=[1, 1, 1, 2, 1, 1]
+    4, 7, figsize=(17, 9), layout="constrained", width_ratios=[1, 1, 1, 2, 1, 1, 1]
 )
 for col, (title, imager) in enumerate(imagers.items()):
     images = imager.fit(X).transform_images(X.iloc[:4])
@@ -56,6 +60,8 @@ for col, (title, imager) in enumerate(imagers.items()):
             layout = imager.get_feature_layout()
             bars = isinstance(imager, BarGraphImager)
             for name, row, c in layout.itertuples(index=False):
+                if row < 0:  # no pixel of its own (Clusters)
+                    continue
                 ax.annotate(
                     name,
                     (c + bars / 2, row + bars),
@@ -80,6 +86,7 @@ pd.DataFrame(
         title: {
             "image": "x".join(map(str, imager.image_shape_)),
             "pixels per feature": int(np.mean(imager.feature_masks_.sum(axis=(1, 2)))),
+            "pixels of its own": imager.feature_pixels,
             "differentiable": imager.differentiable,
         }
         for title, imager in imagers.items()

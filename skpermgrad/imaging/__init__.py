@@ -3,6 +3,7 @@ positions, or a drawing of the whole row."""
 
 from ._bar_graph import BarGraphImager
 from ._bits import BIEImager, FeatureWrapImager
+from ._clusters import ClustersImager
 from ._combination import CombinationImager
 from ._deepinsight import DeepInsightImager
 from ._distance_matrix import DistanceMatrixImager
@@ -16,6 +17,7 @@ from ._tinto import TintoImager
 __all__ = [
     "BIEImager",
     "BarGraphImager",
+    "ClustersImager",
     "CombinationImager",
     "DeepInsightImager",
     "DistanceMatrixImager",

@@ -52,6 +52,9 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     # (integrated gradients reach the values through it); a drawing of steps
     # (bar lengths) is not
     differentiable = True
+    # whether each feature has pixels of its own (``feature_masks_``), where
+    # Grad-CAM is read for it; a clustering's pixel is drawn from every feature
+    feature_pixels = True
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
@@ -86,9 +89,11 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     def _set_image(self, positions, masks, channels):
         """Zoom the image: each feature's label pixel and the pixels it draws,
         given before zoom, become ``feature_positions_``, ``feature_masks_``
-        (each pixel a ``zoom x zoom`` block) and ``image_shape_``."""
+        (each pixel a ``zoom x zoom`` block) and ``image_shape_``; a position
+        ``(-1, -1)`` (no pixel of its own) stays."""
         zoom = self.zoom
-        self.feature_positions_ = np.asarray(positions, dtype=np.intp) * zoom
+        positions = np.asarray(positions, dtype=np.intp)
+        self.feature_positions_ = np.where(positions >= 0, positions * zoom, -1)
         self.feature_masks_ = np.kron(masks, np.ones((1, zoom, zoom), dtype=bool))
         self.image_shape_ = (*self.feature_masks_.shape[1:], channels)
 

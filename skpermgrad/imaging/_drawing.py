@@ -6,7 +6,8 @@ inside the graph, batch by batch); both draw in the values' dtype, float32
 from ``transform_values``, so the two agree to the last bar pixel. Only
 operations the two share are used: indexing with ``None``, arithmetic,
 comparisons, ``max``/``min``/``sum``/``where``/``floor``/``take``/``repeat``/
-``stack``/``reshape``/``transpose``/``pad``/``matmul``/``logical_and``.
+``stack``/``reshape``/``transpose``/``pad``/``matmul``/``logical_and``/
+``sqrt``/``abs``/``exp``/``clip``/``einsum``.
 """
 
 from __future__ import annotations
@@ -207,6 +208,79 @@ def text_cells(xp, values, glyphs, offset, cell, grid, pixels):
     )
 
 
+def _standardised(xp, values, mean, scale):
+    return (values - _as_float(xp, np.asarray(mean), values)) / _as_float(
+        xp, np.asarray(scale), values
+    )
+
+
+def centre_distances(xp, values, mean, scale, centers, metric, sigma):
+    """The standardised row's distance to each centre (``metric``), or with
+    ``sigma`` its ``exp(-d**2 / (2 sigma**2))`` (TINTOlib's ``RBFMethod``).
+
+    The Euclidean distance is ``sqrt(s + 1e-12)`` of the squared distance
+    ``s``: within 1e-6 of it, and with a gradient at a centre (a k-medoid is
+    a training row)."""
+    z = _standardised(xp, values, mean, scale)
+    centers = _as_float(xp, np.asarray(centers), values)
+    difference = z[:, None, :] - centers[None, :, :]
+    if metric == "euclidean":
+        distance = xp.sqrt(xp.sum(difference * difference, axis=2) + 1e-12)
+    elif metric == "manhattan":
+        distance = xp.sum(xp.abs(difference), axis=2)
+    else:  # chebyshev
+        distance = xp.max(xp.abs(difference), axis=2)
+    if sigma is not None:
+        distance = xp.exp(-(distance * distance) / (2.0 * sigma * sigma))
+    return distance
+
+
+def memberships(xp, values, mean, scale, means, precisions_cholesky, log_constant):
+    """The standardised row's membership probability of each component of a
+    Gaussian mixture (scikit-learn's ``predict_proba``; every covariance
+    type written as full Cholesky factors of the precisions, ``log_constant``
+    each component's log weight and log normalising constant)."""
+    z = _standardised(xp, values, mean, scale)
+    means = _as_float(xp, np.asarray(means), values)
+    factors = _as_float(xp, np.asarray(precisions_cholesky), values)
+    whitened = xp.einsum("bkd,kde->bke", z[:, None, :] - means[None], factors)
+    log_joint = _as_float(xp, np.asarray(log_constant), values) - 0.5 * xp.sum(
+        whitened * whitened, axis=2
+    )
+    joint = xp.exp(log_joint - xp.max(log_joint, axis=1)[:, None])
+    return joint / xp.sum(joint, axis=1)[:, None]
+
+
+def factor_scores(xp, values, mean, scale, weights, offset):
+    """The standardised row's factor scores (scikit-learn's
+    ``FactorAnalysis.transform``: an affine map ``z @ weights + offset``)."""
+    z = _standardised(xp, values, mean, scale)
+    scores = xp.matmul(z, _as_float(xp, np.asarray(weights), values))
+    return scores + _as_float(xp, np.asarray(offset), values)
+
+
+CLUSTER_RESPONSES = {
+    "distances": centre_distances,
+    "memberships": memberships,
+    "factor_scores": factor_scores,
+}
+
+
+def clusters(xp, values, response, low, span, side, **params):
+    """TINTOlib's ``Clusters``: the row's responses to a clustering of the
+    training rows (``response``, one of :data:`CLUSTER_RESPONSES`, with its
+    ``params``), min-max scaled over the training rows (``low``, ``span``;
+    clipped to [0, 1]), placed row by row on a ``side x side`` grid, 0 after
+    the last."""
+    response = CLUSTER_RESPONSES[response](xp, values, **params)
+    low = _as_float(xp, np.asarray(low), response)
+    span = _as_float(xp, np.asarray(span), response)
+    flat = xp.where(span > 0, (response - low) / xp.where(span > 0, span, 1.0), 0.0)
+    flat = xp.clip(flat, 0.0, 1.0)
+    flat = xp.pad(flat, [(0, 0), (0, side * side - response.shape[1])])
+    return xp.reshape(flat, (-1, side, side))
+
+
 _DRAWINGS = {
     "distance_matrix": distance_matrix,
     "bar_graph": bar_graph,
@@ -214,6 +288,7 @@ _DRAWINGS = {
     "float_bits": float_bits,
     "feature_wrap": feature_wrap,
     "text_cells": text_cells,
+    "clusters": clusters,
 }
 
 
@@ -223,7 +298,7 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     Parameters
     ----------
     kind : {"distance_matrix", "bar_graph", "combination", "float_bits", \
-"feature_wrap", "text_cells"}
+"feature_wrap", "text_cells", "clusters"}
         The drawing (a drawn imager's
         :meth:`~skpermgrad.DistanceMatrixImager.get_drawing` names it).
     values : array of shape (batch, n_features)
@@ -235,7 +310,7 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     **params
         The drawing's own parameters (``pixel_width``, ``gap`` of the bars;
         ``bins``, ``size`` of the feature wrap; the glyphs and geometry of
-        the text).
+        the text; the clustering's response and constants).
 
     Returns
     -------

@@ -131,10 +131,12 @@ class _Network:
         n_features, *image_size = (int(n) for n in masks.shape)
         # Grad-CAM is read as the mean over the pixels each feature draws
         # (a layout's zoom x zoom block; a drawing's bar, row and column...)
+        # (NaN for a feature without pixels of its own: a clustering's image)
         flat = masks.reshape(n_features, -1).astype(np.float64)
-        mean_over_mask = tf.constant(
-            (flat / flat.sum(axis=1, keepdims=True)).T, tf.float32
-        )
+        with np.errstate(invalid="ignore"):
+            mean_over_mask = tf.constant(
+                (flat / flat.sum(axis=1, keepdims=True)).T, tf.float32
+            )
         values = tf.TensorSpec((None, n_features), tf.float32)
         width = tf.TensorSpec((None, None), tf.float32)
 
@@ -405,6 +407,21 @@ def _require_gradients(setup, what):
         "cnn_importance='permutation' (the default) or 'gradcam', or a hybrid "
         "on a differentiable image "
         "(DistanceMatrixImager, IGTDImager, TintoImager...)."
+    )
+
+
+def _require_feature_pixels(setup, what):
+    """Refuse a per-feature Grad-CAM on an image where no pixel is a
+    feature's own (every pixel a response to a clustering of the rows)."""
+    imager = setup.imager
+    if getattr(imager, "feature_pixels", True):
+        return
+    raise ValueError(
+        f"{what} reads Grad-CAM at each feature's pixels, but "
+        f"{type(imager).__name__}'s pixels are clusters of rows, each drawn from "
+        "every feature: use cnn_importance='permutation' (the default) or "
+        "'integrated_gradients', or a hybrid on an image with a pixel per "
+        "feature (IGTDImager, TintoImager, DistanceMatrixImager...)."
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from functools import partial
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -32,6 +32,7 @@ from ._network import (
     _forward_passes,
     _integrated_gradients,
     _prepare,
+    _require_feature_pixels,
     _require_gradients,
     _Responses,
 )
@@ -45,7 +46,6 @@ from ._scoring import _explained_rows, _explanation_scorer
         "y": ["array-like"],
         "sample_weight": ["array-like", None],
         **EXPLANATION_CONSTRAINTS,
-        "n_bootstrap": [Interval(Integral, 2, None, closed="left")],
         "confidence_level": [Interval(Real, 0, 1, closed="neither")],
         "zero_tolerance": [Interval(Real, 0, 1, closed="left")],
     },
@@ -176,7 +176,10 @@ default="permutation"
         The CNN branch's part of the fused score with
         ``fusion="branch_weights"`` (see above; ``"model_split"`` always uses
         the permutation). The first two are one score for all classes;
-        ``"gradcam"`` gives one per class.
+        ``"gradcam"`` gives one per class. ``"integrated_gradients"`` needs a
+        differentiable image (not bars, bits, bins or text); ``"gradcam"``
+        an image with pixels of each feature's own (not
+        :class:`~skpermgrad.ClustersImager`'s): both raise otherwise.
     scale : {"share", "minmax"}, default="share"
         How each part is put on the common scale before the branch weights
         apply (see above).
@@ -226,7 +229,8 @@ default="permutation"
           image input (n_features,), over rows and a classifier's classes
           (``cnn_importance="integrated_gradients"`` only);
         - ``gradcam``: (n_features,) for a regressor, (n_classes, n_features)
-          for a classifier;
+          for a classifier (NaN on an image with no pixel of a feature's
+          own: :class:`~skpermgrad.ClustersImager`);
         - ``branch_weights``: ``{"mlp": w, "cnn": 1 - w}``;
         - ``branch_score_drops``: ``{"mlp": d_mlp, "cnn": d_cnn}``;
         - ``branch_weights_defined``: False when neither drop was positive
@@ -242,7 +246,7 @@ default="permutation"
           regressor, (n_classes, height, width) for a classifier;
         - ``mean_image``: the mean image (height, width);
         - ``feature_positions``: each input column's pixel (row, col),
-          (n_encoded_features, 2).
+          (n_encoded_features, 2); ``(-1, -1)`` for none.
 
     See Also
     --------
@@ -281,6 +285,8 @@ default="permutation"
     setup = _prepare(estimator, X, feature_groups)
     if fusion == "branch_weights" and cnn_importance == "integrated_gradients":
         _require_gradients(setup, "cnn_importance='integrated_gradients'")
+    if fusion == "branch_weights" and cnn_importance == "gradcam":
+        _require_feature_pixels(setup, "cnn_importance='gradcam'")
     hybrid, values, groups = setup.hybrid, setup.rows, setup.groups
     membership = setup.membership
     y = np.asarray(y)

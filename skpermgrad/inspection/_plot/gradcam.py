@@ -203,7 +203,8 @@ class GradCAMDisplay:
         ax.figure.colorbar(self.heatmap_, ax=ax, label="Grad-CAM")
         names = defaultdict(list)
         for name, (row, col) in zip(self.feature_names, self.feature_positions):
-            names[int(row), int(col)].append(str(name))
+            if row >= 0:  # (-1, -1): a feature with no pixel of its own
+                names[int(row), int(col)].append(str(name))
         # imshow puts column c at x=c and row r at y=r
         self.texts_ = [
             ax.text(
