@@ -1,4 +1,5 @@
-"""Small, fast hybrid settings shared by the tests: checks fit dozens of times."""
+"""Small, fast hybrid settings shared by the tests (checks fit dozens of
+times), and the check that a drawing is drawn alike in and out of the graph."""
 
 TINY = dict(
     n_dense_layers=1,
@@ -18,3 +19,26 @@ FAST = {**TINY, "run_eagerly": True}
 SMALL = {
     k: v for k, v in TINY.items() if k not in ("random_state", "validation_fraction")
 }
+
+
+def assert_drawn_in_the_graph(imager, X, atol=1e-6):
+    """The fitted drawn ``imager``'s drawing: ``DrawnRender`` and
+    ``draw(xp=keras.ops)`` draw what ``transform_images`` and NumPy draw, and
+    the layer's saved config draws the same."""
+    import keras
+    import numpy as np
+
+    from skpermgrad.imaging import draw
+    from skpermgrad.models import DrawnRender
+
+    kind, params = imager.get_drawing()
+    values = imager.transform_values(X)
+    layer = DrawnRender(kind, params)
+    np.testing.assert_allclose(layer(values), imager.transform_images(X), atol=atol)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(draw(kind, values, xp=keras.ops, **params)),
+        draw(kind, values.astype(np.float64), **params),
+        atol=atol,
+    )
+    again = DrawnRender.from_config(layer.get_config())
+    np.testing.assert_array_equal(again(values), layer(values))

@@ -18,6 +18,15 @@ def puma_small():
     return data.data.iloc[:400], data.target.iloc[:400]
 
 
+@pytest.fixture(scope="module")
+def curved_task():
+    """240 rows of 6 uniform features; y = 3 x0 + x1**2 + noise."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(240, 6))
+    y = 3 * X[:, 0] + X[:, 1] ** 2 + 0.05 * rng.normal(size=240)
+    return X, y
+
+
 @pytest.fixture
 def pyplot():
     """pyplot on the Agg backend, with figures closed before and after."""

@@ -119,7 +119,7 @@ def test_clear_errors(table):
 # ---------------------------------------------------------------- the hybrid
 keras = pytest.importorskip("keras")
 
-from _tiny import FAST  # noqa: E402
+from _tiny import FAST, assert_drawn_in_the_graph  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     GradCAMDisplay,
@@ -127,24 +127,13 @@ from skpermgrad import (  # noqa: E402
     explain_rows,
     permgrad_importance,
 )
-from skpermgrad.imaging import draw  # noqa: E402
 from skpermgrad.models import DrawnRender  # noqa: E402
 
 
 @pytest.mark.parametrize("name", SETTINGS)
 def test_the_graph_draws_what_transform_images_draws(name, table):
     imager = ClustersImager(**SETTINGS[name], random_state=0, zoom=2).fit(table)
-    kind, params = imager.get_drawing()
-    values = imager.transform_values(table)
-    layer = DrawnRender(kind, params)
-    np.testing.assert_allclose(layer(values), imager.transform_images(table), atol=1e-5)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(draw(kind, values, xp=keras.ops, **params)),
-        draw(kind, values.astype(np.float64), **params),
-        atol=1e-5,
-    )
-    again = DrawnRender.from_config(layer.get_config())
-    np.testing.assert_array_equal(again(values), layer(values))
+    assert_drawn_in_the_graph(imager, table, atol=1e-5)
 
 
 def test_gradients_are_finite_at_a_medoid(table):
@@ -165,16 +154,8 @@ def test_gradients_are_finite_at_a_medoid(table):
     assert np.all(np.isfinite(tape.gradient(total, x)))
 
 
-@pytest.fixture(scope="module")
-def task():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, size=(240, 6))
-    y = 3 * X[:, 0] + X[:, 1] ** 2 + 0.05 * rng.normal(size=240)
-    return X, y
-
-
-def test_hybrid_on_clusters_explains_without_a_pixel_per_feature(task, pyplot):
-    X, y = task
+def test_hybrid_on_clusters_explains_without_a_pixel_per_feature(curved_task, pyplot):
+    X, y = curved_task
     reg = HybridRegressor(ClustersImager(n_clusters=9, random_state=0), **FAST)
     reg.fit(X, y)
     imager = reg.feature_encoder_.imager_

@@ -18,7 +18,6 @@ from skpermgrad import (
     IGTDImager,
     SuperTMLImager,
 )
-from skpermgrad.imaging import draw
 
 DRAWN = {
     "distance": lambda **kw: DistanceMatrixImager(**kw),
@@ -177,7 +176,7 @@ def test_clear_errors(table):
 # ---------------------------------------------------------------- the hybrid
 keras = pytest.importorskip("keras")
 
-from _tiny import FAST  # noqa: E402
+from _tiny import FAST, assert_drawn_in_the_graph  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     GradCAMDisplay,
@@ -186,23 +185,11 @@ from skpermgrad import (  # noqa: E402
     explain_rows,
     permgrad_importance,
 )
-from skpermgrad.models import DrawnRender  # noqa: E402
 
 
 @pytest.mark.parametrize("name", DRAWN)
 def test_the_graph_draws_what_transform_images_draws(name, table):
-    imager = DRAWN[name](zoom=2).fit(table)
-    kind, params = imager.get_drawing()
-    values = imager.transform_values(table)
-    layer = DrawnRender(kind, params)
-    np.testing.assert_allclose(layer(values), imager.transform_images(table), atol=1e-6)
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(draw(kind, values, xp=keras.ops, **params)),
-        draw(kind, values.astype(np.float64), **params),
-        atol=1e-6,
-    )
-    again = DrawnRender.from_config(layer.get_config())
-    np.testing.assert_array_equal(again(values), layer(values))
+    assert_drawn_in_the_graph(DRAWN[name](zoom=2).fit(table), table)
 
 
 def test_the_network_draws_a_layout_or_a_drawing():
@@ -215,16 +202,8 @@ def test_the_network_draws_a_layout_or_a_drawing():
 
 
 @pytest.fixture(scope="module")
-def task():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, size=(240, 6))
-    y = 3 * X[:, 0] + X[:, 1] ** 2 + 0.05 * rng.normal(size=240)
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def fitted(task):
-    X, y = task
+def fitted(curved_task):
+    X, y = curved_task
     return {
         name: HybridRegressor(DRAWN[name](), **{**FAST, "n_conv_layers": 2}).fit(X, y)
         for name in DRAWN
@@ -232,8 +211,8 @@ def fitted(task):
 
 
 @pytest.mark.parametrize("name", DRAWN)
-def test_hybrid_reads_every_drawing_and_explains_it(name, task, fitted, pyplot):
-    X, y = task
+def test_hybrid_reads_every_drawing_and_explains_it(name, curved_task, fitted, pyplot):
+    X, y = curved_task
     reg = fitted[name]
     imager = reg.feature_encoder_.imager_
     shape = imager.image_shape_
@@ -255,8 +234,10 @@ def test_hybrid_reads_every_drawing_and_explains_it(name, task, fitted, pyplot):
     assert labels == {f"x{i}" for i in range(6)}
 
 
-def test_integrated_gradients_only_through_a_differentiable_drawing(task, fitted):
-    X, y = task
+def test_integrated_gradients_only_through_a_differentiable_drawing(
+    curved_task, fitted
+):
+    X, y = curved_task
     rows = explain_rows(fitted["distance"], X[:5], background=X)
     gap = rows.predictions - rows.baseline_prediction
     np.testing.assert_allclose(rows.attributions.sum(axis=1), gap, atol=0.05)
@@ -272,8 +253,8 @@ def test_integrated_gradients_only_through_a_differentiable_drawing(task, fitted
             permgrad_importance(fitted[name], X, y, **ig)
 
 
-def test_grid_search_over_layouts_and_drawings(task):
-    X, y = task
+def test_grid_search_over_layouts_and_drawings(curved_task):
+    X, y = curved_task
     search = GridSearchCV(
         HybridRegressor(**FAST),
         {"imager": [IGTDImager(random_state=0), DistanceMatrixImager()]},
