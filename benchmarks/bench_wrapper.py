@@ -145,6 +145,7 @@ IMAGERS = {
     "bie": "BIEImager()",
     "feature_wrap": "FeatureWrapImager()",
     "supertml": "SuperTMLImager(pixels=60, font_size=6)",
+    "clusters": "ClustersImager(random_state=0)",
 }
 
 

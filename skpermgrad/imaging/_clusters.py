@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._drawing import CLUSTER_RESPONSES
 from ._drawn import _SHARED_ATTRIBUTES, TINTOLIB_REFERENCE, _BaseDrawnImager
+from ._layout import _CHUNK_ROWS
 
 _ALGORITHMS = ("kmeans", "kmedoids", "gaussian_mixture", "factor")
 _SCIPY_METRICS = {
@@ -176,22 +177,28 @@ default="kmeans"
                 f"has at most {n_features - 1} factors, got n_clusters={k}: use "
                 f"n_clusters <= {n_features - 1} or another algorithm."
             )
-        standard = StandardScaler().fit(values)
+        # standardised in place: ``values`` is fit's own copy (one copy of
+        # the rows in memory, for millions of them); its first row kept for
+        # the drawing's probe
+        first = values[:1].copy()
+        standard = StandardScaler(copy=False).fit(values)
         z = standard.transform(values)
-        self._response = {
-            "mean": standard.mean_,
-            "scale": standard.scale_,
-            **getattr(self, f"_fit_{self.algorithm}")(
-                z, check_random_state(self.random_state)
-            ),
-        }
-        # each pixel's range over the training rows' responses
-        responses = CLUSTER_RESPONSES[self._response["response"]](
-            np, values, **{n: v for n, v in self._response.items() if n != "response"}
+        fitted = getattr(self, f"_fit_{self.algorithm}")(
+            z, check_random_state(self.random_state)
         )
-        low, high = responses.min(axis=0), responses.max(axis=0)
+        # each pixel's range over the training rows' responses, by blocks of
+        # rows (bounded scratch space), from the standardised rows
+        respond = CLUSTER_RESPONSES[fitted["response"]]
+        params = {n: v for n, v in fitted.items() if n != "response"}
+        identity = {"mean": np.zeros(n_features), "scale": np.ones(n_features)}
+        low, high = np.full(k, np.inf), np.full(k, -np.inf)
+        for start in range(0, n_samples, _CHUNK_ROWS):
+            block = respond(np, z[start : start + _CHUNK_ROWS], **identity, **params)
+            low = np.minimum(low, block.min(axis=0))
+            high = np.maximum(high, block.max(axis=0))
+        self._response = {"mean": standard.mean_, "scale": standard.scale_, **fitted}
         self._pixel_range = {"low": low, "span": high - low}
-        super()._fit_image(values)
+        super()._fit_image(first)
 
     # ---------------------------------------------------- the clusterings
     def _centres(self, centres, z):
@@ -214,6 +221,7 @@ default="kmeans"
 
         self.clustering_ = KMeans(
             self.n_clusters,
+            copy_x=False,  # z is this fit's own: no copy of the rows
             n_init=self.n_init,
             max_iter=self.max_iter,
             random_state=rng,
