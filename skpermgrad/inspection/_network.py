@@ -129,9 +129,9 @@ class _Network:
             return h
 
         n_features, *image_size = (int(n) for n in masks.shape)
-        # Grad-CAM is read as the mean over the pixels each feature draws
-        # (a layout's zoom x zoom block; a drawing's bar, row and column...)
-        # (NaN for a feature without pixels of its own: a clustering's image)
+        # Grad-CAM is read as the mean over the pixels each feature draws (a
+        # layout's zoom x zoom block; a drawing's bar, row and column...): NaN
+        # for a feature without pixels of its own (a clustering's image)
         flat = masks.reshape(n_features, -1).astype(np.float64)
         with np.errstate(invalid="ignore"):
             mean_over_mask = tf.constant(
