@@ -205,14 +205,20 @@ default="kmeans"
         """The distance drawing of ``centres`` in TINTOlib's chained order."""
         self.cluster_order_ = _chained_order(centres)
         centres = centres[self.cluster_order_]
+        metric = "euclidean" if self.algorithm == "kmeans" else self.metric
         sigma = None
-        if self.rbf:  # TINTOlib's sigma: the mean training distance
-            metric = "euclidean" if self.algorithm == "kmeans" else self.metric
-            sigma = float(np.mean(cdist(z, centres, _SCIPY_METRICS[metric])))
+        if self.rbf:  # TINTOlib's sigma: the mean training distance, by blocks
+            total = sum(
+                cdist(
+                    z[start : start + _CHUNK_ROWS], centres, _SCIPY_METRICS[metric]
+                ).sum()
+                for start in range(0, len(z), _CHUNK_ROWS)
+            )
+            sigma = float(total / (len(z) * len(centres)))
         return {
             "response": "distances",
             "centers": centres,
-            "metric": "euclidean" if self.algorithm == "kmeans" else self.metric,
+            "metric": metric,
             "sigma": sigma,
         }
 
@@ -284,19 +290,18 @@ default="kmeans"
         }
 
     # ---------------------------------------------------- the drawing
+    def _side(self):
+        """The grid's side before zoom: the smallest square of the clusters."""
+        return math.ceil(math.sqrt(self.n_clusters))
+
     def _drawing_params(self, n_features):
-        return {
-            **self._response,
-            **self._pixel_range,
-            "side": math.ceil(math.sqrt(self.n_clusters)),
-        }
+        return {**self._response, **self._pixel_range, "side": self._side()}
 
     def _anchors(self, n_features):
         return np.full((n_features, 2), -1)  # no pixel of its own
 
     def _masks(self, n_features):
-        side = math.ceil(math.sqrt(self.n_clusters))
-        return np.zeros((n_features, side, side), dtype=bool)
+        return np.zeros((n_features, self._side(), self._side()), dtype=bool)
 
 
 def _chained_order(centres):

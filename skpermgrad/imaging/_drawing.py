@@ -32,11 +32,12 @@ def _zoomed(xp, image, zoom):
     return image
 
 
-def _range_normalised(xp, difference, low_to_high):
-    """``difference`` over ``low_to_high`` (the row's range, broadcastable),
-    and 0.5 on a row whose range is 0 (TINTOlib divides 0 by 0 there)."""
+def _range_normalised(xp, difference, low_to_high, fill=0.5):
+    """``difference`` over ``low_to_high`` (a range, broadcastable), and
+    ``fill`` where the range is 0 (a constant row: TINTOlib divides 0 by 0
+    there; a constant pixel: its MinMaxScaler writes 0)."""
     flat = low_to_high > 0
-    return xp.where(flat, difference / xp.where(flat, low_to_high, 1.0), 0.5)
+    return xp.where(flat, difference / xp.where(flat, low_to_high, 1.0), fill)
 
 
 def _row_range(xp, values):
@@ -275,8 +276,7 @@ def clusters(xp, values, response, low, span, side, **params):
     response = CLUSTER_RESPONSES[response](xp, values, **params)
     low = _as_float(xp, np.asarray(low), response)
     span = _as_float(xp, np.asarray(span), response)
-    flat = xp.where(span > 0, (response - low) / xp.where(span > 0, span, 1.0), 0.0)
-    flat = xp.clip(flat, 0.0, 1.0)
+    flat = xp.clip(_range_normalised(xp, response - low, span, fill=0.0), 0.0, 1.0)
     flat = xp.pad(flat, [(0, 0), (0, side * side - response.shape[1])])
     return xp.reshape(flat, (-1, side, side))
 
