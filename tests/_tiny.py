@@ -42,3 +42,17 @@ def assert_drawn_in_the_graph(imager, X, atol=1e-6):
     )
     again = DrawnRender.from_config(layer.get_config())
     np.testing.assert_array_equal(again(values), layer(values))
+
+
+def assert_network_draws_the_image(reg, X, atol=1e-6):
+    """The fitted hybrid ``reg``'s ``image`` layer, fed the values its imager
+    scales, holds the imager's ``transform_images``."""
+    import keras
+    import numpy as np
+
+    imager = reg.feature_encoder_.imager_
+    rendered = keras.Model(
+        reg.model_.get_layer("image_input").output,
+        reg.model_.get_layer("image").output,
+    )(imager.transform_values(X))
+    np.testing.assert_allclose(rendered, imager.transform_images(X), atol=atol)

@@ -119,7 +119,7 @@ def test_clear_errors(table):
 # ---------------------------------------------------------------- the hybrid
 keras = pytest.importorskip("keras")
 
-from _tiny import FAST, assert_drawn_in_the_graph  # noqa: E402
+from _tiny import FAST, assert_drawn_in_the_graph, assert_network_draws_the_image  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     GradCAMDisplay,
@@ -158,12 +158,7 @@ def test_hybrid_on_clusters_explains_without_a_pixel_per_feature(curved_task, py
     X, y = curved_task
     reg = HybridRegressor(ClustersImager(n_clusters=9, random_state=0), **FAST)
     reg.fit(X, y)
-    imager = reg.feature_encoder_.imager_
-    rendered = keras.Model(
-        reg.model_.get_layer("image_input").output,
-        reg.model_.get_layer("image").output,
-    )(imager.transform_values(X[:20]))
-    np.testing.assert_allclose(rendered, imager.transform_images(X[:20]), atol=1e-5)
+    assert_network_draws_the_image(reg, X[:20], atol=1e-5)
     result = permgrad_importance(reg, X, y, n_repeats=1, random_state=0)
     assert np.all(np.isfinite(result.importances))
     assert np.isnan(result.gradcam).all()  # no pixel is a feature's own

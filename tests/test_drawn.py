@@ -176,7 +176,7 @@ def test_clear_errors(table):
 # ---------------------------------------------------------------- the hybrid
 keras = pytest.importorskip("keras")
 
-from _tiny import FAST, assert_drawn_in_the_graph  # noqa: E402
+from _tiny import FAST, assert_drawn_in_the_graph, assert_network_draws_the_image  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     GradCAMDisplay,
@@ -217,11 +217,7 @@ def test_hybrid_reads_every_drawing_and_explains_it(name, curved_task, fitted, p
     imager = reg.feature_encoder_.imager_
     shape = imager.image_shape_
     assert tuple(reg.model_.get_layer("image").output.shape[1:]) == shape
-    rendered = keras.Model(
-        reg.model_.get_layer("image_input").output,
-        reg.model_.get_layer("image").output,
-    )(imager.transform_values(X[:20]))
-    np.testing.assert_allclose(rendered, imager.transform_images(X[:20]), atol=1e-6)
+    assert_network_draws_the_image(reg, X[:20])
     for options in ({}, {"cnn_importance": "gradcam"}, {"permutation": "model"}):
         result = permgrad_importance(reg, X, y, n_repeats=1, random_state=0, **options)
         assert result.importances.shape == (6,)

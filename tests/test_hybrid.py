@@ -28,7 +28,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 keras = pytest.importorskip("keras")
 
-from _tiny import TINY  # noqa: E402
+from _tiny import TINY, assert_network_draws_the_image  # noqa: E402
 
 from skpermgrad import HybridClassifier, HybridRegressor, TintoImager  # noqa: E402
 from skpermgrad.models import build_hybrid_model  # noqa: E402
@@ -96,13 +96,7 @@ def test_image_rendered_in_graph_equals_imager(reg9):
         TintoImager(pixels=5, blur=True, option="max", zoom=2, channels=3),
     ]:
         reg = HybridRegressor(imager, **{**TINY, "n_conv_layers": 1}).fit(X, y)
-        fitted = reg.feature_encoder_.imager_
-        image_model = keras.Model(
-            reg.model_.get_layer("image_input").output,
-            reg.model_.get_layer("image").output,
-        )
-        rendered = np.asarray(image_model(fitted.transform_values(X)))
-        np.testing.assert_allclose(rendered, fitted.transform_images(X), atol=1e-6)
+        assert_network_draws_the_image(reg, X)
 
 
 def test_builder_is_pure_and_explicit():

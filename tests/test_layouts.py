@@ -203,7 +203,7 @@ def test_constant_and_identical_columns_are_laid_out(table):
 # ---------------------------------------------------------------- the hybrid
 keras = pytest.importorskip("keras")
 
-from _tiny import FAST  # noqa: E402
+from _tiny import FAST, assert_network_draws_the_image  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     GradCAMDisplay,
@@ -241,11 +241,7 @@ def test_hybrid_reads_every_layout_and_explains_it(name, task, fitted, pyplot):
     assert type(imager) is type(LAYOUTS[name]())
     side = imager.image_shape_[0]
     assert reg.model_.get_layer("image").output.shape[1:3] == (side, side)
-    rendered = keras.Model(
-        reg.model_.get_layer("image_input").output,
-        reg.model_.get_layer("image").output,
-    )(imager.transform_values(X[:20]))
-    np.testing.assert_allclose(rendered, imager.transform_images(X[:20]), atol=1e-6)
+    assert_network_draws_the_image(reg, X[:20])
     result = permgrad_importance(reg, X, y, n_repeats=2, random_state=0)
     assert result.importances.shape == (7,)
     assert np.all(np.isfinite(result.importances))
