@@ -7,6 +7,7 @@ folder of its own, or the one ``SKPERMGRAD_TEST_POSTGRES`` names; the tests
 skip, saying why, where neither is available.
 """
 
+import functools
 import glob
 import os
 import shutil
@@ -78,10 +79,21 @@ def postgres_url():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@functools.cache
+def _storage(url):
+    # one storage, so one SQLAlchemy engine, for every look at the server: a
+    # storage per look leaves its engine's connections open until the garbage
+    # collector finds it, and polling twice a second for minutes went past the
+    # server's max_connections (100) in CI
+    from optuna.storages import RDBStorage
+
+    return RDBStorage(url)
+
+
 def _study(url, name):
     import optuna
 
-    return optuna.load_study(study_name=name, storage=url)
+    return optuna.load_study(study_name=name, storage=_storage(url))
 
 
 def _table(path, n=120):
