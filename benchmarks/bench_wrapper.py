@@ -202,10 +202,19 @@ def main(argv=None):
     names = list(IMAGERS)
     if args.imagers:
         names = parse_names(parser, args.imagers, IMAGERS, "imager")
-    # the imagers not measured again keep their results (one fit each)
-    memory = {k: v for k, v in before.get("memory", {}).items() if k in IMAGERS}
+    # the imagers not measured again keep their results (one fit each); a run
+    # at other rows or batch size is kept beside the default one
+    defaults = parser.parse_args([])
+    memory = {
+        k: v
+        for k, v in before.get("memory", {}).items()
+        if k.partition("@")[0] in IMAGERS
+    }
     for name in names:
-        memory[name] = m = _memory(args.rows, args.batch_size, name)
+        key = name
+        if (args.rows, args.batch_size) != (defaults.rows, defaults.batch_size):
+            key = f"{name}@rows={args.rows},batch_size={args.batch_size}"
+        memory[key] = m = _memory(args.rows, args.batch_size, name)
         print(
             f"{name}: one epoch on {m['rows']} x 8: X is {m['x_mib']} MiB, peak "
             f"extra memory {m['peak_extra_mib']} MiB, ratio {m['ratio']:.2f} "
