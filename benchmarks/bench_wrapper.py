@@ -184,7 +184,14 @@ def main(argv=None):
     parser.add_argument("--imagers", help=f"comma-separated, from {list(IMAGERS)}")
     parser.add_argument("--only", choices=["memory"], help="skip the timing")
     parser.add_argument("--out", default=str(RESULTS / "bench_wrapper.json"))
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite the markdown of --out"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        out = Path(args.out)
+        out.with_suffix(".md").write_text(markdown(json.loads(out.read_text())))
+        return
 
     out = Path(args.out)
     before = json.loads(out.read_text()) if out.is_file() else {}
@@ -223,6 +230,9 @@ def main(argv=None):
             flush=True,
         )
 
+    # a note written into the file by hand (what shared the machine, what a
+    # number means) stays with it
+    extra = {"note": before["note"]} if "note" in before else {}
     write_result(
         args.out,
         "bench_wrapper",
@@ -230,7 +240,49 @@ def main(argv=None):
         network=NETWORK,
         timing=timing,
         memory=memory,
+        **extra,
     )
+    Path(args.out).with_suffix(".md").write_text(markdown(json.loads(out.read_text())))
+
+
+def markdown(saved):
+    """The results file as a report: the fit-time ratio, then one row per
+    memory run."""
+    timing, machine = saved["timing"], saved["machine"]
+    measured = timing.get("note", "")
+    if "commit" in timing:
+        measured = f"commit {str(timing['commit'])[:7]}"
+    lines = [
+        "# HybridRegressor's overhead and training memory",
+        "",
+        f"On {machine['processor']} ({machine['platform']}, Python "
+        f"{machine['python']}), written {saved['date']}; each entry records its "
+        "commit.",
+        "",
+        f"Fit time on puma8NH ({timing['rows']} rows, {timing['epochs']} epochs, "
+        f"median of {timing['repeats']}): HybridRegressor "
+        f"{timing['hybrid_fit_s']:.2f} s, the same network in raw Keras "
+        f"{timing['keras_fit_s']:.2f} s, ratio {timing['ratio']:.3f} (target <= "
+        f"1.10; {measured}).",
+        "",
+        "Memory: one epoch's peak resident memory beyond the resident memory just "
+        "before the fit (after a warm-up fit at the same batch size), over the "
+        "size of X (target <= 3).",
+        "",
+        "| imager | image | rows | batch | X MiB | peak extra MiB | ratio | "
+        "dense images would be MiB | commit |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for entry in saved["memory"].values():
+        lines.append(
+            f"| `{entry['imager']}` | {'x'.join(map(str, entry['image']))} | "
+            f"{entry['rows']:,} | {entry['batch_size']} | {entry['x_mib']} | "
+            f"{entry['peak_extra_mib']} | {entry['ratio']:.2f} | "
+            f"{entry['dense_images_would_be_mib']} | {str(entry['commit'])[:7]} |"
+        )
+    if saved.get("note"):
+        lines += ["", saved["note"]]
+    return "\n".join(lines + [""])
 
 
 if __name__ == "__main__":
