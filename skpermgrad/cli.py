@@ -17,9 +17,11 @@ from ._study import (
     StudyError,
     clock,
     parse_duration,
+    parse_images,
     quiet_tensorflow,
     resolve_settings,
 )
+from .imaging import get_imager_names
 
 
 def _demo(args):
@@ -130,6 +132,15 @@ def _parser():
         type=int,
         help=f"top of the base_filters range ({MAX_BASE_FILTERS}; the notebook's "
         "256 needs a GPU)",
+    )
+    run.add_argument(
+        "--images",
+        type=parse_images,
+        metavar="NAMES",
+        help="image methods the tuning chooses among, comma-separated, the "
+        "first the defaults' trial's (igtd; any of "
+        + ", ".join(get_imager_names())
+        + ")",
     )
     run.add_argument(
         "--fusion",

@@ -869,3 +869,60 @@ def test_workers_refuse_a_studys_sqlite_file(tmp_path):
     (tmp_path / "study.db").unlink()
     (tmp_path / "study.journal").touch()  # a run with workers: one continues it
     assert storage_url(None, tmp_path).endswith("study.journal")
+
+
+@pytest.mark.slow  # three trials and a refit
+def test_the_image_method_is_tuned_among_those_named(puma_csv, tmp_path):
+    import joblib
+    import optuna
+
+    from skpermgrad import BarGraphImager, IGTDImager
+
+    out = tmp_path / "run"
+    argv = ["run", str(puma_csv), "--target", "values", *FAST, "--out", str(out)]
+    assert main([*argv, "--trials", "3", "--images", "igtd,bar_graph"]) == 0
+    storage = f"sqlite:///{out / 'study.db'}"
+    trials = optuna.load_study(study_name="skpermgrad", storage=storage).trials
+    assert trials[0].params["hybrid__imager"] == "igtd"  # the defaults' trial
+    assert {t.params["hybrid__imager"] for t in trials} <= {"igtd", "bar_graph"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    chosen = metrics["best_params"]["hybrid__imager"]
+    assert metrics["settings"]["images"] == ["igtd", "bar_graph"]
+    model = joblib.load(out / "model.joblib")
+    imager = model.named_steps["hybrid"].feature_encoder_.imager_
+    expected = {"igtd": IGTDImager, "bar_graph": BarGraphImager}[chosen]
+    assert type(imager) is expected
+    report = (out / "report.md").read_text()
+    assert f"tuned among igtd, bar_graph: `{chosen}` won" in report
+    # the images define the study's trials: a rerun must name the same ones
+    assert main([*argv, "--trials", "3", "--images", "igtd"]) == 2
+
+
+@pytest.mark.parametrize(
+    "images, extra, message",
+    [
+        ("igtd,nope", [], "unknown image method(s) 'nope': choose among igtd,"),
+        ("bie,bie", [], "'bie,bie' names a method twice"),
+        ("igtd,bie", ["--quick"], "--images names 2 methods but no trial"),
+        (
+            "igtd,clusters",
+            ["--fusion", "branch_weights", "--cnn-importance", "gradcam"],
+            "the image method clusters has no pixels of each feature's own",
+        ),
+        (
+            "bar_graph",
+            ["--fusion", "branch_weights", "--cnn-importance", "integrated_gradients"],
+            "the image method bar_graph is a step function of the values",
+        ),
+    ],
+)
+def test_bad_images_are_refused_in_one_line(tmp_path, images, extra, message, capsys):
+    out = tmp_path / "run"
+    try:  # argparse refuses what it parses by exiting; the run returns 2
+        status = main(["run", "--images", images, *extra, "--out", str(out)])
+    except SystemExit as exit:
+        status = exit.code
+    assert status == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message in err, err
+    assert not out.exists()

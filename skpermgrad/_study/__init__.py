@@ -21,6 +21,7 @@ from ._settings import (
     MAX_BASE_FILTERS,
     QUICK,
     parse_duration,
+    parse_images,
     resolve_settings,
 )
 from ._tuning import optuna_storage, storage_url
@@ -38,6 +39,7 @@ __all__ = [
     "metrics",
     "optuna_storage",
     "parse_duration",
+    "parse_images",
     "predict_table",
     "quiet_tensorflow",
     "resolve_settings",

@@ -27,6 +27,7 @@ STUDY_SETTINGS = (
     "epochs",
     "cv",
     "max_base_filters",
+    "images",
 )
 TARGET_CLASSES_MAX = 10  # an integer target with at most this many values is a class
 # a text feature column with more distinct values is refused (one input each)
@@ -37,6 +38,11 @@ NUMERIC_SHARE = 0.9
 
 class StudyError(Exception):
     """A problem with the user's input; the CLI prints it and exits with 2."""
+
+
+# the image methods a run chooses among when it names none (and a run stored
+# before --images existed read the hybrids' default image)
+DEFAULT_IMAGES = ["igtd"]
 
 
 def settings_conflicts(stored, wanted):

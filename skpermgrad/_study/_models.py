@@ -8,14 +8,15 @@ import pandas as pd
 from ._data import _is_numeric
 
 
-def make_pipeline(X, task, *, epochs, seed, progress):
+def make_pipeline(X, task, *, epochs, seed, image="igtd", progress):
     """Imputation and one-hot encoding, then the hybrid network.
 
     Numeric and boolean columns keep their names (median imputation; a
     boolean is 0/1; numbers first, then booleans); string and categorical
     columns become one 0/1 column per category named
     ``<column>_<category>`` (most-frequent imputation). The image is the
-    hybrids' default (an IGTD layout of the encoded columns, seeded by ``seed``).
+    method named ``image`` (the hybrids' default: an IGTD layout of the
+    encoded columns), seeded by ``seed``.
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
@@ -49,6 +50,7 @@ def make_pipeline(X, task, *, epochs, seed, progress):
     hybrid_class = HybridRegressor if task == "regression" else HybridClassifier
     # epochs None: the hybrid's own default (early stopping ends most fits)
     hybrid = hybrid_class(
+        imager=image,
         random_state=seed,
         callbacks=progress,
         **({} if epochs is None else {"epochs": epochs}),

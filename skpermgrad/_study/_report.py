@@ -100,6 +100,12 @@ def _tuning_lines(settings, study):
         f"on the training rows, scoring `{settings['scoring']}`; best CV score "
         f"{best.value:.4g} (trial {best.number})."
     ]
+    images = settings.get("images", [])
+    if len(images) > 1:
+        chosen = best.params.get("hybrid__imager", images[0])
+        lines.append(
+            f"The image method was tuned among {', '.join(images)}: `{chosen}` won."
+        )
     if defaults is None:
         lines.append("The study holds no trial of the hybrid's defaults.")
     elif best.number == defaults.number:

@@ -103,6 +103,7 @@ def run_study(settings, stored, out, *, start=None):
         task,
         epochs=settings["epochs"],
         seed=settings["seed"],
+        image=settings["images"][0],
         progress=[FitMonitor(monitor)],
     )
     check_before_tuning(pipeline, X_train, y_train, y_test, task, settings["cv"])

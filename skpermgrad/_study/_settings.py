@@ -4,7 +4,7 @@ run holds."""
 import json
 from pathlib import Path
 
-from ._base import SETTINGS_FILE, STUDY_SETTINGS, StudyError
+from ._base import DEFAULT_IMAGES, SETTINGS_FILE, STUDY_SETTINGS, StudyError
 
 MAX_BASE_FILTERS = 32  # the top of the tuned base_filters range on a CPU
 # epochs None: the hybrid's own (100, with early stopping on 10% of the rows)
@@ -43,6 +43,27 @@ def parse_duration(text) -> float:
     return seconds
 
 
+def parse_images(text) -> list[str]:
+    """``"igtd,bie"`` as ``["igtd", "bie"]``, each a name
+    :func:`skpermgrad.imaging.get_imager_names` knows; the argparse type of
+    ``--images``."""
+    import argparse
+
+    from ..imaging import get_imager_names
+
+    names = [name.strip() for name in (text or "").split(",")]
+    known = get_imager_names()
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown image method(s) {', '.join(map(repr, unknown))}: choose "
+            f"among {', '.join(known)}, comma-separated"
+        )
+    if len(set(names)) < len(names):
+        raise argparse.ArgumentTypeError(f"{text!r} names a method twice")
+    return names
+
+
 def resolve_settings(args, out):
     """This run's settings and the stored run's (or None), refused if unsound.
 
@@ -65,6 +86,7 @@ def resolve_settings(args, out):
             ) from None
         if not isinstance(stored, dict):
             raise StudyError(f"{stored_path} is not a run; choose another --out.")
+        stored = {"images": DEFAULT_IMAGES, **stored}  # a run from before --images
     if out.exists() and any(out.iterdir()) and stored is None:
         raise StudyError(
             f"--out {out} exists and holds files that are not a skpermgrad run; "
@@ -80,6 +102,7 @@ def resolve_settings(args, out):
         "epochs": args.epochs,
         "cv": args.cv,
         "max_base_filters": args.max_base_filters,
+        "images": args.images,
     }
     if args.resume:
         if stored is None:
@@ -102,6 +125,7 @@ def resolve_settings(args, out):
             "test_size": 0.2 if args.test_size is None else args.test_size,
             "seed": 0 if args.seed is None else args.seed,
             "study_name": args.study_name or "skpermgrad",
+            "images": args.images or DEFAULT_IMAGES,
         }
     if settings["data"] is None and settings["target"] is None:
         settings["target"] = "values"
@@ -120,6 +144,11 @@ def resolve_settings(args, out):
         minimum = {"trials": 0, "cv": 2, "max_base_filters": 8}.get(key, 1)
         if value is not None and value < minimum:
             raise StudyError(f"--{key.replace('_', '-')} {value} is too small.")
+    if len(settings["images"]) > 1 and not settings["trials"]:
+        raise StudyError(
+            f"--images names {len(settings['images'])} methods but no trial "
+            "(--trials 0 or --quick) would choose among them: name one, or tune."
+        )
     settings["n_repeats"] = budget["n_repeats"]
     settings["time_limit"] = (
         budget["time_limit"] if args.time_limit is None else args.time_limit
@@ -131,6 +160,31 @@ def resolve_settings(args, out):
         raise StudyError(f"--workers {settings['workers']} must be 1 or more.")
     settings["fusion"] = args.fusion
     settings["cnn_importance"] = args.cnn_importance
+    _check_explanation(settings)
     # None: the default sqlite file inside --out, found wherever the folder is
     settings["storage"] = args.storage or (stored or {}).get("storage")
     return settings, stored
+
+
+def _check_explanation(settings):
+    """Refuse, before any tuning, an explanation one of the run's images
+    cannot give: Grad-CAM needs pixels of each feature's own, integrated
+    gradients an image the gradient crosses."""
+    from ..imaging import make_imager
+
+    if settings["fusion"] != "branch_weights":
+        return  # the CNN part is read only by PermGrad's branch-weighted sum
+    need, reason = {
+        "gradcam": ("feature_pixels", "has no pixels of each feature's own"),
+        "integrated_gradients": (
+            "differentiable",
+            "is a step function of the values, which no gradient crosses",
+        ),
+    }.get(settings["cnn_importance"], (None, None))
+    for name in settings["images"] if need else ():
+        if not getattr(make_imager(name, 1), need, True):
+            raise StudyError(
+                f"--cnn-importance {settings['cnn_importance']}: the image "
+                f"method {name} {reason}; use --cnn-importance permutation, or "
+                "drop it from --images."
+            )

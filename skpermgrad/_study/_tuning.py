@@ -124,18 +124,30 @@ def defaults_of(pipeline, space):
     return {name: params[name] for name in space}
 
 
-def enqueue_defaults(pipeline, study, max_base_filters):
-    """Make the hybrid's defaults the study's next trial, unless it has them
-    (so the tuned model's CV score is never below theirs)."""
+def study_space(settings):
+    """The study's search space: the hybrid's (the notebook's, up to
+    ``max_base_filters``), and the image method among the run's ``images``
+    when it names several (chosen, as the rest, by the training split's CV)."""
+    from optuna.distributions import CategoricalDistribution
+
     from ..model_selection import hybrid_search_space
 
-    space = hybrid_search_space("hybrid__", max_base_filters=max_base_filters)
+    space = hybrid_search_space(
+        "hybrid__", max_base_filters=settings["max_base_filters"]
+    )
+    if len(settings["images"]) > 1:
+        space["hybrid__imager"] = CategoricalDistribution(settings["images"])
+    return space
+
+
+def enqueue_defaults(pipeline, study, space):
+    """Make the hybrid's defaults the study's next trial, unless it has them
+    (so the tuned model's CV score is never below theirs)."""
     study.enqueue_trial(
         defaults_of(pipeline, space),
         user_attrs={DEFAULTS_ATTR: True},
         skip_if_exists=True,
     )
-    return space
 
 
 def tune(
@@ -148,7 +160,7 @@ def tune(
     cv,
     scoring,
     seed,
-    max_base_filters,
+    space,
     monitor,
     n_trials=None,
     ran=None,
@@ -156,8 +168,9 @@ def tune(
 ):
     """Run trials until ``trials`` are complete in the study (shared or not).
 
-    The study's first trial is the hybrid's defaults (enqueued once, whoever
-    opens the study first). Each process runs at most the trials still
+    ``space`` is the search space (:func:`study_space`). The study's first
+    trial is the hybrid's defaults (enqueued once, whoever opens the study
+    first). Each process runs at most the trials still
     missing, or ``n_trials`` (a worker's share of them); with
     ``count_running`` (a database server, whose heartbeats fail the trials of
     dead workers) the trials other workers are running count as done, so
@@ -180,7 +193,7 @@ def tune(
     missing = trials - len(completed_trials(study)) - running()
     if missing <= 0:
         return
-    space = enqueue_defaults(pipeline, study, max_base_filters)
+    enqueue_defaults(pipeline, study, space)
     runs = missing if n_trials is None else min(n_trials, missing)
     worker = f"{monitor.worker}: " if monitor.worker else ""
     bar = tqdm(
@@ -273,7 +286,7 @@ def tune_run(settings, storage, pipeline, X, y, study, monitor, **options):
         cv=settings["cv"],
         scoring=settings["scoring"],
         seed=settings["seed"],
-        max_base_filters=settings["max_base_filters"],
+        space=study_space(settings),
         monitor=monitor,
         count_running=shared_by_machines(storage),
         **options,

@@ -18,6 +18,7 @@ from ._tuning import (
     _first_ctrl_c_finishes_the_trial,
     completed_trials,
     enqueue_defaults,
+    study_space,
 )
 
 
@@ -49,7 +50,7 @@ def tune_in_workers(settings, storage, pipeline, X, y, study, monitor):
     missing = settings["trials"] - len(completed_trials(study))
     if missing <= 0:
         return
-    enqueue_defaults(pipeline, study, settings["max_base_filters"])
+    enqueue_defaults(pipeline, study, study_space(settings))
     split = shares(missing, settings["workers"])
     threads = threads_per_worker(len(split))
     left = monitor.left() if monitor.limited() else None
@@ -106,6 +107,7 @@ def _worker(settings, storage, X, y, number, workers, n_trials, threads, left):
         settings["task"],
         epochs=settings["epochs"],
         seed=settings["seed"],
+        image=settings["images"][0],
         progress=[FitMonitor(monitor)],
     )
     try:

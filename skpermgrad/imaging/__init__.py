@@ -10,6 +10,7 @@ from ._distance_matrix import DistanceMatrixImager
 from ._drawing import draw
 from ._fotomics import FotomicsImager
 from ._igtd import IGTDImager
+from ._names import get_imager_names, make_imager
 from ._refined import RefinedImager
 from ._supertml import SuperTMLImager
 from ._tinto import TintoImager
@@ -28,4 +29,6 @@ __all__ = [
     "SuperTMLImager",
     "TintoImager",
     "draw",
+    "get_imager_names",
+    "make_imager",
 ]

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from ..imaging import IGTDImager
+from ..imaging import make_imager
 from . import _architecture as arch
 from ._layers import quantile_knots
 
@@ -23,7 +23,8 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
     where ``values`` are the imager's clipped min-max scaled features. With
     ``mlp_input="quantile"`` it also learns ``quantile_knots_`` of the
     training values, for the MLP branch's in-graph quantile map. ``imager=None``
-    is the hybrids' default image, ``IGTDImager(random_state=random_state)``.
+    is the hybrids' default image, ``IGTDImager(random_state=random_state)``;
+    a name is ``make_imager(name, n_features, random_state=random_state)``.
     """
 
     def __init__(
@@ -35,11 +36,9 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        imager = (
-            IGTDImager(random_state=self.random_state)
-            if self.imager is None
-            else self.imager
-        )
+        imager = "igtd" if self.imager is None else self.imager
+        if isinstance(imager, str):
+            imager = make_imager(imager, X.shape[1], random_state=self.random_state)
         self.imager_ = clone(imager).fit(X)
         self.quantile_knots_ = None
         if self.mlp_input == "quantile" and self.branches != "cnn":

@@ -5,11 +5,16 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ..imaging import get_imager_names
 from . import _architecture as arch
 from ._training import LR_SCHEDULES
 
 _HYBRID_CONSTRAINTS = {
-    "imager": [HasMethods(["fit", "transform_values", "transform_images"]), None],
+    "imager": [
+        HasMethods(["fit", "transform_values", "transform_images"]),
+        StrOptions(set(get_imager_names())),
+        None,
+    ],
     "branches": [StrOptions({"both", "mlp", "cnn"})],
     "mlp_input": [StrOptions(set(arch.MLP_INPUTS))],
     "numeric_embedding": [StrOptions(set(arch.NUMERIC_EMBEDDINGS) - {None}), None],
@@ -62,7 +67,7 @@ _ARCHITECTURE_PARAMS = (
 _SHARED_DOC = """
     Parameters
     ----------
-    imager : imager or None, default=None
+    imager : imager, str or None, default=None
         How rows become images: a layout (:class:`~skpermgrad.TintoImager`,
         :class:`~skpermgrad.IGTDImager`, :class:`~skpermgrad.RefinedImager`,
         :class:`~skpermgrad.DeepInsightImager`,
@@ -80,7 +85,12 @@ _SHARED_DOC = """
         layouts over nine tables). It is cloned and fitted inside ``fit`` on the
         training rows only; tune it through ``imager__<param>`` (e.g.
         ``imager__pixels``) after passing an instance, or search over
-        ``imager=[...]``.
+        ``imager=[...]``. A name (``"igtd"``, ``"distance_matrix"``...: one
+        of :func:`skpermgrad.imaging.get_imager_names`) is that method's
+        imager sized to the table and seeded by ``random_state``
+        (:func:`skpermgrad.imaging.make_imager`): a search over names,
+        ``{"imager": ["igtd", "bie", "clusters"]}``, is a plain grid or an
+        Optuna categorical.
     branches : {"both", "mlp", "cnn"}, default="both"
         ``"both"`` is the hybrid; ``"mlp"`` and ``"cnn"`` keep one branch (the
         baselines of the PermGrad paper) with the same head and training.
