@@ -89,53 +89,30 @@ def _load(data_dir, name, max_rows, seed):
 def _layouts(n_features, seed):
     """The images the hybrid is measured on: TINTO at its default 20x20 (the
     hybrids' default until IGTD replaced it) and sized to the table, and the
-    four learned layouts (the imagers' own defaults). ``DEFAULT_LAYOUT`` is the
-    one the hybrids read with ``imager=None``."""
-    from skpermgrad import (
-        DeepInsightImager,
-        FotomicsImager,
-        IGTDImager,
-        RefinedImager,
-        TintoImager,
-    )
+    four learned layouts (as ``make_imager`` names them). ``DEFAULT_LAYOUT``
+    is the one the hybrids read with ``imager=None``."""
+    from skpermgrad import TintoImager
+    from skpermgrad.imaging import make_imager
 
     return {
         "tinto": TintoImager(),
         "tinto_sized": TintoImager(
             max(4, math.ceil(math.sqrt(2 * n_features))), random_state=seed
         ),
-        "igtd": IGTDImager(random_state=seed),
-        "refined": RefinedImager(random_state=seed),
-        "deepinsight": DeepInsightImager(random_state=seed),
-        "fotomics": FotomicsImager(),
+        **{
+            name: make_imager(name, n_features, random_state=seed)
+            for name in ("igtd", "refined", "deepinsight", "fotomics")
+        },
     }
 
 
 def _drawings(n_features, seed):
-    """The drawn images the hybrid is measured on: the imagers' defaults, the
-    feature wrap on the smallest square (8x8 at least) its bits fit in."""
-    from skpermgrad import (
-        BarGraphImager,
-        BIEImager,
-        ClustersImager,
-        CombinationImager,
-        DistanceMatrixImager,
-        FeatureWrapImager,
-        SuperTMLImager,
-    )
+    """The drawn images the hybrid is measured on, as ``make_imager`` names
+    them (the imagers' defaults, sized to the table where a default does not
+    fit: the feature wrap's square, SuperTML's cells)."""
+    from skpermgrad.imaging import make_imager
 
-    columns = math.ceil(math.sqrt(n_features))  # SuperTML's grid
-    return {
-        "distance_matrix": DistanceMatrixImager(),
-        "bar_graph": BarGraphImager(),
-        "combination": CombinationImager(),
-        "bie": BIEImager(),
-        "feature_wrap": FeatureWrapImager(
-            size=(max(8, math.ceil(math.sqrt(n_features * 10 / 8))),) * 2
-        ),
-        "supertml": SuperTMLImager(pixels=20 * columns, font_size=6),
-        "clusters": ClustersImager(random_state=seed),
-    }
+    return {name: make_imager(name, n_features, random_state=seed) for name in DRAWINGS}
 
 
 def _models(task, epochs, seed, n_features):
