@@ -53,7 +53,9 @@ _MAKERS = {
 
 
 def get_imager_names() -> list[str]:
-    """The names :func:`make_imager` knows: the layouts, then the drawings.
+    """The names of the image methods: the layouts, then the drawings.
+
+    Each is a name :func:`~skpermgrad.imaging.make_imager` knows.
 
     Returns
     -------
@@ -62,7 +64,7 @@ def get_imager_names() -> list[str]:
 
     See Also
     --------
-    make_imager : The imager of a name.
+    skpermgrad.imaging.make_imager : The imager of a name.
 
     Examples
     --------
@@ -95,7 +97,7 @@ def make_imager(name: str, n_features: int, *, random_state=None):
     Parameters
     ----------
     name : str
-        One of :func:`get_imager_names`: ``"igtd"``, ``"tinto"``,
+        One of :func:`~skpermgrad.imaging.get_imager_names`: ``"igtd"``, ``"tinto"``,
         ``"refined"``, ``"deepinsight"``, ``"fotomics"`` (the layouts, one
         pixel a feature), ``"distance_matrix"``, ``"bar_graph"``,
         ``"combination"``, ``"bie"``, ``"feature_wrap"``, ``"supertml"``,
@@ -113,7 +115,7 @@ def make_imager(name: str, n_features: int, *, random_state=None):
 
     See Also
     --------
-    get_imager_names : The names.
+    skpermgrad.imaging.get_imager_names : The names.
     skpermgrad.HybridRegressor, skpermgrad.HybridClassifier : ``imager`` takes
         a name.
 
