@@ -21,6 +21,17 @@ SMALL = {
 }
 
 
+def curved(n_features, n_samples=240):
+    """``n_samples`` rows of ``n_features`` uniform features in [-1, 1];
+    ``y = 3 x0 + x1**2 + noise`` (seeded)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(n_samples, n_features))
+    y = 3 * X[:, 0] + X[:, 1] ** 2 + 0.05 * rng.normal(size=n_samples)
+    return X, y
+
+
 def assert_drawn_in_the_graph(imager, X, atol=1e-6):
     """The fitted drawn ``imager``'s drawing: ``DrawnRender`` and
     ``draw(xp=keras.ops)`` draw what ``transform_images`` and NumPy draw, and

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from _tiny import curved
 from sklearn.datasets import make_regression
 
 
@@ -21,10 +22,7 @@ def puma_small():
 @pytest.fixture(scope="module")
 def curved_task():
     """240 rows of 6 uniform features; y = 3 x0 + x1**2 + noise."""
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, size=(240, 6))
-    y = 3 * X[:, 0] + X[:, 1] ** 2 + 0.05 * rng.normal(size=240)
-    return X, y
+    return curved(6)
 
 
 @pytest.fixture

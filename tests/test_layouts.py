@@ -203,7 +203,7 @@ def test_constant_and_identical_columns_are_laid_out(table):
 # ---------------------------------------------------------------- the hybrid
 keras = pytest.importorskip("keras")
 
-from _tiny import FAST, assert_network_draws_the_image  # noqa: E402
+from _tiny import FAST, assert_network_draws_the_image, curved  # noqa: E402
 
 from skpermgrad import (  # noqa: E402
     GradCAMDisplay,
@@ -217,10 +217,7 @@ from skpermgrad.models import LAST_CONV  # noqa: E402
 
 @pytest.fixture(scope="module")
 def task():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(-1, 1, size=(240, 7))
-    y = 3 * X[:, 0] + X[:, 1] ** 2 + 0.05 * rng.normal(size=240)
-    return X, y
+    return curved(7)
 
 
 @pytest.fixture(scope="module")
