@@ -46,6 +46,7 @@ IMAGERS = [
     BIEImager(),
     FeatureWrapImager(size=[6, 5], bins=3, zoom=2),
     SuperTMLImager(pixels=72, font_size=5),
+    SuperTMLImager(pixels=72, font_size=6, feature_importance=True, random_state=0),
     ClustersImager(n_clusters=4, random_state=0),
     ClustersImager("kmedoids", 3, rbf=True, metric="chebyshev", random_state=0),
     ClustersImager("gaussian_mixture", 2, covariance_type="diag", random_state=0),

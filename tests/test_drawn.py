@@ -26,6 +26,10 @@ DRAWN = {
     "bits": lambda **kw: BIEImager(**kw),
     "wrap": lambda **kw: FeatureWrapImager(size=(4, 5), bins=6, **kw),
     "text": lambda **kw: SuperTMLImager(pixels=60, font_size=6, **kw),
+    # SuperTML-VF, font sizes 9 down to 2 by the given importances
+    "text_vf": lambda **kw: SuperTMLImager(
+        pixels=72, font_size=9, feature_importance=[1, 0.5, 0.8, 0.3, 0.2], **kw
+    ),
 }
 
 
@@ -154,6 +158,63 @@ def test_text_is_the_fonts_drawing_of_tintolibs_layout(table):
         np.testing.assert_allclose(image, np.asarray(expected) / 255, atol=1 / 255)
 
 
+def _ink_offset(font_size):
+    """Where the ink of "0.000" drawn at the origin starts: (row, col)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from skpermgrad.imaging._supertml import _font_path
+
+    image = Image.new("L", (60, 20))
+    font = ImageFont.truetype(_font_path(), font_size)
+    ImageDraw.Draw(image).text((0, 0), "0.000", fill=255, font=font)
+    ink = np.asarray(image) > 0
+    return np.array([ink.any(axis=1).argmax(), ink.any(axis=0).argmax()])
+
+
+def test_variable_font_sizes_take_the_first_free_place(table):
+    # SuperTML-VF: font sizes by importance, the most important text first at
+    # the first free place row by row, 5 px kept around each text; ties in
+    # the input order
+    imager = SuperTMLImager(
+        pixels=80, font_size=10, feature_importance=[0.2, 1.0, 0.5, 0.0, 0.5]
+    ).fit(table)
+    np.testing.assert_array_equal(imager.font_sizes_, [2, 10, 5, 1, 5])
+    places = imager.feature_positions_ - [_ink_offset(s) for s in imager.font_sizes_]
+    # feature 1 at the origin; its box is 30x7 px at 10 px, so x <= 30 + 5
+    # overlaps it and feature 2 (before 4, its tie) is drawn at x = 36
+    np.testing.assert_array_equal(places[[1, 2]], [[0, 0], [0, 36]])
+    assert imager.feature_masks_.sum(axis=0).max() == 1  # no two texts meet
+    # each text is the font's drawing of the value at its place
+    from PIL import Image, ImageDraw, ImageFont
+
+    from skpermgrad.imaging._supertml import _font_path
+
+    values = imager.transform_values(table[:3]).astype(np.float64)
+    for row, image in zip(values, imager.transform_images(table[:3])[..., 0]):
+        expected = Image.new("L", (80, 80))
+        pen = ImageDraw.Draw(expected)
+        for value, (y, x), size in zip(row, places, imager.font_sizes_):
+            font = ImageFont.truetype(_font_path(), int(size))
+            pen.text((int(x), int(y)), f"{value:.3f}", fill=255, font=font)
+        np.testing.assert_allclose(image, np.asarray(expected) / 255, atol=1 / 255)
+
+
+def test_variable_font_sizes_from_a_random_forest(table):
+    y = table["b"] + table["e"] ** 2
+    imager = SuperTMLImager(
+        pixels=90, font_size=12, feature_importance=True, random_state=0
+    ).fit(table, y)
+    assert imager.feature_importances_.sum() == pytest.approx(1)
+    assert imager.font_sizes_.max() == 12 and imager.font_sizes_[1] == 12
+    again = SuperTMLImager(
+        pixels=90, font_size=12, feature_importance=True, random_state=0
+    ).fit(table, y)
+    np.testing.assert_array_equal(again.feature_positions_, imager.feature_positions_)
+    labels = np.where(y > y.median(), "high", "low")  # a classifier's forest
+    imager.fit(table, labels)
+    assert imager.feature_importances_.sum() == pytest.approx(1)
+
+
 def test_clear_errors(table):
     two = table.iloc[:, :2]
     with pytest.raises(ValueError, match="no room for a bar.*gap >= 1"):
@@ -167,6 +228,16 @@ def test_clear_errors(table):
         FeatureWrapImager(size=(2, 3), bins=10).fit(table)
     with pytest.raises(ValueError, match="larger than the 10x15 px cell"):
         SuperTMLImager(pixels=30, font_size=6).fit(table)
+    with pytest.raises(ValueError, match="requires y to be passed.*or the importan"):
+        SuperTMLImager(feature_importance=True).fit(table)
+    with pytest.raises(ValueError, match=r"shape \(2,\), not \(5,\)"):
+        SuperTMLImager(feature_importance=[1, 2]).fit(table)
+    with pytest.raises(ValueError, match="negative or non-finite"):
+        SuperTMLImager(feature_importance=[1, -1, 1, 1, 1]).fit(table)
+    with pytest.raises(ValueError, match="every feature_importance is 0"):
+        SuperTMLImager(feature_importance=np.zeros(5)).fit(table)
+    with pytest.raises(ValueError, match="feature 0's text.*no free place.*30 px"):
+        SuperTMLImager(pixels=30, font_size=10, feature_importance=[1] * 5).fit(table)
     with pytest.raises(ValueError, match="two positive integers"):
         FeatureWrapImager(size=(2, 0)).fit(table)
     with pytest.raises(ValueError, match="has 4 features"):
@@ -201,11 +272,22 @@ def test_the_network_draws_a_layout_or_a_drawing():
     assert tuple(model.get_layer("image").output.shape[1:]) == (6, 6, 1)
 
 
+def _hybrid_image(name):
+    # SuperTML-VF with font sizes from the hybrid's training target
+    if name == "text_vf":
+        return SuperTMLImager(
+            pixels=72, font_size=9, feature_importance=True, random_state=0
+        )
+    return DRAWN[name]()
+
+
 @pytest.fixture(scope="module")
 def fitted(curved_task):
     X, y = curved_task
     return {
-        name: HybridRegressor(DRAWN[name](), **{**FAST, "n_conv_layers": 2}).fit(X, y)
+        name: HybridRegressor(_hybrid_image(name), **{**FAST, "n_conv_layers": 2}).fit(
+            X, y
+        )
         for name in DRAWN
     }
 
@@ -241,7 +323,7 @@ def test_integrated_gradients_only_through_a_differentiable_drawing(
     ig = {"fusion": "branch_weights", "cnn_importance": "integrated_gradients"}
     result = permgrad_importance(fitted["distance"], X, y, n_repeats=1, **ig)
     assert np.all(np.isfinite(result.importances))
-    for name in ("bars", "combination", "bits", "wrap", "text"):
+    for name in ("bars", "combination", "bits", "wrap", "text", "text_vf"):
         with pytest.raises(ValueError, match="step function.*cnn_importance="):
             explain_rows(fitted[name], X[:5], background=X)
         imager = type(fitted[name].feature_encoder_.imager_).__name__

@@ -105,9 +105,10 @@ def test_drawn_images_equal_tintolib(puma_small, tmp_path, ours, theirs):
         assert differ.mean() < 1e-3
 
 
-def test_supertml_equals_tintolib_with_the_same_font(puma_small, tmp_path, monkeypatch):
-    # TINTOlib loads "arial.ttf" by name (absent here, as on most Linux
-    # machines); given the imager's font instead, it draws the same text
+@pytest.fixture
+def supertml(monkeypatch):
+    """TINTOlib's SuperTML module, drawing with the imager's font: TINTOlib
+    loads "arial.ttf" by name (absent here, as on most Linux machines)."""
     import TINTOlib.supertml as supertml
 
     from skpermgrad.imaging._supertml import _font_path
@@ -120,21 +121,53 @@ def test_supertml_equals_tintolib_with_the_same_font(puma_small, tmp_path, monke
             _font_path() if font == "arial.ttf" else font, size
         ),
     )
-    X = puma_small[0].to_numpy()[:60]
-    model = supertml.SuperTML(problem="regression", pixels=96, font_size=9)
+    return supertml
+
+
+def _supertml_images(model, X, tmp_path, importances=None):
+    """TINTOlib's SuperTML images of ``X`` in [0, 1] (grey: one channel),
+    with ``importances`` in place of its random forest's (SuperTML-VF)."""
     drawn = []
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
     frame["target"] = 0.0
     model._save_image = lambda image, y, number: drawn.append(np.asarray(image))
     model.fit(frame)
+    if importances is not None:  # its forest reads the rows in a random order
+        model.feature_importances = importances
     model.transform(frame, str(tmp_path))
     expected = np.stack(drawn).astype(np.float64) / 255
     np.testing.assert_array_equal(expected[..., 0], expected[..., 2])  # grey
+    return expected[..., 0]
+
+
+def test_supertml_equals_tintolib_with_the_same_font(puma_small, tmp_path, supertml):
+    # given the imager's font, TINTOlib draws the same text
+    X = puma_small[0].to_numpy()[:60]
+    model = supertml.SuperTML(problem="regression", pixels=96, font_size=9)
+    expected = _supertml_images(model, X, tmp_path)
     got = SuperTMLImager(pixels=96, font_size=9).fit(X).transform_images(X)[..., 0]
     # one grey level where glyphs share a pixel; the last decimal on a half
     # (TINTOlib formats the float64 value, we round the float32 one)
-    close = np.isclose(got, expected[..., 0], atol=1 / 255 + 1e-6)
+    close = np.isclose(got, expected, atol=1 / 255 + 1e-6)
     assert close.mean() > 0.999
+
+
+def test_supertml_vf_lays_out_the_texts_as_tintolib(puma_small, tmp_path, supertml):
+    # SuperTML-VF: font sizes by importance (10 px down to 4: at 4 px and more
+    # every text's box is that of "0.000"), the first free place in turn
+    X = puma_small[0].to_numpy()[:40]
+    importances = np.array([1.0, 0.8, 0.6, 0.9, 0.5, 0.7, 0.45, 0.55])
+    model = supertml.SuperTML(
+        problem="regression", pixels=96, font_size=10, feature_importance=True
+    )
+    expected = _supertml_images(model, X, tmp_path, importances)
+    imager = SuperTMLImager(pixels=96, font_size=10, feature_importance=importances)
+    got = imager.fit(X).transform_images(X)[..., 0]
+    assert sorted(set(imager.font_sizes_)) == [4, 5, 6, 7, 8, 9, 10]
+    close = np.isclose(got, expected, atol=1 / 255 + 1e-6)
+    assert close.mean() > 0.999
+    # and its texts' ink lies in the imager's feature masks
+    assert not (expected * ~imager.feature_masks_.any(axis=0)).any()
 
 
 def test_a_constant_row_is_drawn_mid_grey_where_tintolib_is_undefined(tmp_path):

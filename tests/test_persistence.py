@@ -59,6 +59,11 @@ REGRESSORS = {
     "bits_image": {"imager": BIEImager()},
     "wrap_image": {"imager": FeatureWrapImager(size=(3, 4), bins=5)},
     "text_image": {"imager": SuperTMLImager(pixels=60, font_size=6)},
+    "text_vf_image": {
+        "imager": SuperTMLImager(
+            pixels=60, font_size=8, feature_importance=True, random_state=0
+        )
+    },
     "clusters_image": {"imager": ClustersImager("gaussian_mixture", 4, random_state=0)},
 }
 IMAGERS = {

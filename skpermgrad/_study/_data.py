@@ -341,6 +341,6 @@ def check_before_tuning(pipeline, X_train, y_train, y_test, task, cv):
     try:
         # the hybrid's inputs as its fit makes them (SciKeras's feature_encoder:
         # a new, unfitted one each time): its imager, the default one when None
-        pipeline[-1].feature_encoder.fit(encoded)
+        pipeline[-1].feature_encoder.fit(encoded, y_train)
     except ValueError as exc:
         raise StudyError(f"cannot draw the table as images: {exc}") from None

@@ -42,7 +42,9 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     Subclasses implement ``_fit_image(values)`` (set ``image_shape_``,
     ``feature_positions_`` and ``feature_masks_`` from the scaled training
     values) and ``transform_images``; they may override
-    ``_fit_scaling``/``_scale``/``_unscale`` (another scaling).
+    ``_fit_scaling``/``_scale``/``_unscale`` (another scaling) and
+    ``_fit_target(values, y)`` (what the image learns from the target, before
+    ``_fit_image``; nothing by default).
     """
 
     _parameter_constraints: dict = {
@@ -58,15 +60,17 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: ArrayLike, y: None = None) -> Self:
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
         """Learn the scaling and the image from the training rows.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Numeric training data, at least 2 rows and 2 features.
-        y : None
-            Ignored.
+        y : array-like of shape (n_samples,), default=None
+            The target: read only by an image drawn from it
+            (``SuperTMLImager(feature_importance=True)``'s font sizes);
+            ignored otherwise.
 
         Returns
         -------
@@ -80,8 +84,13 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         _check_ranges(X, getattr(self, "feature_names_in_", None))
         self._fit_scaling(X)
         # _scale copies (its first step is a clip): X is left as it is
-        self._fit_image(self._scale(X))
+        values = self._scale(X)
+        self._fit_target(values, y)
+        self._fit_image(values)
         return self
+
+    def _fit_target(self, values, y):
+        """Learn what the image takes from the target (nothing here)."""
 
     def _fit_image(self, values):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -164,19 +164,16 @@ def feature_wrap(xp, values, bins=10, size=(8, 8)):
 TEXT_CHARACTERS = "0123456789."  # the glyphs of a value's text, "d.ddd"
 
 
-def text_cells(xp, values, glyphs, offset, cell, grid, pixels):
-    """SuperTML's equal regions: each value written ``d.ddd`` (rounded to 3
-    decimals) in its cell of a ``grid`` of ``cell``-sized regions.
-
-    ``glyphs`` (5 places x 11 characters x height x width) holds each
-    character of :data:`TEXT_CHARACTERS` as drawn at each of the text's 5
-    places (a monospaced font: the places never move), ``offset`` where that
-    box sits in a cell. The 5 glyphs are laid over each other as white ink
-    (``1 - prod(1 - glyph)``): the font's drawing of the whole string, to
-    within a grey level where neighbouring glyphs share a pixel.
-    """
-    glyphs = _as_float(xp, np.asarray(glyphs), values)
-    n_features = values.shape[1]
+def _text_ink(xp, values, glyphs):
+    """Each value's text ``d.ddd`` (rounded to 3 decimals) as ink, from
+    ``glyphs`` of shape ``(n_features, 5, 11, height, width)``: each
+    feature's drawing of each character of :data:`TEXT_CHARACTERS` at each of
+    the text's 5 places (a monospaced font: the places never move). The 5
+    glyphs are laid over each other as white ink (``1 - prod(1 - glyph)``):
+    the font's drawing of the whole string, to within a grey level where
+    neighbouring glyphs share a pixel. Returns ``(batch, n_features, height,
+    width)``."""
+    n_features, _, n_characters, height, width = np.shape(glyphs)
     thousandths = xp.floor(values * 1000.0 + 0.5)
 
     def digit(scale):
@@ -184,13 +181,31 @@ def text_cells(xp, values, glyphs, offset, cell, grid, pixels):
 
     places = [xp.floor(thousandths / 1000.0), 10.0 + 0.0 * values]  # "d", "."
     places += [digit(100.0), digit(10.0), digit(1.0)]
+    # feature j's character k is row j * 11 + k of its place's table
+    first = _as_float(xp, np.arange(n_features) * n_characters, values)
     clear = 1.0  # the share of each pixel no glyph inks
     for place, character in enumerate(places):
-        clear = clear * (1.0 - xp.take(glyphs[place], _as_index(xp, character), axis=0))
-    text = 1.0 - clear
+        table = np.reshape(np.asarray(glyphs)[:, place], (-1, height, width))
+        table = _as_float(xp, table, values)
+        clear = clear * (1.0 - xp.take(table, _as_index(xp, character + first), axis=0))
+    return 1.0 - clear
+
+
+def text_cells(xp, values, glyphs, offset, cell, grid, pixels):
+    """SuperTML's equal regions: each value written ``d.ddd`` (rounded to 3
+    decimals) in its cell of a ``grid`` of ``cell``-sized regions.
+
+    ``glyphs`` (5 places x 11 characters x height x width) holds each
+    character of :data:`TEXT_CHARACTERS` as drawn at each of the text's 5
+    places, the same for every feature, ``offset`` where that box sits in a
+    cell.
+    """
+    n_features = values.shape[1]
+    glyphs = np.broadcast_to(np.asarray(glyphs), (n_features, *np.shape(glyphs)))
+    text = _text_ink(xp, values, glyphs)
     (top, left), (height, width) = offset, cell
     rows, cols = grid
-    text_height, text_width = np.shape(glyphs)[2:]
+    text_height, text_width = np.shape(glyphs)[-2:]
     text = xp.pad(
         text,
         [
@@ -207,6 +222,30 @@ def text_cells(xp, values, glyphs, offset, cell, grid, pixels):
     return xp.pad(
         text, [(0, 0), (0, pixels - rows * height), (0, pixels - cols * width)]
     )
+
+
+def text_placed(xp, values, glyphs, font_index, corners, pixels):
+    """SuperTML's variable font sizes: each value written ``d.ddd`` at its own
+    size and place, as TINTOlib's SuperTML-VF lays them out.
+
+    ``glyphs`` (n_sizes x 5 places x 11 characters x height x width) holds
+    each font size's characters (zero beyond a smaller size's box),
+    ``font_index`` each feature's size, ``corners`` the top-left pixel of each
+    feature's text on the ``pixels x pixels`` image; texts laid over each
+    other as white ink, what reaches past the image's edge cut.
+    """
+    glyphs = np.asarray(glyphs)
+    text = _text_ink(xp, values, glyphs[np.asarray(font_index)])
+    height, width = glyphs.shape[-2:]
+    side = pixels + max(height, width)  # room for a text at the edge, then cut
+    clear = 1.0
+    for j, (row, col) in enumerate(np.asarray(corners)):
+        placed = xp.pad(
+            text[:, j],
+            [(0, 0), (row, side - row - height), (col, side - col - width)],
+        )
+        clear = clear * (1.0 - placed)
+    return (1.0 - clear)[:, :pixels, :pixels]
 
 
 def _standardised(xp, values, mean, scale):
@@ -288,6 +327,7 @@ _DRAWINGS = {
     "float_bits": float_bits,
     "feature_wrap": feature_wrap,
     "text_cells": text_cells,
+    "text_placed": text_placed,
     "clusters": clusters,
 }
 
@@ -298,7 +338,7 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     Parameters
     ----------
     kind : {"distance_matrix", "bar_graph", "combination", "float_bits", \
-"feature_wrap", "text_cells", "clusters"}
+"feature_wrap", "text_cells", "text_placed", "clusters"}
         The drawing (a drawn imager's
         :meth:`~skpermgrad.DistanceMatrixImager.get_drawing` names it).
     values : array of shape (batch, n_features)

@@ -26,7 +26,7 @@ from sklearn.utils.validation import (
 from .._persistence import _VersionedPickleMixin
 from .._validation import check_fitted_columns, check_numeric_frame, holdout_split
 from . import _architecture as arch
-from ._encoders import _Batches, _HybridInputs
+from ._encoders import _Batches, _HybridInputs, _WithTarget
 from ._params import (
     _ARCHITECTURE_PARAMS,
     _HYBRID_CONSTRAINTS,
@@ -91,12 +91,14 @@ class _HybridMixin(_VersionedPickleMixin):
 
     @property
     def feature_encoder(self):
-        return _HybridInputs(
+        encoder = _HybridInputs(
             imager=self.imager,
             branches=self.branches,
             mlp_input=self.mlp_input,
             random_state=self.random_state,
         )
+        target = getattr(self, "_fit_target", None)  # set while _initialize runs
+        return encoder if target is None else _WithTarget(encoder, target)
 
     def _keras_build_fn(self, meta, compile_kwargs, params=None, **unknown):
         if unknown:  # SciKeras hands unrouted constructor kwargs to the builder
@@ -133,7 +135,12 @@ class _HybridMixin(_VersionedPickleMixin):
         return model
 
     def _initialize(self, X, y=None):
-        X, y = super()._initialize(X, y)
+        # SciKeras fits the feature encoder on X alone: it reads y here
+        self._fit_target = y
+        try:
+            X, y = super()._initialize(X, y)
+        finally:
+            del self._fit_target
         if isinstance(self.random_state, np.random.RandomState):
             # SciKeras 0.13 seeds the network with RandomState.randint(low=1),
             # which is always 0: every RandomState gave the same network. A seed
