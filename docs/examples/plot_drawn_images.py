@@ -8,7 +8,9 @@ The distance matrix shows every pairwise difference of the row's scaled values
 the bar graph one bar per feature; the combination both, and each feature's
 level, as the three channels of a colour image; BIE the float32 bits of each
 value, a row a feature; the feature wrap each value's bin as one-hot bits,
-packed 8 to a pixel; SuperTML writes each value as text in its own cell;
+packed 8 to a pixel; SuperTML writes each value as text in its own cell, or
+(SuperTML-VF) at a font size by a random forest's importance of the feature
+for the target, the most important first;
 Clusters shows the row's distance to each of 16 k-means centres of the
 training rows (close centres on neighbouring pixels), so no pixel is a
 feature's own. The same four rows of puma8NH
@@ -41,13 +43,21 @@ imagers = {
     "BIE": BIEImager(),
     "FeatureWrap": FeatureWrapImager(),
     "SuperTML": SuperTMLImager(pixels=96, font_size=9),
+    "SuperTML-VF": SuperTMLImager(
+        pixels=96, font_size=14, feature_importance=True, random_state=0
+    ),
     "Clusters (k-means)": ClustersImager(random_state=1),
 }
 fig, axes = plt.subplots(
-    4, 7, figsize=(17, 9), layout="constrained", width_ratios=[1, 1, 1, 2, 1, 1, 1]
+    4,
+    len(imagers),
+    figsize=(19, 9),
+    layout="constrained",
+    width_ratios=[1, 1, 1, 2, 1, 1, 1, 1],
 )
 for col, (title, imager) in enumerate(imagers.items()):
-    images = imager.fit(X).transform_images(X.iloc[:4])
+    # y: read only by SuperTML-VF (its forest's importances)
+    images = imager.fit(X, y).transform_images(X.iloc[:4])
     for k, image in enumerate(images):
         ax = axes[k, col]
         shown = image if image.shape[-1] == 3 else image[..., 0]
