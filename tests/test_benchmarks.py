@@ -156,3 +156,25 @@ def test_predictive_models_can_be_measured_alone(monkeypatch):
         text=True,
     )
     assert out.returncode == 2 and "tabm" in out.stderr
+
+
+def test_image_choice_sets_the_chosen_image_beside_the_best_one(monkeypatch):
+    # issue 28's third goal: the image chosen inside each training fold
+    # (hybrid_selected, where measured) and the best over the test folds,
+    # each against HistGradientBoosting
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    import bench_predictive
+
+    chosen = _scores(hybrid=2.0, hybrid_tinto=1.5, hist_gradient_boosting=1.8)
+    chosen["hybrid_selected"] = {**_scores(s=1.7)["s"], "chosen": ["igtd", "tinto"]}
+    plain = _scores(hybrid=2.0, hybrid_bie=1.9, hist_gradient_boosting=1.8)
+    results = {
+        "toy": {"task": "regression", "models": chosen},
+        "other": {"task": "regression", "models": plain},
+    }
+    table = "\n".join(bench_predictive.image_choice_markdown(results))
+    # lower RMSE is better; hybrid_selected is not an image of its own
+    assert "| toy | 1.7000 (igtd, tinto) | yes | 2 | tinto | 1.5000 | yes | " in table
+    assert "| other | — | — | 2 | bie | 1.9000 | no | 1.8000 |" in table
+    assert "ahead of HistGradientBoosting on 1 of the 1 datasets measured so" in table
+    assert "on the image best over the test folds, on 1 of 2." in table
