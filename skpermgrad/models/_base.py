@@ -97,7 +97,7 @@ class _HybridMixin(_VersionedPickleMixin):
             mlp_input=self.mlp_input,
             random_state=self.random_state,
         )
-        target = getattr(self, "_fit_target", None)  # set while _initialize runs
+        target = getattr(self, "_encoder_target", None)  # set while _initialize runs
         return encoder if target is None else _WithTarget(encoder, target)
 
     def _keras_build_fn(self, meta, compile_kwargs, params=None, **unknown):
@@ -136,11 +136,11 @@ class _HybridMixin(_VersionedPickleMixin):
 
     def _initialize(self, X, y=None):
         # SciKeras fits the feature encoder on X alone: it reads y here
-        self._fit_target = y
+        self._encoder_target = y
         try:
             X, y = super()._initialize(X, y)
         finally:
-            del self._fit_target
+            del self._encoder_target
         if isinstance(self.random_state, np.random.RandomState):
             # SciKeras 0.13 seeds the network with RandomState.randint(low=1),
             # which is always 0: every RandomState gave the same network. A seed

@@ -16,7 +16,8 @@ _BRANCH_INPUTS = {
 
 
 class _HybridInputs(TransformerMixin, BaseEstimator):
-    """Feature encoder: fits the imager on the training rows, feeds both branches.
+    """Feature encoder: fits the imager on the training rows (and their target,
+    for an image drawn from it), feeds both branches.
 
     ``transform`` returns ``{"tabular": values, "image_input": values}`` (the
     keys the model's inputs are named by; one key for a single-branch model),

@@ -83,8 +83,10 @@ _SHARED_DOC = """
         ``ceil(sqrt(n_features))``-pixel square with no empty pixel (chosen by
         ``benchmarks/bench_predictive.py``: the best mean rank of the six
         layouts over nine tables). It is cloned and fitted inside ``fit`` on the
-        training rows only; tune it through ``imager__<param>`` (e.g.
-        ``imager__pixels``) after passing an instance, or search over
+        training rows only (and their target, which only an image drawn from
+        it reads: ``SuperTMLImager(feature_importance=True)``); tune it
+        through ``imager__<param>`` (e.g. ``imager__pixels``) after passing an
+        instance, or search over
         ``imager=[...]``. A name (``"igtd"``, ``"distance_matrix"``...: one
         of :func:`skpermgrad.imaging.get_imager_names`) is that method's
         imager sized to the table and seeded by ``random_state``
