@@ -108,6 +108,7 @@ def test_workers_on_postgresql_share_a_study_and_survive_a_kill(postgres_url, tm
     with SIGKILL in the middle of a trial; the other fails that trial once its
     heartbeat stops, runs it again, completes the study's trials (none with
     another's parameters) and writes the only report."""
+    from optuna.storages import RetryFailedTrialCallback
     from optuna.trial import TrialState
 
     path = tmp_path / "table.csv"
@@ -144,14 +145,13 @@ def test_workers_on_postgresql_share_a_study_and_survive_a_kill(postgres_url, tm
 
     def two_fitting():
         # the first runs one trial at a time: of two running, one is the
-        # second's; with its parameters drawn, it is fitting (killed before,
-        # a trial has none, and its retry draws new ones: nothing to compare)
-        running = [
-            t
-            for t in _study(postgres_url, "kill").trials
-            if t.state == TrialState.RUNNING
-        ]
-        return len(running) == 2 and all(t.params for t in running)
+        # second's; with all its parameters drawn (as many as a complete
+        # trial's: they are written one by one), it is fitting (killed before,
+        # its retry draws the missing ones anew)
+        trials = _study(postgres_url, "kill").trials
+        drawn = max(len(t.params) for t in trials if t.state == TrialState.COMPLETE)
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        return len(running) == 2 and all(len(t.params) == drawn for t in running)
 
     wait_for(two_fitting)
     second.send_signal(signal.SIGKILL)
@@ -165,8 +165,13 @@ def test_workers_on_postgresql_share_a_study_and_survive_a_kill(postgres_url, tm
     assert len({tuple(sorted(t.params.items())) for t in complete}) == 5
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert len(failed) == 1  # the killed worker's trial, run again by the first
-    retried = [t for t in complete if t.params == failed[0].params]
-    assert len(retried) == 1
+    retried = [
+        t
+        for t in complete
+        if RetryFailedTrialCallback.retried_trial_number(t) == failed[0].number
+    ]
+    assert len(retried) == 1, [(t.number, t.state, t.params) for t in trials]
+    assert retried[0].params == failed[0].params
     assert "Warning" not in output, output
     assert (tmp_path / "first" / "report.md").is_file()
     assert not (tmp_path / "second" / "report.md").exists()
