@@ -175,6 +175,23 @@ def test_early_stopping_on_internal_validation(reg9):
     assert len(reg.history_["loss"]) <= 30
 
 
+def test_the_train_step_is_traced_once(reg9, monkeypatch):
+    # Python runs train_step only while TensorFlow traces it; Keras left alone
+    # builds the optimizer inside the first trace, and TensorFlow traces again
+    keras = pytest.importorskip("keras")
+    traces = []
+    train_step = keras.Model.train_step
+
+    def counted(self, data):
+        traces.append(1)
+        return train_step(self, data)
+
+    monkeypatch.setattr(keras.Model, "train_step", counted)
+    X, y = reg9
+    tiny_regressor(epochs=3).fit(X, y)
+    assert len(traces) == 1
+
+
 # --- item 5: tags and meta-estimators -------------------------------------------
 
 
