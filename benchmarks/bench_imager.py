@@ -20,8 +20,13 @@ MPI installation, not among its dependencies) and its image writer fails on
 NumPy 2.4 (``float()`` of a 1-element array); its time here is its own
 functions replayed in one process (MDS, first assignment, hill climbing: the
 fit alone, no images written), and ``cost`` compares the layouts' objective.
+SuperTML-VF (``supertml-vf``): each fits its random forest on the table's
+target (puma8NH's, spambase's class); the images are compared with ours drawn
+with TINTOlib's importances, and ``same_font_size`` is the share of features
+whose font size our own forest sets as TINTOlib's does.
 It measures, it never asserts a target. With ``--only``, the results of the
-other settings already in ``--out`` are kept (each row records its commit).
+other settings already in ``--out`` are kept (each row records its commit and
+its repeats).
 """
 
 import argparse
@@ -56,12 +61,14 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
 
 def _tables(data_dir):
-    X, _ = load_puma8nh(return_X_y=True)
-    tables = {"puma8NH": X}
+    """Each table's ``(X, y, problem)``, the problem as TINTOlib names it."""
+    X, y = load_puma8nh(return_X_y=True)
+    tables = {"puma8NH": (X, y, "regression")}
     path = Path(data_dir) / "pmlb" / "spambase.tsv.gz"
     if path.is_file():
         frame = pd.read_csv(path, sep="\t")
-        tables["spambase"] = frame.drop(columns=["target"]).to_numpy(float)
+        X = frame.drop(columns=["target"]).to_numpy(float)
+        tables["spambase"] = (X, frame["target"].to_numpy(), "classification")
     return tables
 
 
@@ -96,7 +103,7 @@ def _text_size(X, pixels=TEXT_PIXELS):
     return 1
 
 
-def _tintolib_supertml(font_size):
+def _tintolib_supertml(font_size, problem="regression", feature_importance=False):
     """TINTOlib's SuperTML (``TEXT_PIXELS``), given the font the imager writes
     with: TINTOlib loads "arial.ttf" by name, absent here."""
     import TINTOlib.supertml as supertml
@@ -112,7 +119,10 @@ def _tintolib_supertml(font_size):
         substitute.substituted = True
         supertml.ImageFont.truetype = substitute
     return supertml.SuperTML(
-        problem="regression", pixels=TEXT_PIXELS, font_size=font_size
+        problem=problem,
+        pixels=TEXT_PIXELS,
+        font_size=font_size,
+        feature_importance=feature_importance,
     )
 
 
@@ -131,7 +141,14 @@ def _png_rounded(images):
     return np.round(images * 255).astype(np.float64)
 
 
-# name: (our imager from X, TINTOlib model from X, TINTOlib's file from ours)
+# the settings whose imagers learn from the target: SuperTML-VF's font sizes
+# follow a random forest's importances. The others are fitted, as TINTOlib's
+# regression, on a constant target (which none of them reads).
+TARGETED = {"supertml-vf"}
+
+
+# name: (our imager from X, TINTOlib model from X, TINTOlib's file from ours);
+# for a setting in TARGETED, TINTOlib's model from X and the table's problem
 def _settings():
     from sklearn.preprocessing import MinMaxScaler
     from TINTOlib.barGraph import BarGraph
@@ -217,6 +234,21 @@ def _settings():
             lambda X: _tintolib_supertml(font_size=_text_size(X)),
             _png_grey_as_rgb,
         ),
+        # ours and TINTOlib's each fit their forest (100 trees, seed 1; on
+        # spambase a classifier); the images are compared with ours drawn with
+        # TINTOlib's importances (its forest reads the rows in a random order)
+        "supertml-vf": (
+            lambda X: SuperTMLImager(
+                TEXT_PIXELS,
+                font_size=_text_size(X),
+                feature_importance=True,
+                random_state=1,
+            ),
+            lambda X, problem: _tintolib_supertml(
+                _text_size(X), problem=problem, feature_importance=True
+            ),
+            _png_grey_as_rgb,
+        ),
         "feature_wrap": (
             lambda X: FeatureWrapImager(size=_wrap_size(X)),
             lambda X: FeatureWrap(problem="regression", size=_wrap_size(X)),
@@ -230,9 +262,9 @@ def _settings():
     }
 
 
-def _time_tintolib(model, X, repeats):
+def _time_tintolib(model, X, repeats, y=None):
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    frame["target"] = 0.0
+    frame["target"] = 0.0 if y is None else y
     times = []
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as folder:
@@ -241,7 +273,7 @@ def _time_tintolib(model, X, repeats):
                 warnings.simplefilter("ignore")
                 model.fit_transform(frame, folder)
             times.append(time.perf_counter() - start)
-            images = _read_images(Path(folder, "images"))
+            images = _read_images(Path(folder))
     return min(times), images
 
 
@@ -260,23 +292,24 @@ def _compare(ref, on_their_scale, ours, tolerance, block=512):
 
 def _read_images(folder):
     """TINTOlib's images in row order: its npy files, or its PNG files (one
-    channel, RGB, or matplotlib's RGBA grey)."""
-    files = sorted(folder.glob("*.npy"))
+    channel, RGB, or matplotlib's RGBA grey); a classification's lie in one
+    folder a class, each named by its row."""
+    files = sorted(folder.rglob("*.npy"), key=lambda f: f.name)
     if files:
         return np.stack([np.load(f) for f in files])
     from PIL import Image
 
-    files = sorted(folder.glob("*.png"))  # grey levels, kept as uint8
+    files = sorted(folder.rglob("*.png"), key=lambda f: f.name)  # uint8 grey
     images = np.stack([np.asarray(Image.open(f)) for f in files])
     # matplotlib's imsave (BIE, FeatureWrap) writes grey as RGBA: its red
     return images[..., 0] if images.ndim == 4 and images.shape[-1] == 4 else images
 
 
-def _time_ours(make, X, repeats):
+def _time_ours(make, X, repeats, y=None):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        imager = make().fit(X)
+        imager = make().fit(X, y)
         images = imager.transform_images(X)
         times.append(time.perf_counter() - start)
     return min(times), images if images.shape[-1] == 3 else images[..., 0], imager
@@ -333,8 +366,9 @@ def main(argv=None):
     if args.only:
         names = parse_names(parser, args.only, names, "setting")
     rows = []
-    for table, X in _tables(args.data_dir).items():
+    for table, (X, y, problem) in _tables(args.data_dir).items():
         for name in names:
+            extra = {}
             if name == "refined":
                 start = time.perf_counter()
                 theirs = _tintolib_refined_fit(X)
@@ -344,6 +378,22 @@ def main(argv=None):
                 )
                 diff, cost = None, dict(tintolib=theirs, skpermgrad=imager.cost_)
                 differing = None
+            elif name in TARGETED:
+                ours_of, theirs_of, on_their_scale = settings[name]
+                model = theirs_of(X, problem)
+                ref_time, ref = _time_tintolib(model, X, args.tintolib_repeats, y)
+                our_time, _, imager = _time_ours(lambda: ours_of(X), X, args.repeats, y)
+                given = ours_of(X).set_params(
+                    feature_importance=model.feature_importances
+                )
+                ours = given.fit(X).transform_images(X)[..., 0]
+                diff, differing = _compare(ref, on_their_scale, ours, tolerance=1)
+                cost = None
+                # the share of features whose font size our forest sets as
+                # TINTOlib's does
+                extra["same_font_size"] = float(
+                    np.mean(imager.font_sizes_ == given.font_sizes_)
+                )
             else:
                 ours_of, theirs_of, on_their_scale = settings[name]
                 ref_time, ref = _time_tintolib(theirs_of(X), X, args.tintolib_repeats)
@@ -369,6 +419,10 @@ def main(argv=None):
                     max_abs_diff=diff,
                     differing_pixels=differing,
                     cost=cost,
+                    **extra,
+                    repeats=dict(
+                        skpermgrad=args.repeats, tintolib=args.tintolib_repeats
+                    ),
                     commit=_commit(),
                 )
             )
@@ -383,16 +437,11 @@ def main(argv=None):
         again = {(r["table"], r["setting"]) for r in rows}
         before = json.loads(out.read_text())
         kept = [r for r in before["results"] if (r["table"], r["setting"]) not in again]
-        for r in kept:  # rows of a file written before rows had their commit
+        for r in kept:  # rows of a file written before rows had these
             r.setdefault("commit", before["commit"])
+            r.setdefault("repeats", before["repeats"])
         rows = kept + rows
-    write_result(
-        args.out,
-        "bench_imager",
-        ["TINTOlib"],
-        repeats=dict(skpermgrad=args.repeats, tintolib=args.tintolib_repeats),
-        results=rows,
-    )
+    write_result(args.out, "bench_imager", ["TINTOlib"], results=rows)
 
 
 if __name__ == "__main__":
