@@ -234,15 +234,17 @@ def _settings():
             lambda X: _tintolib_supertml(font_size=_text_size(X)),
             _png_grey_as_rgb,
         ),
-        # ours and TINTOlib's each fit their forest (100 trees, seed 1; on
-        # spambase a classifier); the images are compared with ours drawn with
-        # TINTOlib's importances (its forest reads the rows in a random order)
+        # ours and TINTOlib's each fit their forest (100 trees, seed 1, on all
+        # cores; on spambase a classifier); the images are compared with ours
+        # drawn with TINTOlib's importances (its forest reads the rows in a
+        # random order)
         "supertml-vf": (
             lambda X: SuperTMLImager(
                 TEXT_PIXELS,
                 font_size=_text_size(X),
                 feature_importance=True,
                 random_state=1,
+                n_jobs=-1,
             ),
             lambda X, problem: _tintolib_supertml(
                 _text_size(X), problem=problem, feature_importance=True

@@ -215,6 +215,25 @@ def test_variable_font_sizes_from_a_random_forest(table):
     assert imager.feature_importances_.sum() == pytest.approx(1)
 
 
+def test_the_forest_runs_n_jobs_and_finds_the_same_importances(table, monkeypatch):
+    from sklearn.ensemble import RandomForestRegressor
+
+    y = table["b"] + table["e"] ** 2
+    seen = []
+    fit = RandomForestRegressor.fit
+
+    def spy(self, *args, **kwargs):
+        seen.append((self.n_jobs, self.max_samples))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(RandomForestRegressor, "fit", spy)
+    params = dict(pixels=90, font_size=12, feature_importance=True, random_state=0)
+    one = SuperTMLImager(**params).fit(table, y)
+    two = SuperTMLImager(**params, n_jobs=2).fit(table, y)
+    assert seen == [(None, 0.25), (2, 0.25)]
+    np.testing.assert_array_equal(one.feature_importances_, two.feature_importances_)
+
+
 def test_clear_errors(table):
     two = table.iloc[:, :2]
     with pytest.raises(ValueError, match="no room for a bar.*gap >= 1"):

@@ -127,6 +127,10 @@ default=False
         zero), e.g. a model's own.
     random_state : int, RandomState instance or None, default=None
         Seeds the random forest and its rows (``feature_importance=True``).
+    n_jobs : int, default=None
+        The random forest's parallel jobs (``feature_importance=True``):
+        None is 1 unless in a :obj:`joblib.parallel_backend` context, -1 all
+        processors (as TINTOlib's forest).
     zoom : int, default=1
         Each pixel repeated into a ``zoom x zoom`` block.
 
@@ -217,6 +221,7 @@ default=False
         "font_size": [Interval(Integral, 1, None, closed="left")],
         "feature_importance": ["boolean", "array-like"],
         "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -225,12 +230,14 @@ default=False
         font_size: int = 10,
         feature_importance: bool | ArrayLike = False,
         random_state: int | np.random.RandomState | None = None,
+        n_jobs: int | None = None,
         zoom: int = 1,
     ) -> None:
         self.pixels = pixels
         self.font_size = font_size
         self.feature_importance = feature_importance
         self.random_state = random_state
+        self.n_jobs = n_jobs
         self.zoom = zoom
 
     @property
@@ -305,7 +312,11 @@ default=False
             RandomForestRegressor
             if type_of_target(y) in ("continuous", "continuous-multioutput")
             else RandomForestClassifier
-        )(max_samples=_TREE_SAMPLES, random_state=rng.randint(2**31 - 1))
+        )(
+            max_samples=_TREE_SAMPLES,
+            random_state=rng.randint(2**31 - 1),
+            n_jobs=self.n_jobs,
+        )
         return forest.fit(values[rows], y[rows]).feature_importances_
 
     def _geometry(self, n_features):
