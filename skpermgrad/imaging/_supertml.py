@@ -127,10 +127,10 @@ default=False
         zero), e.g. a model's own.
     random_state : int, RandomState instance or None, default=None
         Seeds the random forest and its rows (``feature_importance=True``).
-    n_jobs : int, default=None
-        The random forest's parallel jobs (``feature_importance=True``):
-        None is 1 unless in a :obj:`joblib.parallel_backend` context, -1 all
-        processors (as TINTOlib's forest).
+    n_jobs : int or None, default=None
+        The random forest's parallel jobs (``feature_importance=True``;
+        ``-1``: all cores, as TINTOlib's forest). The importances do not
+        depend on it.
     zoom : int, default=1
         Each pixel repeated into a ``zoom x zoom`` block.
 
