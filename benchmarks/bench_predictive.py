@@ -282,11 +282,22 @@ def _fold(task, model, X, y, train, test):
 
 
 def run_dataset(
-    name, data_dir, folds, max_rows, epochs, seed, models=MODELS, scheduler=None
+    name,
+    data_dir,
+    folds,
+    max_rows,
+    epochs,
+    seed,
+    models=MODELS,
+    scheduler=None,
+    measured=None,
 ):
     """Every model of ``models`` on the dataset's folds. With ``scheduler`` (a
     Dask scheduler's address) every (model, fold) fit is a task of that
-    cluster, timed on its worker; the dataset's wall time is printed."""
+    cluster, timed on its worker; the dataset's wall time is printed.
+    ``measured(result)``, where given, receives each model's result as soon as
+    its folds are done (run here, one model at a time; on a cluster, all at
+    the end): a long run stopped midway keeps the models it finished."""
     X, y, task = _load(data_dir, name, max_rows, seed)
     splits = cv_splits(task, X, y, folds, seed)
     chosen = {
@@ -294,12 +305,17 @@ def run_dataset(
         for label, model in _models(task, epochs, seed, X.shape[1]).items()
         if label in models
     }
+    results = {}
+
+    def done(label, per_fold):
+        results[label] = _summary(name, label, per_fold, scheduler)
+        if measured is not None:
+            measured(_result(task, X, {label: results[label]}))
+
     wall = time.perf_counter()
     if scheduler is None:
-        runs = {
-            label: [_fold(task, model, X, y, *split) for split in splits]
-            for label, model in chosen.items()
-        }
+        for label, model in chosen.items():
+            done(label, [_fold(task, model, X, y, *split) for split in splits])
     else:
         from dask.distributed import Client
 
@@ -315,42 +331,49 @@ def run_dataset(
                 ]
                 for label, model in chosen.items()
             }
-            runs = {label: client.gather(f) for label, f in futures.items()}
+            for label, pending in futures.items():
+                done(label, client.gather(pending))
     wall = time.perf_counter() - wall
-    results = {}
-    for label, per_fold in runs.items():
-        summary = {}
-        for metric in per_fold[0][0]:
-            values = [fold[0][metric] for fold in per_fold]
-            summary[metric] = {
-                "mean": statistics.fmean(values),
-                "std": statistics.pstdev(values),
-                "folds": values,
-            }
-        results[label] = {
-            **summary,
-            "fit_seconds": statistics.fmean(fold[1] for fold in per_fold),
-            "predict_seconds": statistics.fmean(fold[2] for fold in per_fold),
-            "commit": _commit(),
-        }
-        epochs_run = [fold[3] for fold in per_fold if fold[3] is not None]
-        if epochs_run:  # epochs trained (early stopping), mean over folds
-            results[label]["epochs"] = statistics.fmean(epochs_run)
-        if per_fold[0][4] is not None:  # the image each training fold chose
-            results[label]["chosen"] = [fold[4] for fold in per_fold]
-        if scheduler is not None:  # fit seconds on a worker, maybe sharing cores
-            results[label]["scheduler"] = scheduler
-        print(
-            f"  {name:20} {label:24} "
-            + ", ".join(
-                f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in summary.items()
-            )
-            + f"  fit {results[label]['fit_seconds']:.1f}s"
-            + (f", {results[label]['epochs']:.0f} epochs" if epochs_run else ""),
-            flush=True,
-        )
     print(f"  {name:20} wall time {wall:.1f}s", flush=True)
-    return {"task": task, "rows": len(y), "features": X.shape[1], "models": results}
+    return _result(task, X, results)
+
+
+def _result(task, X, models):
+    return {"task": task, "rows": len(X), "features": X.shape[1], "models": models}
+
+
+def _summary(name, label, per_fold, scheduler):
+    """One model's entry from its folds' ``(scores, fit s, predict s, epochs,
+    chosen image)``: each metric's mean, standard deviation and folds."""
+    summary = {}
+    for metric in per_fold[0][0]:
+        values = [fold[0][metric] for fold in per_fold]
+        summary[metric] = {
+            "mean": statistics.fmean(values),
+            "std": statistics.pstdev(values),
+            "folds": values,
+        }
+    entry = {
+        **summary,
+        "fit_seconds": statistics.fmean(fold[1] for fold in per_fold),
+        "predict_seconds": statistics.fmean(fold[2] for fold in per_fold),
+        "commit": _commit(),
+    }
+    epochs_run = [fold[3] for fold in per_fold if fold[3] is not None]
+    if epochs_run:  # epochs trained (early stopping), mean over folds
+        entry["epochs"] = statistics.fmean(epochs_run)
+    if per_fold[0][4] is not None:  # the image each training fold chose
+        entry["chosen"] = [fold[4] for fold in per_fold]
+    if scheduler is not None:  # fit seconds on a worker, maybe sharing cores
+        entry["scheduler"] = scheduler
+    print(
+        f"  {name:20} {label:24} "
+        + ", ".join(f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in summary.items())
+        + f"  fit {entry['fit_seconds']:.1f}s"
+        + (f", {entry['epochs']:.0f} epochs" if epochs_run else ""),
+        flush=True,
+    )
+    return entry
 
 
 # the main metric of a task, and its sign: +1 when lower is better
@@ -743,9 +766,30 @@ def main(argv=None):
         "tuning": "none (defaults)",
     }
     out = Path(args.out)
-    results = {}
+
+    def written(name):
+        """Merge one model's result into ``out`` and rewrite the table: after
+        every model, so a long run may span sessions (--only) and a run
+        stopped midway keeps the models it finished."""
+
+        def write(result):
+            saved = merge_dataset(
+                out,
+                "bench_predictive",
+                ["tensorflow-cpu", "keras"],
+                settings,
+                name,
+                result,
+                own_commits=True,
+            )
+            table = markdown(saved, settings)
+            table += provenance(json.loads(out.read_text()))
+            out.with_suffix(".md").write_text(table + "\n")
+
+        return write
+
     for name in names:
-        measured = run_dataset(
+        run_dataset(
             name,
             args.data_dir,
             args.folds,
@@ -754,22 +798,10 @@ def main(argv=None):
             args.seed,
             models,
             args.scheduler,
+            measured=written(name),
         )
-        # merged and written after every dataset: a long run may span sessions
-        # (--only) and a run stopped midway keeps what it did
-        results = merge_dataset(
-            out,
-            "bench_predictive",
-            ["tensorflow-cpu", "keras"],
-            settings,
-            name,
-            measured,
-            own_commits=True,
-        )
-        table = markdown(results, settings)
-        table += provenance(json.loads(out.read_text()))
-        out.with_suffix(".md").write_text(table + "\n")
-    print(table)
+    if out.with_suffix(".md").is_file():
+        print(out.with_suffix(".md").read_text())
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
@@ -178,3 +179,33 @@ def test_image_choice_sets_the_chosen_image_beside_the_best_one(monkeypatch):
     assert "| other | — | — | 2 | bie | 1.9000 | no | 1.8000 |" in table
     assert "ahead of HistGradientBoosting on 1 of the 1 datasets measured so" in table
     assert "on the image best over the test folds, on 1 of 2." in table
+
+
+def test_a_stopped_predictive_run_keeps_the_models_it_finished(monkeypatch):
+    # each model's result is handed on as soon as its folds are done, so a
+    # run of many hours killed midway keeps what it measured
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    import bench_predictive
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=40)
+
+    class Stopped(LinearRegression):
+        def fit(self, X, y):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench_predictive, "_load", lambda *args: (X, y, "regression"))
+    monkeypatch.setattr(
+        bench_predictive,
+        "_models",
+        lambda *args: {"dummy": DummyRegressor(), "stopped": Stopped()},
+    )
+    written = []
+    with pytest.raises(KeyboardInterrupt):
+        bench_predictive.run_dataset(
+            "toy", None, 2, None, 1, 0, ("dummy", "stopped"), measured=written.append
+        )
+    assert [list(result["models"]) for result in written] == [["dummy"]]
+    assert written[0]["rows"] == 40 and "rmse" in written[0]["models"]["dummy"]
