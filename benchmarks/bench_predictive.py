@@ -384,6 +384,8 @@ def summary(results):
     """Per dataset: the hybrid's main metric, its rank and whom it beats."""
     rows = []
     for name, result in results.items():
+        if not set(CORE) <= set(result["models"]):
+            continue  # ranked once all six are measured (a run may stop midway)
         metric, sign = PRIMARY[result["task"]]
         loss = {
             m: sign * r[metric]["mean"]
@@ -436,6 +438,21 @@ def provenance(saved):
     return "\n".join(lines + [""])
 
 
+def _measured(models, results):
+    """The ``models`` measured on at least one of ``results``' datasets."""
+    results = list(results)
+    return [m for m in models if any(m in r["models"] for r in results)]
+
+
+def _cell(result, model, text):
+    """``text(entry)`` of ``model``'s entry on a dataset, or "—" where the
+    model (or the figure ``text`` reads) was not measured there."""
+    try:
+        return text(result["models"][model])
+    except KeyError:
+        return "—"
+
+
 def markdown(results, settings):
     lines = [
         "# Predictive benchmark",
@@ -476,29 +493,29 @@ def markdown(results, settings):
         names = [n for n, r in results.items() if r["task"] == task]
         if not names:
             continue
-        models = [m for m in CORE if m in results[names[0]]["models"]]
+        models = _measured(CORE, (results[n] for n in names))
         for metric in metrics:
             lines += [f"## {task}: {metric}", ""]
             lines.append("| dataset | " + " | ".join(models) + " |")
             lines.append("|---|" + "---:|" * len(models))
             for name in names:
                 cells = [
-                    f"{results[name]['models'][m][metric]['mean']:.4f} ± "
-                    f"{results[name]['models'][m][metric]['std']:.4f}"
+                    _cell(
+                        results[name],
+                        m,
+                        lambda e: f"{e[metric]['mean']:.4f} ± {e[metric]['std']:.4f}",
+                    )
                     for m in models
                 ]
                 lines.append(f"| {name} | " + " | ".join(cells) + " |")
             lines.append("")
-    models = [m for m in CORE if m in next(iter(results.values()))["models"]]
+    models = _measured(CORE, results.values())
     for key, title in (("fit_seconds", "fit"), ("predict_seconds", "predict")):
         lines += [f"## {title} seconds per fold (mean)", ""]
         lines.append("| dataset | " + " | ".join(models) + " |")
         lines.append("|---|" + "---:|" * len(models))
         for name, result in results.items():
-            cells = [
-                f"{result['models'][m][key]:.2f}" if key in result["models"][m] else "—"
-                for m in models
-            ]
+            cells = [_cell(result, m, lambda e: f"{e[key]:.2f}") for m in models]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(
@@ -658,15 +675,15 @@ def image_choice_markdown(results):
     count = {"selected": 0, "best": 0, "shown": 0, "measured": 0}
     for name, result in results.items():
         models = result["models"]
-        if "hist_gradient_boosting" not in models:
-            continue
-        metric, sign = PRIMARY[result["task"]]
-        rival = models["hist_gradient_boosting"][metric]["mean"]
         images = [
             m
             for m in models
             if (m == "hybrid" or m.startswith("hybrid_")) and m != "hybrid_selected"
         ]
+        if "hist_gradient_boosting" not in models or not images:
+            continue
+        metric, sign = PRIMARY[result["task"]]
+        rival = models["hist_gradient_boosting"][metric]["mean"]
         best = min(images, key=lambda m: sign * models[m][metric]["mean"])
         own = models[best][metric]["mean"]
         count["shown"] += 1

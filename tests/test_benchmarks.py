@@ -200,12 +200,32 @@ def test_a_stopped_predictive_run_keeps_the_models_it_finished(monkeypatch):
     monkeypatch.setattr(
         bench_predictive,
         "_models",
-        lambda *args: {"dummy": DummyRegressor(), "stopped": Stopped()},
+        lambda *args: {
+            "hist_gradient_boosting": DummyRegressor(),
+            "random_forest": Stopped(),
+        },
     )
     written = []
     with pytest.raises(KeyboardInterrupt):
         bench_predictive.run_dataset(
-            "toy", None, 2, None, 1, 0, ("dummy", "stopped"), measured=written.append
+            "toy",
+            None,
+            2,
+            None,
+            1,
+            0,
+            ("hist_gradient_boosting", "random_forest"),
+            measured=written.append,
         )
-    assert [list(result["models"]) for result in written] == [["dummy"]]
-    assert written[0]["rows"] == 40 and "rmse" in written[0]["models"]["dummy"]
+    assert [list(result["models"]) for result in written] == [
+        ["hist_gradient_boosting"]
+    ]
+    models = written[0]["models"]
+    assert written[0]["rows"] == 40 and "rmse" in models["hist_gradient_boosting"]
+    # and the report of what it kept renders: the summary waits for all six
+    partial = {"toy": written[0], "toy2": {**written[0], "models": {}}}
+    table = bench_predictive.markdown(
+        partial, {"folds": 2, "max_rows": 40, "epochs": 1}
+    )
+    assert "on 0 of 0 datasets" in table
+    assert "| toy2 | — |" in table  # a dataset with nothing measured yet
