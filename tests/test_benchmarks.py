@@ -229,3 +229,85 @@ def test_a_stopped_predictive_run_keeps_the_models_it_finished(monkeypatch):
     )
     assert "on 0 of 0 datasets" in table
     assert "| toy2 | — |" in table  # a dataset with nothing measured yet
+
+
+# the docs' tables of predictive results, each column's model in the results
+# file; a table quotes the file's main metric (RMSE or accuracy), mean over folds
+_QUOTED = {
+    "README.md": (
+        "| dataset | hybrid | MLP-only |",
+        {
+            "hybrid": "hybrid",
+            "MLP-only": "mlp_only",
+            "CNN-only": "cnn_only",
+            "HistGradientBoosting": "hist_gradient_boosting",
+        },
+    ),
+    "docs/drawn.md": (
+        "| table | IGTD (default) |",
+        {
+            "IGTD (default)": "hybrid",
+            "distance matrix": "hybrid_distance_matrix",
+            "bar graph": "hybrid_bar_graph",
+            "combination": "hybrid_combination",
+            "BIE": "hybrid_bie",
+            "feature wrap": "hybrid_feature_wrap",
+            "SuperTML": "hybrid_supertml",
+            "clusters": "hybrid_clusters",
+            "HistGradientBoosting": "hist_gradient_boosting",
+            "MLP-only variant": "mlp_only",
+        },
+    ),
+}
+
+
+def _markdown_table(text, header):
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip().strip("|").split("|")])
+    return rows[0], rows[2:]
+
+
+@pytest.mark.parametrize("doc", sorted(_QUOTED))
+def test_docs_quote_the_committed_predictive_results(doc):
+    # the tables are written by hand from bench_predictive.json: each number
+    # must be the file's, to the digits shown, "—" where it has none, and the
+    # bold cell the row's best (in drawn.md, the best image)
+    root = RUN.parents[1]
+    saved = json.loads((root / "benchmarks/results/bench_predictive.json").read_text())
+    header, columns = _QUOTED[doc]
+    names, rows = _markdown_table((root / doc).read_text(encoding="utf-8"), header)
+    assert set(names[1:]) == set(columns), names
+    assert rows, f"{doc}: the table has no rows"
+    wrong = []
+    for row in rows:
+        result = saved["datasets"][row[0].split(" (")[0]]
+        metric = "rmse" if result["task"] == "regression" else "accuracy"
+        best = min if metric == "rmse" else max
+        quoted = {}
+        for name, cell in zip(names[1:], row[1:]):
+            model = columns[name]
+            if cell == "—":
+                if model in result["models"]:
+                    wrong.append(f"{row[0]}, {name}: — but measured")
+                continue
+            number = cell.strip("*")
+            digits = len(number.split(".")[1]) if "." in number else 0
+            mean = result["models"][model][metric]["mean"]
+            if number != f"{mean:,.{digits}f}":
+                wrong.append(f"{row[0]}, {name}: {number}, measured {mean:,.6f}")
+            quoted[name] = (mean, cell.startswith("**"))
+        ranked = {
+            name: v
+            for name, v in quoted.items()
+            if doc == "README.md" or columns[name].startswith("hybrid")
+        }
+        top = best(ranked, key=lambda name: ranked[name][0])
+        bold = [name for name, (_, b) in quoted.items() if b]
+        if bold != [top]:
+            wrong.append(f"{row[0]}: bold {bold}, best {top}")
+    assert not wrong, f"{doc}: " + "; ".join(wrong)
