@@ -231,8 +231,9 @@ def test_a_stopped_predictive_run_keeps_the_models_it_finished(monkeypatch):
     assert "| toy2 | — |" in table  # a dataset with nothing measured yet
 
 
-# the docs' tables of predictive results, each column's model in the results
-# file; a table quotes the file's main metric (RMSE or accuracy), mean over folds
+# the docs' tables of predictive results: the header's start, each column's
+# model in the results file, and the models left out of the bold (drawn.md
+# bolds the best image); a table quotes the file's main metric, mean over folds
 _QUOTED = {
     "README.md": (
         "| dataset | hybrid | MLP-only |",
@@ -242,6 +243,7 @@ _QUOTED = {
             "CNN-only": "cnn_only",
             "HistGradientBoosting": "hist_gradient_boosting",
         },
+        (),
     ),
     "docs/drawn.md": (
         "| table | IGTD (default) |",
@@ -257,6 +259,7 @@ _QUOTED = {
             "HistGradientBoosting": "hist_gradient_boosting",
             "MLP-only variant": "mlp_only",
         },
+        ("hist_gradient_boosting", "mlp_only"),
     ),
 }
 
@@ -273,21 +276,23 @@ def _markdown_table(text, header):
 
 
 @pytest.mark.parametrize("doc", sorted(_QUOTED))
-def test_docs_quote_the_committed_predictive_results(doc):
+def test_docs_quote_the_committed_predictive_results(doc, monkeypatch):
     # the tables are written by hand from bench_predictive.json: each number
     # must be the file's, to the digits shown, "—" where it has none, and the
     # bold cell the row's best (in drawn.md, the best image)
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    from bench_predictive import PRIMARY
+
     root = RUN.parents[1]
     saved = json.loads((root / "benchmarks/results/bench_predictive.json").read_text())
-    header, columns = _QUOTED[doc]
+    header, columns, unranked = _QUOTED[doc]
     names, rows = _markdown_table((root / doc).read_text(encoding="utf-8"), header)
     assert set(names[1:]) == set(columns), names
     assert rows, f"{doc}: the table has no rows"
     wrong = []
     for row in rows:
         result = saved["datasets"][row[0].split(" (")[0]]
-        metric = "rmse" if result["task"] == "regression" else "accuracy"
-        best = min if metric == "rmse" else max
+        metric, sign = PRIMARY[result["task"]]  # sign +1: lower is better
         quoted = {}
         for name, cell in zip(names[1:], row[1:]):
             model = columns[name]
@@ -301,12 +306,8 @@ def test_docs_quote_the_committed_predictive_results(doc):
             if number != f"{mean:,.{digits}f}":
                 wrong.append(f"{row[0]}, {name}: {number}, measured {mean:,.6f}")
             quoted[name] = (mean, cell.startswith("**"))
-        ranked = {
-            name: v
-            for name, v in quoted.items()
-            if doc == "README.md" or columns[name].startswith("hybrid")
-        }
-        top = best(ranked, key=lambda name: ranked[name][0])
+        ranked = [name for name in quoted if columns[name] not in unranked]
+        top = min(ranked, key=lambda name: sign * quoted[name][0])
         bold = [name for name, (_, b) in quoted.items() if b]
         if bold != [top]:
             wrong.append(f"{row[0]}: bold {bold}, best {top}")
