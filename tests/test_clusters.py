@@ -176,3 +176,4 @@ def test_hybrid_on_clusters_explains_without_a_pixel_per_feature(curved_task, py
     assert np.abs(rows.cnn).sum() > 0  # the image's part reaches the values
     display = GradCAMDisplay.from_result(result)
     assert display.heatmap.shape == (3, 3) and display.texts_ == []
+    assert "no pixel of this image is one feature's own" in display.ax_.get_xlabel()

@@ -163,6 +163,18 @@ def test_features_sharing_a_pixel_share_a_label(pyplot):
         feature_names=["a", "b", "c"],
     ).plot()
     assert sorted(t.get_text() for t in display.texts_) == ["a\nb", "c"]
+    assert display.ax_.get_xlabel() == ""  # the "no labels" note is for none
+
+
+def test_an_image_with_no_feature_pixel_says_why_nothing_is_labelled(pyplot):
+    display = GradCAMDisplay(
+        heatmap=np.zeros((3, 3)),
+        mean_image=np.zeros((3, 3)),
+        feature_positions=np.full((2, 2), -1),
+        feature_names=["a", "b"],
+    ).plot()
+    assert display.texts_ == []
+    assert display.ax_.get_xlabel().startswith("No labels: no pixel")
 
 
 def test_errors(pyplot, regression, classification):

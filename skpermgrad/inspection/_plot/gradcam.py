@@ -44,7 +44,8 @@ class GradCAMDisplay:
     heatmap_ : matplotlib AxesImage
         The heatmap drawn over it.
     texts_ : list of matplotlib Text
-        One label per occupied pixel.
+        One label per occupied pixel; empty where no pixel is a feature's own
+        (:class:`~skpermgrad.ClustersImager`), which the axes' x label says.
     ax_ : matplotlib Axes
         Axes with the picture.
     figure_ : matplotlib Figure
@@ -221,6 +222,8 @@ class GradCAMDisplay:
         ]
         ax.set_xticks([])
         ax.set_yticks([])
+        if not names:  # say why no pixel is labelled, not just leave it bare
+            ax.set_xlabel("No labels: no pixel of this image is one feature's own")
         title = (
             "Grad-CAM"
             if self.class_name is None
