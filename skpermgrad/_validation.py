@@ -71,3 +71,30 @@ def holdout_split(y, n_held, seed, *, stratify):
         rows, test_size=n_held, random_state=seed, stratify=labels
     )
     return np.sort(kept), np.sort(held)
+
+
+# The CNN parts of PermGrad that ask something of the hybrid's image: the
+# imager attribute that says whether its image has it, and what the image is
+# where it has not (completing "the image ...").
+IMAGE_NEEDS = {
+    "integrated_gradients": (
+        "differentiable",
+        "is a step function of the values (bars, bits, bins or digits), which "
+        "no gradient crosses",
+    ),
+    "gradcam": (
+        "feature_pixels",
+        "has no pixels of each feature's own (its pixels are clusters of rows, "
+        "each drawn from every feature)",
+    ),
+}
+
+
+def image_shortfall(imager, cnn_importance):
+    """Why ``imager``'s image cannot give the CNN part ``cnn_importance`` (a
+    phrase from ``IMAGE_NEEDS``), or None where it can. The explanations and
+    the main job's pre-tuning check read this one rule."""
+    attribute, shortfall = IMAGE_NEEDS.get(cnn_importance, (None, None))
+    if attribute is None or getattr(imager, attribute, True):
+        return None
+    return shortfall

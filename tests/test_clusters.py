@@ -162,7 +162,9 @@ def test_hybrid_on_clusters_explains_without_a_pixel_per_feature(curved_task, py
     result = permgrad_importance(reg, X, y, n_repeats=1, random_state=0)
     assert np.all(np.isfinite(result.importances))
     assert np.isnan(result.gradcam).all()  # no pixel is a feature's own
-    with pytest.raises(ValueError, match="ClustersImager's pixels are clusters"):
+    with pytest.raises(
+        ValueError, match="ClustersImager's image has no pixels of each feature's own"
+    ):
         permgrad_importance(
             reg, X, y, fusion="branch_weights", cnn_importance="gradcam"
         )

@@ -346,7 +346,7 @@ def test_integrated_gradients_only_through_a_differentiable_drawing(
         with pytest.raises(ValueError, match="step function.*cnn_importance="):
             explain_rows(fitted[name], X[:5], background=X)
         imager = type(fitted[name].feature_encoder_.imager_).__name__
-        with pytest.raises(ValueError, match=f"but {imager} draws"):
+        with pytest.raises(ValueError, match=f"{imager}'s image is a step function"):
             permgrad_importance(fitted[name], X, y, **ig)
 
 

@@ -7,6 +7,7 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from skpermgrad import HybridRegressor, IGTDImager
+from skpermgrad._validation import IMAGE_NEEDS, image_shortfall
 from skpermgrad.imaging import get_imager_names, make_imager
 
 
@@ -22,6 +23,14 @@ def test_every_name_images_any_table(name, n_features):
     # seeded: the same name and seed give the same imager
     again = make_imager(name, n_features, random_state=0).fit(X)
     np.testing.assert_array_equal(again.transform_images(X[:5]), images)
+
+
+def test_every_image_gives_a_cnn_part_past_the_permutation():
+    # the explanations' refusals name the other CNN part as the way out: no
+    # image method may lack what both ask of it
+    for name in get_imager_names():
+        parts = [p for p in IMAGE_NEEDS if image_shortfall(make_imager(name, 3), p)]
+        assert len(parts) < len(IMAGE_NEEDS), (name, parts)
 
 
 def test_unknown_names_are_refused():

@@ -168,23 +168,18 @@ def resolve_settings(args, out):
 
 def _check_explanation(settings):
     """Refuse, before any tuning, an explanation one of the run's images
-    cannot give: Grad-CAM needs pixels of each feature's own, integrated
-    gradients an image the gradient crosses."""
+    cannot give (the explanations' own rule: Grad-CAM needs pixels of each
+    feature's own, integrated gradients an image the gradient crosses)."""
+    from .._validation import image_shortfall
     from ..imaging import make_imager
 
     if settings["fusion"] != "branch_weights":
         return  # the CNN part is read only by PermGrad's branch-weighted sum
-    need, reason = {
-        "gradcam": ("feature_pixels", "has no pixels of each feature's own"),
-        "integrated_gradients": (
-            "differentiable",
-            "is a step function of the values, which no gradient crosses",
-        ),
-    }.get(settings["cnn_importance"], (None, None))
-    for name in settings["images"] if need else ():
-        if not getattr(make_imager(name, 1), need, True):
+    for name in settings["images"]:
+        shortfall = image_shortfall(make_imager(name, 1), settings["cnn_importance"])
+        if shortfall is not None:
             raise StudyError(
                 f"--cnn-importance {settings['cnn_importance']}: the image "
-                f"method {name} {reason}; use --cnn-importance permutation, or "
+                f"method {name} {shortfall}; use --cnn-importance permutation, or "
                 "drop it from --images."
             )

@@ -20,7 +20,7 @@ from ._network import (
     _integrated_gradients,
     _network_rows,
     _prepare,
-    _require_gradients,
+    _require_image_for,
 )
 
 
@@ -127,7 +127,9 @@ def explain_rows(
     True
     """
     setup = _prepare(estimator, X, feature_groups)
-    _require_gradients(setup, "explain_rows")
+    _require_image_for(
+        setup, "integrated_gradients", "explain_rows (integrated gradients)"
+    )
     if background is None:
         if len(setup.rows) < 2:
             raise ValueError(

@@ -17,7 +17,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .. import models as arch  # the public layer names
-from .._validation import check_fitted_columns
+from .._validation import IMAGE_NEEDS, check_fitted_columns, image_shortfall
 from ._groups import auto_groups, resolve_groups
 
 _NEEDED_LAYERS = (
@@ -393,35 +393,29 @@ def _prepare(estimator, X, feature_groups):
 IG_STEPS = 64  # Gauss-Legendre nodes of the integrated-gradients path
 
 
-def _require_gradients(setup, what):
-    """Refuse integrated gradients on an image that no gradient crosses (a
-    step function of the values: bars, bits, digits): they would miss its
-    part."""
-    imager = setup.imager
-    if getattr(imager, "differentiable", True):
-        return
-    raise ValueError(
-        f"{what} integrates gradients, but {type(imager).__name__} draws its image "
-        "as a step function of the values (bars, bits, bins or digits), which "
-        "no gradient crosses: use permgrad_importance with "
-        "cnn_importance='permutation' (the default) or 'gradcam', or a hybrid "
-        "on a differentiable image "
-        "(DistanceMatrixImager, IGTDImager, TintoImager...)."
-    )
+# where an image cannot give a CNN part, the images that can
+_IMAGES_THAT_CAN = {
+    "integrated_gradients": "a differentiable image (DistanceMatrixImager, "
+    "IGTDImager, TintoImager...)",
+    "gradcam": "an image with a pixel per feature (IGTDImager, TintoImager, "
+    "DistanceMatrixImager...)",
+}
 
 
-def _require_feature_pixels(setup, what):
-    """Refuse a per-feature Grad-CAM on an image where no pixel is a
-    feature's own (every pixel a response to a clustering of the rows)."""
-    imager = setup.imager
-    if getattr(imager, "feature_pixels", True):
+def _require_image_for(setup, cnn_importance, what):
+    """Refuse a CNN part the hybrid's image cannot give (integrated gradients
+    on a step function of the values, a per-feature Grad-CAM where no pixel is
+    a feature's own), naming the CNN parts and the images that can."""
+    shortfall = image_shortfall(setup.imager, cnn_importance)
+    if shortfall is None:
         return
+    # the other CNN part that asks something of the image: no imager lacks both
+    other = next(part for part in IMAGE_NEEDS if part != cnn_importance)
     raise ValueError(
-        f"{what} reads Grad-CAM at each feature's pixels, but "
-        f"{type(imager).__name__}'s pixels are clusters of rows, each drawn from "
-        "every feature: use cnn_importance='permutation' (the default) or "
-        "'integrated_gradients', or a hybrid on an image with a pixel per "
-        "feature (IGTDImager, TintoImager, DistanceMatrixImager...)."
+        f"{what} cannot be computed: {type(setup.imager).__name__}'s image "
+        f"{shortfall}. Use permgrad_importance with cnn_importance='permutation' "
+        f"(the default) or '{other}', or a hybrid on "
+        f"{_IMAGES_THAT_CAN[cnn_importance]}."
     )
 
 

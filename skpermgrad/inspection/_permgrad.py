@@ -32,8 +32,7 @@ from ._network import (
     _forward_passes,
     _integrated_gradients,
     _prepare,
-    _require_feature_pixels,
-    _require_gradients,
+    _require_image_for,
     _Responses,
 )
 from ._scoring import _explained_rows, _explanation_scorer
@@ -283,10 +282,8 @@ default="permutation"
     """
     check_consistent_length(X, y, *([] if sample_weight is None else [sample_weight]))
     setup = _prepare(estimator, X, feature_groups)
-    if fusion == "branch_weights" and cnn_importance == "integrated_gradients":
-        _require_gradients(setup, "cnn_importance='integrated_gradients'")
-    if fusion == "branch_weights" and cnn_importance == "gradcam":
-        _require_feature_pixels(setup, "cnn_importance='gradcam'")
+    if fusion == "branch_weights":
+        _require_image_for(setup, cnn_importance, f"cnn_importance={cnn_importance!r}")
     hybrid, values, groups = setup.hybrid, setup.rows, setup.groups
     membership = setup.membership
     y = np.asarray(y)
