@@ -73,6 +73,15 @@ def holdout_split(y, n_held, seed, *, stratify):
     return np.sort(kept), np.sort(held)
 
 
+# PermGrad's fused scores and CNN parts (permgrad_importance's fusion= and
+# cnn_importance=) and their defaults, chosen by
+# benchmarks/bench_faithfulness.py (the docs show the table); the explanations
+# and the main job's options read them.
+FUSIONS = ("model_split", "branch_weights")
+CNN_IMPORTANCES = ("permutation", "integrated_gradients", "gradcam")
+DEFAULT_FUSION, DEFAULT_CNN_IMPORTANCE = "model_split", "permutation"
+
+
 # The CNN parts of PermGrad that ask something of the hybrid's image: the
 # imager attribute that says whether its image has it, and what the image is
 # where it has not (completing "the image ...").

@@ -21,6 +21,12 @@ from ._study import (
     quiet_tensorflow,
     resolve_settings,
 )
+from ._validation import (
+    CNN_IMPORTANCES,
+    DEFAULT_CNN_IMPORTANCE,
+    DEFAULT_FUSION,
+    FUSIONS,
+)
 from .imaging import get_imager_names
 
 
@@ -144,16 +150,16 @@ def _parser():
     )
     run.add_argument(
         "--fusion",
-        choices=("model_split", "branch_weights"),
-        default="model_split",
+        choices=FUSIONS,
+        default=DEFAULT_FUSION,
         help="the fused score: each feature's whole-model permutation drop split "
         "by branch (the most faithful, default), or PermGrad's branch-weighted "
         "sum of the two parts",
     )
     run.add_argument(
         "--cnn-importance",
-        choices=("permutation", "integrated_gradients", "gradcam"),
-        default="permutation",
+        choices=CNN_IMPORTANCES,
+        default=DEFAULT_CNN_IMPORTANCE,
         help="with --fusion branch_weights, the CNN branch's part: the permutation "
         "of the column in the image only, integrated gradients through the "
         "image, or Grad-CAM (PermGrad as published)",

@@ -23,10 +23,8 @@ from sklearn.utils.validation import (
 )
 
 from .._persistence import _VersionedPickleMixin
-from .._validation import holdout_split
+from .._validation import DEFAULT_CNN_IMPORTANCE, DEFAULT_FUSION, holdout_split
 from ._fusion import (
-    DEFAULT_CNN_IMPORTANCE,
-    DEFAULT_FUSION,
     DEFAULT_SCALE,
     EXPLANATION_CONSTRAINTS,
 )

@@ -7,6 +7,8 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from .._validation import CNN_IMPORTANCES, FUSIONS
+
 
 def _minmax(values):
     """Min-max scale along the last axis; a constant vector maps to zeros."""
@@ -29,14 +31,9 @@ def _share(values):
 
 
 SCALES = {"share": _share, "minmax": _minmax}
-CNN_IMPORTANCES = ("permutation", "integrated_gradients", "gradcam")
-FUSIONS = ("model_split", "branch_weights")
-# chosen by benchmarks/bench_faithfulness.py (the docs show the table)
-DEFAULT_FUSION, DEFAULT_CNN_IMPORTANCE, DEFAULT_SCALE = (
-    "model_split",
-    "permutation",
-    "share",
-)
+# chosen by benchmarks/bench_faithfulness.py (the docs show the table), as the
+# fusion and the CNN part's defaults (skpermgrad/_validation.py) were
+DEFAULT_SCALE = "share"
 
 
 # The options permgrad_importance and PermGradExplainer share, constrained once.

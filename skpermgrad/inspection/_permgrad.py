@@ -18,9 +18,8 @@ from sklearn.utils.validation import (
     check_consistent_length,
 )
 
+from .._validation import DEFAULT_CNN_IMPORTANCE, DEFAULT_FUSION
 from ._fusion import (
-    DEFAULT_CNN_IMPORTANCE,
-    DEFAULT_FUSION,
     DEFAULT_SCALE,
     EXPLANATION_CONSTRAINTS,
     _drops_bunch,
