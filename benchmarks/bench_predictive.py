@@ -315,7 +315,15 @@ def run_dataset(
     wall = time.perf_counter()
     if scheduler is None:
         for label, model in chosen.items():
-            done(label, [_fold(task, model, X, y, *split) for split in splits])
+            per_fold = []
+            for split in splits:  # a line a fold: an image's model takes hours
+                per_fold.append(_fold(task, model, X, y, *split))
+                print(
+                    f"  {name:20} {label:24} fold {len(per_fold)}/{len(splits)} "
+                    f"fitted in {per_fold[-1][1]:.1f}s",
+                    flush=True,
+                )
+            done(label, per_fold)
     else:
         from dask.distributed import Client
 
