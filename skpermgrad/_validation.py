@@ -1,4 +1,5 @@
-"""Rules the rooms share, written once: input checks and the held-out split."""
+"""Rules the rooms share, written once: input checks, the held-out split, and
+the explanations' options and what they need of the image."""
 
 import numpy as np
 import pandas as pd
