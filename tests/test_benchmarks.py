@@ -11,6 +11,16 @@ import pytest
 RUN = Path(__file__).resolve().parents[1] / "benchmarks" / "run.py"
 
 
+@pytest.fixture
+def bench_predictive(monkeypatch):
+    """The predictive benchmark script as a module (benchmarks/ is a folder of
+    scripts, not a package)."""
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    import bench_predictive
+
+    return bench_predictive
+
+
 def test_unknown_benchmark_is_refused():
     out = subprocess.run(
         [sys.executable, str(RUN), "--only", "nope"], capture_output=True, text=True
@@ -78,10 +88,7 @@ def test_predictive_summary_ranks_the_hybrid(tmp_path):
     )
 
 
-def test_layouts_are_ranked_by_the_hybrids_metric_ties_to_the_faster(monkeypatch):
-    monkeypatch.syspath_prepend(str(RUN.parent))
-    import bench_predictive
-
+def test_layouts_are_ranked_by_the_hybrids_metric_ties_to_the_faster(bench_predictive):
     models = _scores(
         hybrid=1.0,  # the default image, IGTD
         mlp_only=2.5,
@@ -140,13 +147,10 @@ def test_results_merge_per_dataset_across_runs(tmp_path, monkeypatch):
     assert fresh == {"b": {"models": {}}}
 
 
-def test_predictive_models_can_be_measured_alone(monkeypatch):
+def test_predictive_models_can_be_measured_alone(bench_predictive):
     # --models reruns some models (the hybrids after their defaults change);
     # the names it accepts are the models the benchmark builds
     pytest.importorskip("keras")
-    monkeypatch.syspath_prepend(str(RUN.parent))
-    import bench_predictive
-
     for task in ("regression", "classification"):
         models = bench_predictive._models(task, 1, 0, n_features=8)
         assert tuple(models) == bench_predictive.MODELS
@@ -159,13 +163,10 @@ def test_predictive_models_can_be_measured_alone(monkeypatch):
     assert out.returncode == 2 and "tabm" in out.stderr
 
 
-def test_image_choice_sets_the_chosen_image_beside_the_best_one(monkeypatch):
+def test_image_choice_sets_the_chosen_image_beside_the_best_one(bench_predictive):
     # issue 28's third goal: the image chosen inside each training fold
     # (hybrid_selected, where measured) and the best over the test folds,
     # each against HistGradientBoosting
-    monkeypatch.syspath_prepend(str(RUN.parent))
-    import bench_predictive
-
     chosen = _scores(hybrid=2.0, hybrid_tinto=1.5, hist_gradient_boosting=1.8)
     chosen["hybrid_selected"] = {**_scores(s=1.7)["s"], "chosen": ["igtd", "tinto"]}
     plain = _scores(hybrid=2.0, hybrid_bie=1.9, hist_gradient_boosting=1.8)
@@ -181,11 +182,11 @@ def test_image_choice_sets_the_chosen_image_beside_the_best_one(monkeypatch):
     assert "on the image best over the test folds, on 1 of 2." in table
 
 
-def test_a_stopped_predictive_run_keeps_the_models_it_finished(monkeypatch):
+def test_a_stopped_predictive_run_keeps_the_models_it_finished(
+    bench_predictive, monkeypatch
+):
     # each model's result is handed on as soon as its folds are done, so a
     # run of many hours killed midway keeps what it measured
-    monkeypatch.syspath_prepend(str(RUN.parent))
-    import bench_predictive
     from sklearn.dummy import DummyRegressor
     from sklearn.linear_model import LinearRegression
 
@@ -276,13 +277,10 @@ def _markdown_table(text, header):
 
 
 @pytest.mark.parametrize("doc", sorted(_QUOTED))
-def test_docs_quote_the_committed_predictive_results(doc, monkeypatch):
+def test_docs_quote_the_committed_predictive_results(doc, bench_predictive):
     # the tables are written by hand from bench_predictive.json: each number
     # must be the file's, to the digits shown, "—" where it has none, and the
     # bold cell the row's best (in drawn.md, the best image)
-    monkeypatch.syspath_prepend(str(RUN.parent))
-    from bench_predictive import PRIMARY
-
     root = RUN.parents[1]
     saved = json.loads((root / "benchmarks/results/bench_predictive.json").read_text())
     header, columns, unranked = _QUOTED[doc]
@@ -292,7 +290,8 @@ def test_docs_quote_the_committed_predictive_results(doc, monkeypatch):
     wrong = []
     for row in rows:
         result = saved["datasets"][row[0].split(" (")[0]]
-        metric, sign = PRIMARY[result["task"]]  # sign +1: lower is better
+        # the main metric, and sign +1 where lower is better
+        metric, sign = bench_predictive.PRIMARY[result["task"]]
         quoted = {}
         for name, cell in zip(names[1:], row[1:]):
             model = columns[name]
