@@ -1,7 +1,8 @@
-"""HybridRegressor overhead over raw Keras, and training memory on 1,000,000 rows.
+"""HybridRegressor overhead over raw Keras, training memory on 1,000,000 rows,
+and where an epoch's time goes.
 
 Usage: python benchmarks/bench_wrapper.py [--epochs N] [--repeats N] [--rows N]
-       [--imagers NAME,...] [--only memory] [--out FILE]
+       [--imagers NAME,...] [--only {timing,memory,parts}] [--out FILE]
 
 1. Time: ``HybridRegressor.fit`` on puma8NH against building, compiling and
    fitting the *same* network (``build_hybrid_model`` with the same settings) in
@@ -13,8 +14,15 @@ Usage: python benchmarks/bench_wrapper.py [--epochs N] [--repeats N] [--rows N]
    ``--rows`` x 8 float64 table; peak resident memory during the fit (VmHWM) minus
    the resident memory just before it, over ``X.nbytes``. Images are rendered in
    the graph per batch, so this should not grow with n * height * width.
-   Target: <= 3x. ``--only memory`` skips the timing (and keeps the timing
-   already in ``--out``).
+   Target: <= 3x.
+3. Parts: seconds an epoch of the default ``HybridRegressor`` (its defaults,
+   IGTD's 3x3 image) on puma8NH's first 6,554 rows (a 5-fold training fold's
+   size), against the same with one part changed or left out (``PARTS``):
+   the median of epochs 2-8 (the first traces the graph), the best of
+   ``--repeats`` fits, alternating.
+
+``--only NAME`` measures one of the three and keeps the others already in
+``--out``.
 
 It measures and writes results; it never asserts a target.
 """
@@ -149,6 +157,62 @@ IMAGERS = {
 }
 
 
+# name: the HybridRegressor parameters that change one part of the default
+PARTS = {
+    "default": {},
+    "ensemble_size=1": {"ensemble_size": 1},
+    "normalization=None": {"normalization": None},
+    "numeric_embedding=None": {"numeric_embedding": None},
+    "mlp_input='minmax'": {"mlp_input": "minmax"},
+    "validation_fraction=None": {"validation_fraction": None},
+    "branches='mlp'": {"branches": "mlp"},
+    "branches='cnn'": {"branches": "cnn"},
+    "branches='mlp', ensemble_size=1": {"branches": "mlp", "ensemble_size": 1},
+    "branches='cnn', ensemble_size=1": {"branches": "cnn", "ensemble_size": 1},
+}
+_PART_ROWS, _PART_EPOCHS = 6554, 8
+
+
+def _time_parts(repeats):
+    import keras
+
+    from skpermgrad import HybridRegressor
+    from skpermgrad.datasets import load_puma8nh
+
+    class Clock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.seconds = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self.start)
+
+    X, y = load_puma8nh(return_X_y=True)
+    X, y = X[:_PART_ROWS], y[:_PART_ROWS]
+    seconds = {name: [] for name in PARTS}
+    for _ in range(repeats):
+        for name, params in PARTS.items():
+            clock = Clock()
+            HybridRegressor(
+                random_state=0,
+                epochs=_PART_EPOCHS,
+                patience=_PART_EPOCHS,  # no early stop
+                callbacks=[clock],
+                **params,
+            ).fit(X, y)
+            seconds[name].append(statistics.median(clock.seconds[1:]))
+    return dict(
+        rows=_PART_ROWS,
+        epochs=_PART_EPOCHS,
+        repeats=repeats,
+        epoch_s={name: round(min(s), 3) for name, s in seconds.items()},
+        all_epoch_s={name: [round(t, 3) for t in s] for name, s in seconds.items()},
+        commit=_commit(),
+    )
+
+
 def _memory(rows, batch_size, imager):
     network = ", ".join(f"{k}={v!r}" for k, v in NETWORK.items())
     script = _MEMORY_SCRIPT.format(
@@ -182,7 +246,11 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--batch-size", type=int, default=1024, help="memory run")
     parser.add_argument("--imagers", help=f"comma-separated, from {list(IMAGERS)}")
-    parser.add_argument("--only", choices=["memory"], help="skip the timing")
+    parser.add_argument(
+        "--only",
+        choices=["timing", "memory", "parts"],
+        help="measure this one; keep the others already in --out",
+    )
     parser.add_argument("--out", default=str(RESULTS / "bench_wrapper.json"))
     parser.add_argument(
         "--render", action="store_true", help="only rewrite the markdown of --out"
@@ -195,7 +263,7 @@ def main(argv=None):
 
     out = Path(args.out)
     before = json.loads(out.read_text()) if out.is_file() else {}
-    if args.only == "memory":
+    if args.only not in (None, "timing"):
         timing = before["timing"]
     else:
         timing = _time_fits(args.epochs, args.repeats)
@@ -206,7 +274,16 @@ def main(argv=None):
             f"{timing['keras_fit_s']:.2f} s, ratio {timing['ratio']:.3f} "
             "(target <= 1.10)"
         )
-    names = list(IMAGERS)
+    if args.only not in (None, "parts"):
+        parts = before.get("parts")
+    else:
+        parts = _time_parts(args.repeats)
+        print(
+            "seconds an epoch: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in parts["epoch_s"].items()),
+            flush=True,
+        )
+    names = list(IMAGERS) if args.only in (None, "memory") else []
     if args.imagers:
         names = parse_names(parser, args.imagers, IMAGERS, "imager")
     # the imagers not measured again keep their results (one fit each); a run
@@ -240,14 +317,15 @@ def main(argv=None):
         network=NETWORK,
         timing=timing,
         memory=memory,
+        **({"parts": parts} if parts else {}),
         **extra,
     )
     Path(args.out).with_suffix(".md").write_text(markdown(json.loads(out.read_text())))
 
 
 def markdown(saved):
-    """The results file as a report: the fit-time ratio, then one row per
-    memory run."""
+    """The results file as a report: the fit-time ratio, one row per memory
+    run, then the epoch's parts."""
     timing, machine = saved["timing"], saved["machine"]
     measured = timing.get("note", "")
     if "commit" in timing:
@@ -280,6 +358,22 @@ def markdown(saved):
             f"{entry['peak_extra_mib']} | {entry['ratio']:.2f} | "
             f"{entry['dense_images_would_be_mib']} | {str(entry['commit'])[:7]} |"
         )
+    parts = saved.get("parts")
+    if parts:
+        default = parts["epoch_s"]["default"]
+        lines += [
+            "",
+            "Where an epoch goes: seconds an epoch of the default HybridRegressor "
+            f"(IGTD's 3x3 image, batch 128) on puma8NH's first {parts['rows']:,} "
+            f"rows, median of epochs 2-{parts['epochs']}, best of "
+            f"{parts['repeats']} (commit {str(parts['commit'])[:7]}), against the "
+            "same with one part changed or left out:",
+            "",
+            "| HybridRegressor(...) | s an epoch | of the default's |",
+            "|---|---:|---:|",
+        ]
+        for name, seconds in parts["epoch_s"].items():
+            lines.append(f"| {name} | {seconds:.3f} | {seconds / default:.0%} |")
     if saved.get("note"):
         lines += ["", saved["note"]]
     return "\n".join(lines + [""])
