@@ -161,6 +161,8 @@ IMAGERS = {
 PARTS = {
     "default": {},
     "ensemble_size=1": {"ensemble_size": 1},
+    "ensemble_size=2": {"ensemble_size": 2},
+    "ensemble_size=32": {"ensemble_size": 32},
     "normalization=None": {"normalization": None},
     "numeric_embedding=None": {"numeric_embedding": None},
     "mlp_input='minmax'": {"mlp_input": "minmax"},
