@@ -265,6 +265,11 @@ def main(argv=None):
 
     out = Path(args.out)
     before = json.loads(out.read_text()) if out.is_file() else {}
+    if args.only not in (None, "timing") and "timing" not in before:
+        parser.error(
+            f"--only {args.only} keeps the fit timing already in {out}, which has "
+            "none: run without --only (or with --only timing) first"
+        )
     if args.only not in (None, "timing"):
         timing = before["timing"]
     else:
