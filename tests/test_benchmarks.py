@@ -311,3 +311,32 @@ def test_docs_quote_the_committed_predictive_results(doc, bench_predictive):
         if bold != [top]:
             wrong.append(f"{row[0]}: bold {bold}, best {top}")
     assert not wrong, f"{doc}: " + "; ".join(wrong)
+
+
+def _bench_wrapper(*args):
+    return subprocess.run(
+        [sys.executable, str(RUN.parent / "bench_wrapper.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_wrapper_report_gives_each_part_against_the_default(tmp_path):
+    # the committed results, rendered again from a copy: each part's best
+    # epoch time and its share of the default's
+    saved = json.loads((RUN.parent / "results" / "bench_wrapper.json").read_text())
+    path = tmp_path / "bench_wrapper.json"
+    path.write_text(json.dumps(saved))
+    out = _bench_wrapper("--render", "--out", path)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = path.with_suffix(".md").read_text()
+    seconds = saved["parts"]["epoch_s"]
+    for name, s in seconds.items():
+        share = s / seconds["default"]
+        assert f"| {name} | {s:.3f} | {share:.0%} |" in report
+
+
+def test_wrapper_only_needs_the_timing_it_keeps(tmp_path):
+    out = _bench_wrapper("--only", "parts", "--out", tmp_path / "none.json")
+    assert out.returncode == 2
+    assert "--only parts keeps the fit timing already in" in out.stderr
