@@ -15,8 +15,8 @@ Usage: python benchmarks/bench_wrapper.py [--epochs N] [--repeats N] [--rows N]
    the resident memory just before it, over ``X.nbytes``. Images are rendered in
    the graph per batch, so this should not grow with n * height * width.
    Target: <= 3x.
-3. Parts: seconds an epoch of the default ``HybridRegressor`` (its defaults,
-   IGTD's 3x3 image) on puma8NH's first 6,554 rows (a 5-fold training fold's
+3. Parts: seconds an epoch of the default ``HybridRegressor`` (its defaults;
+   the report names its image) on puma8NH's first 6,554 rows (a 5-fold training fold's
    size), against the same with one part changed or left out (``PARTS``):
    the median of epochs 2-8 (the first traces the graph), the best of
    ``--repeats`` fits, alternating.
@@ -197,7 +197,7 @@ def _time_parts(repeats):
     for _ in range(repeats):
         for name, params in PARTS.items():
             clock = Clock()
-            HybridRegressor(
+            reg = HybridRegressor(
                 random_state=0,
                 epochs=_PART_EPOCHS,
                 patience=_PART_EPOCHS,  # no early stop
@@ -205,10 +205,19 @@ def _time_parts(repeats):
                 **params,
             ).fit(X, y)
             seconds[name].append(statistics.median(clock.seconds[1:]))
+            if name == "default":
+                imager = reg.feature_encoder_.imager_
+                default_image = (
+                    f"{type(imager).__name__}, "
+                    f"{'x'.join(map(str, imager.image_shape_))}"
+                )
+                batch_size = reg.batch_size
     return dict(
         rows=_PART_ROWS,
         epochs=_PART_EPOCHS,
         repeats=repeats,
+        image=default_image,
+        batch_size=batch_size,
         epoch_s={name: round(min(s), 3) for name, s in seconds.items()},
         all_epoch_s={name: [round(t, 3) for t in s] for name, s in seconds.items()},
         commit=_commit(),
@@ -265,12 +274,13 @@ def main(argv=None):
 
     out = Path(args.out)
     before = json.loads(out.read_text()) if out.is_file() else {}
-    if args.only not in (None, "timing") and "timing" not in before:
+    measured = {args.only} if args.only else {"timing", "memory", "parts"}
+    if "timing" not in measured and "timing" not in before:
         parser.error(
             f"--only {args.only} keeps the fit timing already in {out}, which has "
             "none: run without --only (or with --only timing) first"
         )
-    if args.only not in (None, "timing"):
+    if "timing" not in measured:
         timing = before["timing"]
     else:
         timing = _time_fits(args.epochs, args.repeats)
@@ -281,7 +291,7 @@ def main(argv=None):
             f"{timing['keras_fit_s']:.2f} s, ratio {timing['ratio']:.3f} "
             "(target <= 1.10)"
         )
-    if args.only not in (None, "parts"):
+    if "parts" not in measured:
         parts = before.get("parts")
     else:
         parts = _time_parts(args.repeats)
@@ -290,7 +300,7 @@ def main(argv=None):
             + ", ".join(f"{k} {v:.3f}" for k, v in parts["epoch_s"].items()),
             flush=True,
         )
-    names = list(IMAGERS) if args.only in (None, "memory") else []
+    names = list(IMAGERS) if "memory" in measured else []
     if args.imagers:
         names = parse_names(parser, args.imagers, IMAGERS, "imager")
     # the imagers not measured again keep their results (one fit each); a run
@@ -371,7 +381,8 @@ def markdown(saved):
         lines += [
             "",
             "Where an epoch goes: seconds an epoch of the default HybridRegressor "
-            f"(IGTD's 3x3 image, batch 128) on puma8NH's first {parts['rows']:,} "
+            f"({parts['image']}, batch {parts['batch_size']}) on puma8NH's first "
+            f"{parts['rows']:,} "
             f"rows, median of epochs 2-{parts['epochs']}, best of "
             f"{parts['repeats']} (commit {str(parts['commit'])[:7]}), against the "
             "same with one part changed or left out:",
