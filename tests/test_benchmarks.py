@@ -174,11 +174,21 @@ def test_image_choice_sets_the_chosen_image_beside_the_best_one(bench_predictive
         "toy": {"task": "regression", "models": chosen},
         "other": {"task": "regression", "models": plain},
     }
+    plain["hybrid_tuned"] = {**_scores(s=1.85)["s"], "chosen": ["bie", "igtd"]}
     table = "\n".join(bench_predictive.image_choice_markdown(results))
-    # lower RMSE is better; hybrid_selected is not an image of its own
-    assert "| toy | 1.7000 (igtd, tinto) | yes | 2 | tinto | 1.5000 | yes | " in table
-    assert "| other | — | — | 2 | bie | 1.9000 | no | 1.8000 |" in table
-    assert "ahead of HistGradientBoosting on 1 of the 1 datasets measured so" in table
+    # lower RMSE is better; the searched hybrids are not images of their own
+    assert (
+        "| toy | 1.7000 (igtd, tinto) | yes | — | — | 2 | tinto | 1.5000 | yes | "
+        in table
+    )
+    assert (
+        "| other | — | — | 1.8500 (bie, igtd) | no | 2 | bie | 1.9000 | no | 1.8000 |"
+        in table
+    )
+    assert (
+        "training fold, on 1 of the 1 datasets measured so; tuned there, on 0 of 1;"
+        in table
+    )
     assert "on the image best over the test folds, on 1 of 2." in table
 
 
@@ -340,3 +350,36 @@ def test_wrapper_only_needs_the_timing_it_keeps(tmp_path):
     out = _bench_wrapper("--only", "parts", "--out", tmp_path / "none.json")
     assert out.returncode == 2
     assert "--only parts keeps the fit timing already in" in out.stderr
+
+
+@pytest.mark.slow
+def test_the_tuned_hybrid_tunes_as_the_run_does_from_the_defaults(bench_predictive):
+    # hybrid_tuned (issue 28's third goal): the run's search space and first
+    # trial, inside the training fold; each fold's image and parameters kept
+    pytest.importorskip("optuna_integration")
+    from skpermgrad import HybridRegressor
+
+    X, y, task = bench_predictive._load("no-such-folder", "puma8NH", 120, 0)
+    tuned = bench_predictive._models(task, 1, 0, X.shape[1])["hybrid_tuned"]
+    tuned.set_params(trials=2)
+    half = np.arange(len(X)) % 2 == 0
+    folds = [
+        bench_predictive._fold(task, tuned, X, y, train, test)
+        for train, test in ((half, ~half), (~half, half))
+    ]
+    entry = bench_predictive._summary("toy", "hybrid_tuned", folds, None)
+    assert len(entry["chosen"]) == 2
+    assert all(image in bench_predictive.SELECT_AMONG for image in entry["chosen"])
+    params = entry["params"][0]
+    assert {"hybrid__imager", "hybrid__learning_rate", "hybrid__n_conv_layers"} <= set(
+        params
+    )
+    assert params["hybrid__imager"] == entry["chosen"][0]
+    json.dumps(entry)  # the results file holds it as it is
+    # the first trial is the hybrid's defaults, the default image by name
+    fitted = tuned.fit(X, y)
+    first = fitted.study_.trials[0].params
+    defaults = HybridRegressor().get_params()
+    assert first.pop("hybrid__imager") == bench_predictive.DEFAULT_LAYOUT
+    assert first == {name: defaults[name.removeprefix("hybrid__")] for name in first}
+    assert len(fitted.study_.trials) == 2
