@@ -38,7 +38,10 @@ Regression: RMSE and R²; classification: accuracy and ROC AUC (one-vs-rest for
 several classes); mean and standard deviation over folds, fit and predict
 seconds. Rows beyond ``--max-rows`` are subsampled (seeded) before the folds.
 ``--models`` measures only some models (e.g. the three hybrids after their
-defaults change); the others' saved results are kept. ``--scheduler ADDRESS``
+defaults change); the others' saved results are kept. Each model's finished
+folds are kept (``results/folds/bench_predictive/<dataset>/<model>.json``)
+until its last fold ends: a run stopped midway, by a session's end, goes on
+from them when run again with the same settings. ``--scheduler ADDRESS``
 runs every (model, fold) fit as a task of that Dask cluster (the same seeded
 scores; fit seconds timed on the workers, each entry records the address).
 It measures and writes results (JSON and a markdown table); it never asserts.
@@ -378,13 +381,17 @@ def run_dataset(
     models=MODELS,
     scheduler=None,
     measured=None,
+    kept=None,
 ):
     """Every model of ``models`` on the dataset's folds. With ``scheduler`` (a
     Dask scheduler's address) every (model, fold) fit is a task of that
     cluster, timed on its worker; the dataset's wall time is printed.
     ``measured(result)``, where given, receives each model's result as soon as
     its folds are done (run here, one model at a time; on a cluster, all at
-    the end): a long run stopped midway keeps the models it finished."""
+    the end): a long run stopped midway keeps the models it finished.
+    ``kept`` (a :class:`KeptFolds`, run here only) keeps each fold as it ends
+    and hands a model's kept folds back, so that a model of more hours than a
+    session goes on where a stopped run left it."""
     X, y, task = _load(data_dir, name, max_rows, seed)
     splits = cv_splits(task, X, y, folds, seed)
     chosen = {
@@ -394,23 +401,28 @@ def run_dataset(
     }
     results = {}
 
-    def done(label, per_fold):
-        results[label] = _summary(name, label, per_fold, scheduler)
+    def done(label, per_fold, commits=None):
+        results[label] = _summary(name, label, per_fold, scheduler, commits)
         if measured is not None:
             measured(_result(task, X, {label: results[label]}))
 
     wall = time.perf_counter()
     if scheduler is None:
         for label, model in chosen.items():
-            per_fold = []
-            for split in splits:  # a line a fold: an image's model takes hours
+            per_fold, commits = kept.load(label) if kept else ([], [])
+            for split in splits[len(per_fold) :]:  # a line a fold: hours a model
                 per_fold.append(_fold(task, model, X, y, *split))
+                commits.append(_commit())
+                if kept:
+                    kept.save(label, per_fold, commits)
                 print(
                     f"  {name:20} {label:24} fold {len(per_fold)}/{len(splits)} "
                     f"fitted in {per_fold[-1][1]:.1f}s",
                     flush=True,
                 )
-            done(label, per_fold)
+            done(label, per_fold, commits)
+            if kept:
+                kept.clear(label)
     else:
         from dask.distributed import Client
 
@@ -433,13 +445,63 @@ def run_dataset(
     return _result(task, X, results)
 
 
+class KeptFolds:
+    """Each finished fold of a dataset's models, kept in ``folder`` (a file a
+    model) until the model's last fold ends, for a later run with the same
+    ``settings`` to go on from. Folds kept under other settings are set
+    aside in a line, never mixed in."""
+
+    def __init__(self, folder, settings):
+        self.folder, self.settings = Path(folder), settings
+
+    def _path(self, label):
+        return self.folder / f"{label}.json"
+
+    def load(self, label):
+        """The folds kept for ``label`` (results as :func:`_fold` returns
+        them) and their commits; none where nothing, or other settings, are
+        kept."""
+        path = self._path(label)
+        if not path.is_file():
+            return [], []
+        kept = json.loads(path.read_text())
+        if kept["settings"] != self.settings:
+            print(
+                f"  not going on from the {len(kept['folds'])} fold(s) of {label} "
+                f"in {path}: measured with other settings ({kept['settings']})",
+                flush=True,
+            )
+            return [], []
+        folds = [tuple(fold["result"]) for fold in kept["folds"]]
+        print(f"  {label}: going on after {len(folds)} fold(s) kept in {path}")
+        return folds, [fold["commit"] for fold in kept["folds"]]
+
+    def save(self, label, per_fold, commits):
+        folds = [
+            {"result": list(result), "commit": commit}
+            for result, commit in zip(per_fold, commits)
+        ]
+        path = self._path(label)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps({"settings": self.settings, "folds": folds}, indent=2)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(text + "\n")
+        temporary.replace(path)  # never a half-written file
+
+    def clear(self, label):
+        self._path(label).unlink(missing_ok=True)
+        if self.folder.is_dir() and not any(self.folder.iterdir()):
+            self.folder.rmdir()
+
+
 def _result(task, X, models):
     return {"task": task, "rows": len(X), "features": X.shape[1], "models": models}
 
 
-def _summary(name, label, per_fold, scheduler):
+def _summary(name, label, per_fold, scheduler, commits=None):
     """One model's entry from its folds' ``(scores, fit s, predict s, epochs,
-    chosen parameters)``: each metric's mean, standard deviation and folds."""
+    chosen parameters)``: each metric's mean, standard deviation and folds;
+    ``commits``, each fold's commit, recorded where they are not all one."""
     summary = {}
     for metric in per_fold[0][0]:
         values = [fold[0][metric] for fold in per_fold]
@@ -466,6 +528,8 @@ def _summary(name, label, per_fold, scheduler):
             entry["params"] = [fold[4] for fold in per_fold]
     if scheduler is not None:  # fit seconds on a worker, maybe sharing cores
         entry["scheduler"] = scheduler
+    if commits and len(set(commits)) > 1:  # folds kept across runs
+        entry["fold_commits"] = list(commits)
     print(
         f"  {name:20} {label:24} "
         + ", ".join(f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in summary.items())
@@ -937,6 +1001,7 @@ def main(argv=None):
             models,
             args.scheduler,
             measured=written(name),
+            kept=KeptFolds(out.parent / "folds" / out.stem / name, settings),
         )
     if out.with_suffix(".md").is_file():
         print(out.with_suffix(".md").read_text())

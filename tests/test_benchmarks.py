@@ -242,6 +242,60 @@ def test_a_stopped_predictive_run_keeps_the_models_it_finished(
     assert "| toy2 | — |" in table  # a dataset with nothing measured yet
 
 
+def test_a_stopped_model_goes_on_from_its_kept_folds(
+    bench_predictive, monkeypatch, tmp_path, capsys
+):
+    # a model of more hours than a session keeps each fold as it ends; the
+    # next run with the same settings fits only the folds still missing
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(60, 3)), rng.normal(size=60)
+    fits = []
+
+    class Stops(LinearRegression):
+        stop_at = 2  # the second fit is cut, as by a session's end
+
+        def fit(self, X, y):
+            fits.append(len(X))
+            if len(fits) == Stops.stop_at:
+                raise KeyboardInterrupt
+            return super().fit(X, y)
+
+    monkeypatch.setattr(bench_predictive, "_load", lambda *args: (X, y, "regression"))
+    monkeypatch.setattr(bench_predictive, "_models", lambda *args: {"m": Stops()})
+    settings = {"folds": 3, "seed": 0}
+    kept = bench_predictive.KeptFolds(tmp_path / "toy", settings)
+
+    def run(kept):
+        return bench_predictive.run_dataset(
+            "toy", None, 3, None, 1, 0, ("m",), kept=kept
+        )["models"]["m"]
+
+    with pytest.raises(KeyboardInterrupt):
+        run(kept)
+    saved = json.loads((tmp_path / "toy" / "m.json").read_text())
+    assert saved["settings"] == settings and len(saved["folds"]) == 1
+    first = saved["folds"][0]["result"][0]["rmse"]
+    Stops.stop_at = 0  # no more stops
+    fits.clear()
+    entry = run(kept)
+    assert len(fits) == 2  # the two folds still missing
+    assert len(entry["rmse"]["folds"]) == 3 and entry["rmse"]["folds"][0] == first
+    assert "going on after 1 fold(s)" in capsys.readouterr().out
+    assert not (tmp_path / "toy").exists()  # the kept folds are in the entry now
+    # folds kept under other settings are set aside, in a line
+    Stops.stop_at, fits[:] = 2, []
+    with pytest.raises(KeyboardInterrupt):
+        run(kept)
+    other = bench_predictive.KeptFolds(tmp_path / "toy", {"folds": 3, "seed": 1})
+    Stops.stop_at = 0
+    fits.clear()
+    run(other)
+    assert len(fits) == 3
+    assert "measured with other settings" in capsys.readouterr().out
+
+
 # the docs' tables of predictive results: the header's start, each column's
 # model in the results file, and the models left out of the bold (drawn.md
 # bolds the best image); a table quotes the file's main metric, mean over folds
