@@ -448,8 +448,8 @@ def run_dataset(
 class KeptFolds:
     """Each finished fold of a dataset's models, kept in ``folder`` (a file a
     model) until the model's last fold ends, for a later run with the same
-    ``settings`` to go on from. Folds kept under other settings are set
-    aside in a line, never mixed in."""
+    ``settings`` to go on from. Folds kept under other settings are never
+    mixed in: a line says so, and they are replaced as the new folds end."""
 
     def __init__(self, folder, settings):
         self.folder, self.settings = Path(folder), settings
@@ -468,7 +468,8 @@ class KeptFolds:
         if kept["settings"] != self.settings:
             print(
                 f"  not going on from the {len(kept['folds'])} fold(s) of {label} "
-                f"in {path}: measured with other settings ({kept['settings']})",
+                f"in {path}: measured with other settings ({kept['settings']}); "
+                "starting over, the file replaced when the first fold ends",
                 flush=True,
             )
             return [], []
