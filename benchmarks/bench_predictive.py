@@ -867,9 +867,10 @@ def image_choice_markdown(results):
         rival = models["hist_gradient_boosting"][metric]["mean"]
 
         def verdict(label, score):
+            beats = sign * score < sign * rival
             measured[label] += 1
-            ahead[label] += sign * score < sign * rival
-            return "yes" if sign * score < sign * rival else "no"
+            ahead[label] += beats
+            return "yes" if beats else "no"
 
         cells = []
         for label in SEARCHED:
