@@ -2,6 +2,7 @@
 
 import functools
 import json
+import os
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -36,6 +37,33 @@ def _commit():
 
 _commit()  # read now, as the process starts: the code it is about to import
 
+# the vector instructions that set a fit's speed on a CPU, widest last
+_VECTOR_FLAGS = ("avx2", "avx512f", "amx_tile")
+
+
+@functools.cache
+def cpu():
+    """The CPU the numbers were measured on, in a short line: its model name,
+    the cores this process may use and the vector instructions of
+    ``_VECTOR_FLAGS`` it has (read from ``/proc/cpuinfo`` on Linux). Two
+    machines of one platform string can differ 4x in a convolution's time
+    (AVX2 against AVX-512 and AMX): fit seconds compare on one CPU only."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            model = value.strip()
+        elif key.strip() == "flags":  # after the model name, as in every block
+            flags = set(value.split())
+            break
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    vector = " ".join(f for f in _VECTOR_FLAGS if f in flags) or "no AVX2"
+    return f"{model}, {cores or os.cpu_count()} cores, {vector}"
+
 
 def write_result(path, benchmark, packages, **fields):
     """Write ``fields`` as JSON with the machine, package versions and the date."""
@@ -53,6 +81,7 @@ def write_result(path, benchmark, packages, **fields):
             platform=platform.platform(),
             processor=platform.processor() or platform.machine(),
             python=platform.python_version(),
+            cpu=cpu(),
         ),
         versions=versions,
         **fields,

@@ -56,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _results import RESULTS, _commit, merge_dataset, parse_names
+from _results import RESULTS, _commit, cpu, merge_dataset, parse_names
 from sklearn.base import BaseEstimator
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -401,26 +401,27 @@ def run_dataset(
     }
     results = {}
 
-    def done(label, per_fold, commits=None):
-        results[label] = _summary(name, label, per_fold, scheduler, commits)
+    def done(label, per_fold, commits=None, cpus=None):
+        results[label] = _summary(name, label, per_fold, scheduler, commits, cpus)
         if measured is not None:
             measured(_result(task, X, {label: results[label]}))
 
     wall = time.perf_counter()
     if scheduler is None:
         for label, model in chosen.items():
-            per_fold, commits = kept.load(label) if kept else ([], [])
+            per_fold, commits, cpus = kept.load(label) if kept else ([], [], [])
             for split in splits[len(per_fold) :]:  # a line a fold: hours a model
                 per_fold.append(_fold(task, model, X, y, *split))
                 commits.append(_commit())
+                cpus.append(cpu())
                 if kept:
-                    kept.save(label, per_fold, commits)
+                    kept.save(label, per_fold, commits, cpus)
                 print(
                     f"  {name:20} {label:24} fold {len(per_fold)}/{len(splits)} "
                     f"fitted in {per_fold[-1][1]:.1f}s",
                     flush=True,
                 )
-            done(label, per_fold, commits)
+            done(label, per_fold, commits, cpus)
             if kept:
                 kept.clear(label)
     else:
@@ -459,11 +460,11 @@ class KeptFolds:
 
     def load(self, label):
         """The folds kept for ``label`` (results as :func:`_fold` returns
-        them) and their commits; none where nothing, or other settings, are
-        kept."""
+        them), their commits and CPUs (None where a fold kept before CPUs were
+        recorded); none where nothing, or other settings, are kept."""
         path = self._path(label)
         if not path.is_file():
-            return [], []
+            return [], [], []
         kept = json.loads(path.read_text())
         if kept["settings"] != self.settings:
             print(
@@ -472,15 +473,19 @@ class KeptFolds:
                 "starting over, the file replaced when the first fold ends",
                 flush=True,
             )
-            return [], []
+            return [], [], []
         folds = [tuple(fold["result"]) for fold in kept["folds"]]
         print(f"  {label}: going on after {len(folds)} fold(s) kept in {path}")
-        return folds, [fold["commit"] for fold in kept["folds"]]
+        return (
+            folds,
+            [fold["commit"] for fold in kept["folds"]],
+            [fold.get("cpu") for fold in kept["folds"]],
+        )
 
-    def save(self, label, per_fold, commits):
+    def save(self, label, per_fold, commits, cpus):
         folds = [
-            {"result": list(result), "commit": commit}
-            for result, commit in zip(per_fold, commits)
+            {"result": list(result), "commit": commit, "cpu": cpu}
+            for result, commit, cpu in zip(per_fold, commits, cpus)
         ]
         path = self._path(label)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -499,10 +504,11 @@ def _result(task, X, models):
     return {"task": task, "rows": len(X), "features": X.shape[1], "models": models}
 
 
-def _summary(name, label, per_fold, scheduler, commits=None):
+def _summary(name, label, per_fold, scheduler, commits=None, cpus=None):
     """One model's entry from its folds' ``(scores, fit s, predict s, epochs,
     chosen parameters)``: each metric's mean, standard deviation and folds;
-    ``commits``, each fold's commit, recorded where they are not all one."""
+    ``commits`` and ``cpus``, each fold's commit and CPU, recorded where they
+    are not all one (with each fold's fit seconds where the CPUs differ)."""
     summary = {}
     for metric in per_fold[0][0]:
         values = [fold[0][metric] for fold in per_fold]
@@ -531,6 +537,9 @@ def _summary(name, label, per_fold, scheduler, commits=None):
         entry["scheduler"] = scheduler
     if commits and len(set(commits)) > 1:  # folds kept across runs
         entry["fold_commits"] = list(commits)
+    if cpus and len(set(cpus)) > 1:  # ... and machines: fit seconds differ
+        entry["fold_cpus"] = list(cpus)
+        entry["fold_fit_seconds"] = [fold[1] for fold in per_fold]
     print(
         f"  {name:20} {label:24} "
         + ", ".join(f"{m} {v['mean']:.4f}±{v['std']:.4f}" for m, v in summary.items())
@@ -578,25 +587,42 @@ def provenance(saved):
     lines = [
         "## Measured",
         "",
-        f"On {machine.get('processor', '?')} ({machine.get('platform', '?')}, Python "
-        f"{machine.get('python', '?')}), last written {saved.get('date', '?')}; "
+        f"Last written {saved.get('date', '?')}, on "
+        f"{machine.get('cpu') or machine.get('processor', '?')} "
+        f"({machine.get('platform', '?')}, Python {machine.get('python', '?')}); "
         "commit per dataset: "
         + ", ".join(f"{k} {str(v)[:7]}" for k, v in saved.get("commits", {}).items())
         + " (the entries without a commit of their own).",
     ]
-    later = {}
+    later, machines = {}, []
     for name, result in saved.get("datasets", {}).items():
         for model, entry in result["models"].items():
             if "commit" in entry:
                 later.setdefault(str(entry["commit"])[:7], {}).setdefault(
                     name, []
                 ).append(model)
+            if "fold_cpus" in entry:
+                machines.append(
+                    f"{name} {model}: "
+                    + ", ".join(
+                        f"fold {i} {s:.0f} s on {c or 'a CPU not recorded'}"
+                        for i, (c, s) in enumerate(
+                            zip(entry["fold_cpus"], entry["fold_fit_seconds"]), 1
+                        )
+                    )
+                )
     for commit, datasets in later.items():
         lines += [
             "",
             f"Entries measured at {commit} (each records its commit): "
             + "; ".join(f"{n}: {', '.join(m)}" for n, m in datasets.items())
             + ".",
+        ]
+    if machines:
+        lines += [
+            "",
+            "Entries whose folds ran on different CPUs (fit seconds compare on one "
+            "CPU only): " + "; ".join(machines) + ".",
         ]
     if saved.get("note"):
         lines += ["", saved["note"]]

@@ -350,9 +350,9 @@ def markdown(saved):
     lines = [
         "# HybridRegressor's overhead and training memory",
         "",
-        f"On {machine['processor']} ({machine['platform']}, Python "
-        f"{machine['python']}), written {saved['date']}; each entry records its "
-        "commit.",
+        f"On {machine.get('cpu') or machine['processor']} ({machine['platform']}, "
+        f"Python {machine['python']}), written {saved['date']}; each entry records "
+        "its commit.",
         "",
         f"Fit time on puma8NH ({timing['rows']} rows, {timing['epochs']} epochs, "
         f"median of {timing['repeats']}): HybridRegressor "

@@ -41,6 +41,7 @@ def test_quick_run_writes_results(tmp_path):
     result = json.loads((tmp_path / "bench_explainer.json").read_text())
     assert result["benchmark"] == "bench_explainer"
     assert {"machine", "versions", "date"} <= set(result)
+    assert " cores, " in result["machine"]["cpu"]  # which CPU timed it
     assert result["ratio_to_bare_forward"]["permgrad"] > 0
 
 
@@ -277,11 +278,22 @@ def test_a_stopped_model_goes_on_from_its_kept_folds(
     saved = json.loads((tmp_path / "toy" / "m.json").read_text())
     assert saved["settings"] == settings and len(saved["folds"]) == 1
     first = saved["folds"][0]["result"][0]["rmse"]
+    assert saved["folds"][0]["cpu"] == bench_predictive.cpu()
     Stops.stop_at = 0  # no more stops
     fits.clear()
+    # the next session may run on another machine: its folds say which
+    monkeypatch.setattr(bench_predictive, "cpu", lambda: "Other CPU, 2 cores, avx2")
     entry = run(kept)
     assert len(fits) == 2  # the two folds still missing
     assert len(entry["rmse"]["folds"]) == 3 and entry["rmse"]["folds"][0] == first
+    assert entry["fold_cpus"][1:] == ["Other CPU, 2 cores, avx2"] * 2
+    assert entry["fold_cpus"][0] != entry["fold_cpus"][1]
+    assert len(entry["fold_fit_seconds"]) == 3
+    report = bench_predictive.provenance(
+        {"datasets": {"toy": {"models": {"m": entry}}}}
+    )
+    assert "Entries whose folds ran on different CPUs" in report
+    assert "toy m: fold 1" in report and "fold 3 0 s on Other CPU" in report
     assert "going on after 1 fold(s)" in capsys.readouterr().out
     assert not (tmp_path / "toy").exists()  # the kept folds are in the entry now
     # folds kept under other settings are set aside, in a line
