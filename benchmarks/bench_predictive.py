@@ -484,8 +484,8 @@ class KeptFolds:
 
     def save(self, label, per_fold, commits, cpus):
         folds = [
-            {"result": list(result), "commit": commit, "cpu": cpu}
-            for result, commit, cpu in zip(per_fold, commits, cpus)
+            {"result": list(result), "commit": commit, "cpu": processor}
+            for result, commit, processor in zip(per_fold, commits, cpus)
         ]
         path = self._path(label)
         path.parent.mkdir(parents=True, exist_ok=True)
