@@ -60,9 +60,22 @@ def cpu():
         elif key.strip() == "flags":  # after the model name, as in every block
             flags = set(value.split())
             break
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count()
     vector = " ".join(f for f in _VECTOR_FLAGS if f in flags) or "no AVX2"
-    return f"{model}, {cores or os.cpu_count()} cores, {vector}"
+    return f"{model}, {cores} cores, {vector}"
+
+
+def describe_machine(machine):
+    """A results file's ``machine`` in words, for its markdown report: the CPU
+    where it was recorded (the processor's bare name before), the platform and
+    Python."""
+    return (
+        f"{machine.get('cpu') or machine.get('processor', '?')} "
+        f"({machine.get('platform', '?')}, Python {machine.get('python', '?')})"
+    )
 
 
 def write_result(path, benchmark, packages, **fields):

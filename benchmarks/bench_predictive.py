@@ -56,7 +56,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _results import RESULTS, _commit, cpu, merge_dataset, parse_names
+from _results import (
+    RESULTS,
+    _commit,
+    cpu,
+    describe_machine,
+    merge_dataset,
+    parse_names,
+)
 from sklearn.base import BaseEstimator
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -583,13 +590,11 @@ def summary(results):
 
 def provenance(saved):
     """Where and on which commit each dataset was measured, from a results file."""
-    machine = saved.get("machine", {})
     lines = [
         "## Measured",
         "",
         f"Last written {saved.get('date', '?')}, on "
-        f"{machine.get('cpu') or machine.get('processor', '?')} "
-        f"({machine.get('platform', '?')}, Python {machine.get('python', '?')}); "
+        f"{describe_machine(saved.get('machine', {}))}; "
         "commit per dataset: "
         + ", ".join(f"{k} {str(v)[:7]}" for k, v in saved.get("commits", {}).items())
         + " (the entries without a commit of their own).",

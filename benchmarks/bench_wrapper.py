@@ -36,7 +36,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from _results import RESULTS, _commit, parse_names, write_result
+from _results import RESULTS, _commit, describe_machine, parse_names, write_result
 
 NETWORK = dict(
     n_dense_layers=2,
@@ -343,16 +343,15 @@ def main(argv=None):
 def markdown(saved):
     """The results file as a report: the fit-time ratio, one row per memory
     run, then the epoch's parts."""
-    timing, machine = saved["timing"], saved["machine"]
+    timing = saved["timing"]
     measured = timing.get("note", "")
     if "commit" in timing:
         measured = f"commit {str(timing['commit'])[:7]}"
     lines = [
         "# HybridRegressor's overhead and training memory",
         "",
-        f"On {machine.get('cpu') or machine['processor']} ({machine['platform']}, "
-        f"Python {machine['python']}), written {saved['date']}; each entry records "
-        "its commit.",
+        f"On {describe_machine(saved['machine'])}, written {saved['date']}; each entry "
+        "records its commit.",
         "",
         f"Fit time on puma8NH ({timing['rows']} rows, {timing['epochs']} epochs, "
         f"median of {timing['repeats']}): HybridRegressor "
