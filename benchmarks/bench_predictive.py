@@ -378,6 +378,12 @@ def _fold(task, model, X, y, train, test):
     return scores, fit_s, predict_s, epochs, chosen
 
 
+def _fold_where(task, model, X, y, train, test):
+    """:func:`_fold`'s result and the CPU it ran on (on a cluster, its
+    worker's): fit seconds compare on one CPU only."""
+    return _fold(task, model, X, y, train, test), cpu()
+
+
 def run_dataset(
     name,
     data_dir,
@@ -392,7 +398,8 @@ def run_dataset(
 ):
     """Every model of ``models`` on the dataset's folds. With ``scheduler`` (a
     Dask scheduler's address) every (model, fold) fit is a task of that
-    cluster, timed on its worker; the dataset's wall time is printed.
+    cluster, timed on its worker, which records its CPU; the dataset's wall
+    time is printed.
     ``measured(result)``, where given, receives each model's result as soon as
     its folds are done (run here, one model at a time; on a cluster, all at
     the end): a long run stopped midway keeps the models it finished.
@@ -418,9 +425,10 @@ def run_dataset(
         for label, model in chosen.items():
             per_fold, commits, cpus = kept.load(label) if kept else ([], [], [])
             for split in splits[len(per_fold) :]:  # a line a fold: hours a model
-                per_fold.append(_fold(task, model, X, y, *split))
+                result, where = _fold_where(task, model, X, y, *split)
+                per_fold.append(result)
                 commits.append(_commit())
-                cpus.append(cpu())
+                cpus.append(where)
                 if kept:
                     kept.save(label, per_fold, commits, cpus)
                 print(
@@ -441,13 +449,14 @@ def run_dataset(
             data = client.scatter([X, y], broadcast=True)
             futures = {
                 label: [
-                    client.submit(_fold, task, model, *data, *split, pure=False)
+                    client.submit(_fold_where, task, model, *data, *split, pure=False)
                     for split in splits
                 ]
                 for label, model in chosen.items()
             }
             for label, pending in futures.items():
-                done(label, client.gather(pending))
+                per_fold, cpus = zip(*client.gather(pending))
+                done(label, list(per_fold), cpus=list(cpus))
     wall = time.perf_counter() - wall
     print(f"  {name:20} wall time {wall:.1f}s", flush=True)
     return _result(task, X, results)

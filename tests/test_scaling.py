@@ -301,3 +301,39 @@ def test_the_predictive_benchmark_runs_its_folds_on_a_dask_cluster(
     for model, entry in sequential.items():
         assert on_dask[model]["rmse"] == entry["rmse"]
         assert on_dask[model]["scheduler"] == dask_client.scheduler.address
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs a Linux process on 2 cores or more, to hold a worker to one",
+)
+def test_a_fold_on_a_dask_worker_records_the_workers_cpu(dask_client, monkeypatch):
+    # fit seconds compare on one CPU only: a fold on a cluster names its
+    # worker's, not the client's (here: a worker held to one core)
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(folder))
+    import bench_predictive
+
+    for module in ("_results.py", "bench_predictive.py"):
+        dask_client.upload_file(str(folder / module))
+
+    def hold_to_one_core():
+        core = min(os.sched_getaffinity(0))
+        for thread in os.listdir("/proc/self/task"):  # threads to come inherit it
+            os.sched_setaffinity(int(thread), {core})
+
+    dask_client.run(hold_to_one_core)
+    X, y, task = bench_predictive._load("no-such-folder", "puma8NH", 200, 0)
+    model = bench_predictive._models(task, 2, 0, X.shape[1])["hist_gradient_boosting"]
+    train, test = bench_predictive.cv_splits(task, X, y, 2, 0)[0]
+    future = dask_client.submit(
+        bench_predictive._fold_where, task, model, X, y, train, test, pure=False
+    )
+    result, where = future.result()
+    assert len(result) == 5  # the fold's scores, seconds, epochs, parameters
+    here = bench_predictive.cpu()
+    cores = len(os.sched_getaffinity(0))
+    assert where == here.replace(f", {cores} cores,", ", 1 cores,") != here
