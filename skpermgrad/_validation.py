@@ -7,11 +7,41 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import _check_feature_names
 
 
+def check_column_names(X, estimator_name):
+    """Refuse a DataFrame whose column names are not all strings, unless they
+    are the default positions ``0..n-1`` in order (``pd.DataFrame(array)``'s,
+    read as an array's columns).
+
+    scikit-learn ignores other names (integers, tuples of a MultiIndex), so
+    a frame with its columns reordered would be read by position, and the
+    explanations would name the features ``x0...``: refused, with the fix.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or all(isinstance(name, str) for name in columns):
+        return
+    if list(columns) == list(range(len(columns))):
+        return
+    if isinstance(columns, pd.MultiIndex):
+        fix = "join the levels, e.g. X.columns = ['_'.join(map(str, c)) for c in "
+        fix += "X.columns]"
+    else:
+        fix = "e.g. X.columns = X.columns.astype(str)"
+    odd = [name for name in columns if not isinstance(name, str)]
+    raise ValueError(
+        f"{estimator_name} reads a DataFrame's columns by their names, which "
+        f"must be strings; these are not: {odd[:5]}"
+        + (" ..." if len(odd) > 5 else "")
+        + f". Name the columns with strings ({fix}), or pass X.to_numpy()."
+    )
+
+
 def check_numeric_frame(X, estimator_name):
-    """Refuse DataFrame columns that are not numbers, naming them."""
+    """Refuse DataFrame columns that are not numbers, or not named by strings
+    (:func:`check_column_names`), naming them."""
     dtypes = getattr(X, "dtypes", None)
     if dtypes is None or not hasattr(X, "columns"):
         return
+    check_column_names(X, estimator_name)
     bad = {
         str(col): str(dtype)
         for col, dtype in zip(X.columns, dtypes)
@@ -28,6 +58,31 @@ def check_numeric_frame(X, estimator_name):
         )
 
 
+def check_target_scale(y, *, standardised=True, name="y"):
+    """Refuse a regression target whose scale overflows training, naming it
+    and the fix: its variance (the standardised target, squared errors) must
+    be finite in float64 and, trained as it is (``standardised=False``), its
+    values must fit float32. The hybrids and the main job read this one rule.
+    """
+    values = np.asarray(y, dtype=np.float64).ravel()
+    if not len(values) or not np.isfinite(values).all():
+        return  # missing or infinite values: the callers' own checks
+    peak = float(np.abs(values).max())
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflows = not np.isfinite(values.std())
+    if not standardised and peak > float(np.finfo(np.float32).max):
+        overflows, needs = True, "float32, in which the network trains it unscaled"
+    else:
+        needs = "float64 when squared (its variance, squared errors)"
+    if overflows:
+        power = f"1e{int(np.floor(np.log10(peak)))}"
+        raise ValueError(
+            f"{name} holds values up to {peak:.3g}, too large for {needs}; "
+            f"rescale it first (e.g. divide it by {power}) and scale the "
+            "predictions back."
+        )
+
+
 def check_fitted_columns(estimator, X, argument=None, *, after=""):
     """Refuse the columns a fitted ``estimator`` was not fitted on, as
     scikit-learn's ``predict`` does: its feature-name check (renamed,
@@ -38,6 +93,7 @@ def check_fitted_columns(estimator, X, argument=None, *, after=""):
     then prefixed with it); ``after`` says where the columns were counted
     (e.g. " after the Pipeline's steps").
     """
+    check_column_names(X, type(estimator).__name__)
     try:
         _check_feature_names(estimator, X, reset=False)
     except ValueError as error:

@@ -4,6 +4,8 @@ One table, each case named: what is called, the error type and a fragment of
 its message. (The command line's cases are tables in ``test_cli.py``.)
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -268,6 +270,71 @@ CASES = {
         ValueError,
         "Only the class(es) ['pos']",
     ),
+    "classifier: a missing label": (
+        lambda f: HybridClassifier(TintoImager(pixels=4), **FAST).fit(
+            X, np.where(np.arange(60) == 3, None, LABELS)
+        ),
+        ValueError,
+        "y has 1 missing value(s) (the first in row 3)",
+    ),
+    "regressor: a target whose squares overflow": (
+        lambda f: _reg().fit(X, Y * 1e300),
+        ValueError,
+        "y holds values up to 2.",
+    ),
+    "regressor: an unscaled target beyond float32": (
+        lambda f: _reg(scale_target=False).fit(X, Y * 1e40),
+        ValueError,
+        "too large for float32",
+    ),
+    "explanation: a classification scoring for a regressor": (
+        lambda f: permgrad_importance(f, FRAME, Y, scoring="accuracy"),
+        ValueError,
+        "scoring='accuracy' cannot score the predictions of this HybridRegressor",
+    ),
+    "explanation: a probability scoring for a regressor": (
+        lambda f: permgrad_importance(f, FRAME, Y, scoring="neg_log_loss"),
+        ValueError,
+        "pass a scoring for a regressor",
+    ),
+    "explanation: a regression scoring for string classes": (
+        lambda f: permgrad_importance(
+            HybridClassifier(TintoImager(pixels=4), **FAST).fit(X, LABELS),
+            X,
+            LABELS,
+            scoring="r2",
+        ),
+        ValueError,
+        "pass a scoring for a classifier",
+    ),
+    # names that are not strings are refused (scikit-learn ignores them, so a
+    # reordered frame would be read by position); 0..n-1 in order is an array
+    "hybrid: integer column names": (
+        lambda f: _reg().fit(FRAME.set_axis([4, 3, 2, 1, 0], axis=1), Y),
+        ValueError,
+        "which must be strings; these are not: [4, 3, 2, 1, 0]",
+    ),
+    "imager: a MultiIndex header": (
+        lambda f: TintoImager(pixels=4).fit(
+            FRAME.set_axis(pd.MultiIndex.from_product([["g"], list("abcde")]), axis=1)
+        ),
+        ValueError,
+        "join the levels",
+    ),
+    "hybrid on default names: reordered columns": (
+        lambda f: (
+            _reg().fit(pd.DataFrame(X), Y).predict(pd.DataFrame(X)[[1, 0, 2, 3, 4]])
+        ),
+        ValueError,
+        "these are not: [1, 0, 2, 3, 4]",
+    ),
+    "explanation on default names: reordered columns": (
+        lambda f: permgrad_importance(
+            _reg().fit(pd.DataFrame(X), Y), pd.DataFrame(X)[[1, 0, 2, 3, 4]], Y
+        ),
+        ValueError,
+        "Name the columns with strings",
+    ),
     "explainer: nothing left to fit on": (
         lambda f: PermGradExplainer(_reg(), validation_fraction=0.99).fit(X[:2], Y[:2]),
         ValueError,
@@ -283,6 +350,32 @@ def test_bad_input_gets_a_clear_error(case, fitted):
         call(fitted)
     message = str(info.value)
     assert fragment in message, message
+
+
+@pytest.mark.parametrize("factor", [1e-20, 1e-50, 1e-300])
+def test_a_column_of_tiny_values_is_scaled_by_its_own_range(factor):
+    # MinMaxScaler scales a range below 10 epsilons by 1: the column was flat
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "few float64 steps" warning either
+        imager = TintoImager(pixels=4).fit(X * factor)
+    np.testing.assert_allclose(
+        imager.transform_values(X * factor),
+        TintoImager(pixels=4).fit(X).transform_values(X),
+        atol=1e-6,
+    )
+
+
+def test_a_range_too_small_to_invert_is_refused():
+    column = np.arange(60) * 1e-320  # subnormal: 1 / range overflows
+    with pytest.raises(ValueError, match=r"column\(s\) \['x2'\] vary by less than"):
+        TintoImager(pixels=4).fit(np.c_[X[:, :2], column])
+
+
+def test_default_column_positions_read_as_an_array(fitted):
+    frame = pd.DataFrame(X)  # columns 0..4, as from an array
+    reg = _reg().fit(frame, Y)
+    np.testing.assert_allclose(reg.predict(frame), reg.predict(X))
+    assert not hasattr(reg, "feature_names_in_")
 
 
 def test_a_column_varying_below_float_resolution_warns_once():

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import (
     _check_feature_names_in,
@@ -107,9 +106,14 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         self.image_shape_ = (*self.feature_masks_.shape[1:], channels)
 
     def _fit_scaling(self, X):
-        scaler = MinMaxScaler().fit(X)
-        self.data_min_, self.data_max_ = scaler.data_min_, scaler.data_max_
-        self.scale_, self.min_ = scaler.scale_, scaler.min_
+        # MinMaxScaler's arithmetic, but each column scaled by its own range
+        # however small (MinMaxScaler scales a range below 10 float64 epsilons
+        # by 1, which flattens a column of values around 1e-20 to zeros);
+        # _check_ranges refuses a range whose inverse float64 cannot hold
+        self.data_min_, self.data_max_ = X.min(axis=0), X.max(axis=0)
+        span = self.data_max_ - self.data_min_
+        self.scale_ = np.divide(1.0, span, out=np.ones_like(span), where=span > 0)
+        self.min_ = -self.data_min_ * self.scale_
 
     def _scale(self, X):
         # in place on one float64 copy: this feeds networks on millions of rows
@@ -349,9 +353,9 @@ class _BaseImager(_ScaledImager):
 
 
 def _check_ranges(X, names):
-    """Refuse a column whose range overflows float64; warn about one whose
-    range is a few float64 steps (min-max scaling makes it a constant or a
-    few levels)."""
+    """Refuse a column whose range overflows float64, or whose inverse (its
+    scale) does; warn about one whose range is a few float64 steps (min-max
+    scaling makes it a constant or a few levels)."""
     names = np.asarray(
         names if names is not None else [f"x{j}" for j in range(X.shape[1])],
         dtype=object,
@@ -366,6 +370,15 @@ def _check_ranges(X, names):
             f"column(s) {names[huge].tolist()} span more than float64 can hold "
             f"(max - min overflows: {low[j]:.3g} to {high[j]:.3g}); rescale them "
             "first (e.g. divide by 1e300)."
+        )
+    with np.errstate(divide="ignore", over="ignore"):
+        unscalable = (span > 0) & ~np.isfinite(1.0 / span)
+    if unscalable.any():
+        j = np.flatnonzero(unscalable)[0]
+        raise ValueError(
+            f"column(s) {names[unscalable].tolist()} vary by less than float64 can "
+            f"scale (range {span[j]:.3g}); multiply them by a power of ten first "
+            "(e.g. 1e300)."
         )
     steps = span / (np.finfo(np.float64).eps * np.maximum(abs(low), abs(high)))
     tiny = (span > 0) & (steps < 64)

@@ -11,7 +11,7 @@ from numbers import Real
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, is_classifier
-from sklearn.utils import Bunch, check_random_state
+from sklearn.utils import Bunch, _safe_indexing, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -34,7 +34,7 @@ from ._network import (
     _require_image_for,
     _Responses,
 )
-from ._scoring import _explained_rows, _explanation_scorer
+from ._scoring import _check_scorer_fits, _explained_rows, _explanation_scorer
 
 
 @validate_params(
@@ -301,6 +301,7 @@ default="permutation"
         np.float64
     )
     scorer = _explanation_scorer(hybrid, scoring, y)
+    _check_scorer_fits(scorer, scoring, estimator, hybrid, _safe_indexing(X, rows), y)
 
     net, size = setup.network, setup.image_size
     outputs = _forward_passes(

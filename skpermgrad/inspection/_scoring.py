@@ -49,3 +49,27 @@ def _explanation_scorer(hybrid, scoring, y):
             labels=hybrid.classes_,
         )
     return check_scoring(hybrid, scoring="r2" if scoring is None else scoring)
+
+
+def _check_scorer_fits(scorer, scoring, estimator, hybrid, X, y):
+    """Refuse a ``scoring`` that cannot score the ``estimator``'s predictions
+    of ``y`` on the rows ``X`` (a classification metric for a regressor...):
+    it would fail deep in scikit-learn's metrics ("continuous is not
+    supported") after every forward pass, so it is scored once first and the
+    error said with the scoring's name and the fix."""
+    if scoring is None:
+        return  # the defaults fit the hybrid's task
+    try:
+        scorer(estimator, X, y)
+    except (ValueError, TypeError, AttributeError) as exc:
+        task, example = (
+            ("classifier", "'accuracy' or 'neg_log_loss'")
+            if is_classifier(hybrid)
+            else ("regressor", "'r2' or 'neg_root_mean_squared_error'")
+        )
+        detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ValueError(
+            f"scoring={scoring!r} cannot score the predictions of this "
+            f"{type(hybrid).__name__} ({type(exc).__name__}: {detail}); pass a "
+            f"scoring for a {task}, e.g. {example}."
+        ) from exc

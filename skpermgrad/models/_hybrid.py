@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 from scikeras.wrappers import KerasClassifier, KerasRegressor
 from sklearn.base import ClassifierMixin, RegressorMixin
@@ -14,6 +15,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.multiclass import type_of_target
 
+from .._validation import check_target_scale
 from ._base import _HybridMixin
 from ._encoders import _StandardTarget
 from ._params import _CLASSIFIER_DOC, _HYBRID_CONSTRAINTS, _REGRESSOR_DOC
@@ -97,6 +99,9 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
 
     def _n_model_outputs(self, meta):
         return 1
+
+    def _check_target(self, y, *, warm=False):
+        check_target_scale(y, standardised=self.scale_target)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -202,6 +207,13 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
 
     def _check_target(self, y, *, warm=False):
         name = type(self).__name__
+        missing = np.flatnonzero(pd.isna(np.asarray(y, dtype=object).ravel()))
+        if len(missing):
+            raise ValueError(
+                f"y has {len(missing)} missing value(s) (the first in row "
+                f"{missing[0]}); a class label cannot be missing: drop those rows, "
+                "or fill them with a class of their own."
+            )
         kind = type_of_target(y)
         if kind == "continuous":
             example = np.asarray(y).ravel()[np.mod(np.asarray(y, float), 1) != 0][0]
