@@ -49,7 +49,13 @@ def _predict(args):
     quiet_tensorflow(args.verbose)  # loading the model imports TensorFlow
     from ._study import predict_table
 
-    return predict_table(args.model, args.data, args.out, overwrite=args.overwrite)
+    return predict_table(
+        args.model,
+        args.data,
+        args.out,
+        overwrite=args.overwrite,
+        trust_model=args.trust_model,
+    )
 
 
 def _parser():
@@ -151,18 +157,16 @@ def _parser():
     run.add_argument(
         "--fusion",
         choices=FUSIONS,
-        default=DEFAULT_FUSION,
         help="the fused score: each feature's whole-model permutation drop split "
-        "by branch (the most faithful, default), or PermGrad's branch-weighted "
-        "sum of the two parts",
+        f"by branch (the most faithful, {DEFAULT_FUSION}), or PermGrad's "
+        "branch-weighted sum of the two parts",
     )
     run.add_argument(
         "--cnn-importance",
         choices=CNN_IMPORTANCES,
-        default=DEFAULT_CNN_IMPORTANCE,
         help="with --fusion branch_weights, the CNN branch's part: the permutation "
-        "of the column in the image only, integrated gradients through the "
-        "image, or Grad-CAM (PermGrad as published)",
+        f"of the column in the image only ({DEFAULT_CNN_IMPORTANCE}), integrated "
+        "gradients through the image, or Grad-CAM (PermGrad as published)",
     )
     run.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own log lines"
@@ -170,12 +174,24 @@ def _parser():
     run.set_defaults(func=_run)
 
     predict = sub.add_parser(
-        "predict", help="predict with a model.joblib written by run"
+        "predict",
+        help="predict with a model.joblib written by run",
+        description="Predict with the model.joblib that skpermgrad run wrote. "
+        "A model file is a pickle, which runs code when it is loaded: load only "
+        "one from a source you trust. Its SHA-256 is checked against the "
+        "model.joblib.sha256 that run wrote beside it before it is loaded; a "
+        "file that does not match (or has none) is refused unless --trust-model.",
     )
     predict.add_argument("model", help="model.joblib from skpermgrad run")
     predict.add_argument("data", help="CSV/TSV or Parquet with the feature columns")
     predict.add_argument("--out", required=True, help="CSV file to write")
     predict.add_argument("--overwrite", action="store_true")
+    predict.add_argument(
+        "--trust-model",
+        action="store_true",
+        help="load the model file even without a matching model.joblib.sha256 "
+        "(it runs code when loaded: only for a file from a source you trust)",
+    )
     predict.add_argument(
         "--verbose", action="store_true", help="show TensorFlow's own log lines"
     )

@@ -51,6 +51,7 @@ REPORT = (
     "gradcam.png",
     "trials.csv",
     "model.joblib",
+    "model.joblib.sha256",
     "run.json",
     "study.db",
 )
@@ -722,7 +723,11 @@ def test_predict_and_run_refuse_bad_files_in_one_line(counts_run, tmp_path, caps
             "column 'colour' of",
         ),
         (["predict", model, str(path), *folder_out], "is a folder; name the CSV"),
-        (["predict", str(tmp_path / "junk.joblib"), str(path)], "cannot load"),
+        (
+            ["predict", str(tmp_path / "junk.joblib"), str(path), "--trust-model"],
+            "cannot load",
+        ),
+        (["predict", str(tmp_path / "junk.joblib"), str(path)], "has no junk.joblib"),
         (["predict", model, str(tmp_path / "text.csv")], "holds 'x'"),
         (["predict", model, str(tmp_path / "inf.csv")], "hold infinite values"),
         (["predict", model, str(path), "--out", str(tmp_path / "folder")], "folder"),
@@ -743,6 +748,60 @@ def test_predict_and_run_refuse_bad_files_in_one_line(counts_run, tmp_path, caps
     (broken / "run.json").write_text("{broken")
     assert main(["run", str(path), "--target", "y", *FAST, "--out", str(broken)]) == 2
     assert "is not a readable run" in capsys.readouterr().err
+
+
+class _Shell:
+    """A pickle that runs a command when loaded (here: writes a file)."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_predict_checks_the_model_file_before_loading_it(counts_run, tmp_path, capsys):
+    import shutil
+
+    import joblib
+    from sklearn.linear_model import LinearRegression
+    from sklearn.pipeline import make_pipeline as sk_pipeline
+
+    frame, path, run = counts_run
+    digest = (run / "model.joblib.sha256").read_text().split()
+    assert digest[1] == "model.joblib" and len(digest[0]) == 64
+    assert "runs code when it is loaded" in (run / "report.md").read_text()
+    capsys.readouterr()
+    # a model file replaced by one that runs a command: refused unloaded
+    tampered = tmp_path / "tampered"
+    shutil.copytree(run, tampered)
+    marker = tmp_path / "ran"
+    joblib.dump(_Shell(marker), tampered / "model.joblib")
+    argv = ["predict", str(tampered / "model.joblib"), str(path)]
+    assert main([*argv, "--out", str(tmp_path / "p.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not match the SHA-256" in err[0], err
+    assert "--trust-model" in err[0] and not marker.exists()
+    # a scikit-learn pipeline of its own, trusted: not a model of run's
+    plain = tmp_path / "plain.joblib"
+    joblib.dump(sk_pipeline(LinearRegression()).fit(frame[["a"]], frame.y), plain)
+    argv = ["predict", str(plain), str(path), "--trust-model"]
+    assert main([*argv, "--out", str(tmp_path / "p.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds a Pipeline, not a model written by" in err[0]
+    assert "runs code when it is loaded" in _help(["predict", "--help"])
+
+
+def _help(argv):
+    import contextlib
+    import io
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text), pytest.raises(SystemExit):
+        main(argv)
+    return " ".join(text.getvalue().split())
 
 
 def test_ctrl_c_inside_a_trials_fit_stops_the_run(tmp_path, monkeypatch, capsys):
@@ -926,3 +985,116 @@ def test_bad_images_are_refused_in_one_line(tmp_path, images, extra, message, ca
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert message in err, err
     assert not out.exists()
+
+
+# ------------------------------------------------ a resumed run keeps its settings
+
+
+def _resolved(argv, out):
+    from skpermgrad._study import resolve_settings
+    from skpermgrad.cli import _parser
+
+    return resolve_settings(
+        _parser().parse_args(["run", *argv, "--out", str(out)]), out
+    )
+
+
+def _stored_run(tmp_path, argv):
+    """The run.json a run of ``argv`` stores (as run_study writes it)."""
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,y\n1,2,3\n")
+    out = tmp_path / "out"
+    settings, _ = _resolved([str(data), "--target", "y", *argv], out)
+    out.mkdir()
+    (out / "run.json").write_text(json.dumps({**settings, "task": "regression"}))
+    return out
+
+
+STARTED = ["--trials", "4", "--time-limit", "1.5h", "--fusion", "branch_weights"]
+STARTED += ["--cnn-importance", "gradcam", "--epochs", "3", "--cv", "2"]
+STARTED += ["--workers", "2", "--images", "igtd,tinto"]
+
+
+def test_resume_keeps_every_stored_setting(tmp_path):
+    out = _stored_run(tmp_path, STARTED)
+    stored = json.loads((out / "run.json").read_text())
+    settings, _ = _resolved(["--resume"], out)
+    for key in ("trials", "time_limit", "fusion", "cnn_importance", "images"):
+        assert settings[key] == stored[key], key
+    assert (settings["trials"], settings["time_limit"]) == (4, 5400)
+    assert (settings["epochs"], settings["cv"], settings["workers"]) == (3, 2, 2)
+    assert settings["n_repeats"] == stored["n_repeats"]
+    assert "changed_on_resume" not in settings
+
+
+def test_resume_applies_a_new_trial_count_and_time_limit_and_says_so(tmp_path):
+    from skpermgrad._study._base import resume_changes
+
+    out = _stored_run(tmp_path, STARTED)
+    settings, _ = _resolved(["--resume", "--trials", "8", "--time-limit", "2h"], out)
+    assert (settings["trials"], settings["time_limit"]) == (8, 7200)
+    assert settings["fusion"] == "branch_weights"
+    assert resume_changes(settings) == "--trials 4 -> 8, --time-limit 1h 30m -> 2h 00m"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--fusion", "model_split"], "--fusion model_split (stored branch_weights)"),
+        (["--cnn-importance", "permutation"], "(stored gradcam)"),
+        (["--workers", "1"], "--workers 1 (stored 2)"),
+        (["--epochs", "5"], "--epochs 5 (stored 3)"),
+        (["--images", "igtd"], "--images igtd (stored igtd,tinto)"),
+        (["--storage", "x.journal"], "--storage x.journal (stored default)"),
+        (["--quick"], "--quick (2 permutation repeats) (stored (5 permutation"),
+    ],
+)
+def test_resume_refuses_a_different_setting_naming_both(
+    tmp_path, argv, message, capsys
+):
+    out = _stored_run(tmp_path, STARTED)
+    before = (out / "run.json").read_text()
+    assert main(["run", "--resume", *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert (out / "run.json").read_text() == before
+
+
+def test_too_few_test_rows_give_no_verdict():
+    from skpermgrad._study._models import MIN_TEST_ROWS, compare
+    from skpermgrad._study._report import verdict_sentence, verdict_summary
+
+    y = np.arange(MIN_TEST_ROWS - 1, dtype=float)
+    models = {"hybrid": _Fixed(y + 0.01), "hist_gradient_boosting": _Fixed(y + 5)}
+    (verdict,) = compare("regression", y, models, None, seed=0)
+    assert verdict["verdict"] == "too_few_rows"
+    assert "are not compared: the test rows are too few" in verdict_sentence(verdict)
+    assert "too few test rows to compare with HistGradientBoosting" in (
+        verdict_summary([verdict])
+    )
+    y = np.arange(MIN_TEST_ROWS, dtype=float)
+    models = {"hybrid": _Fixed(y + 0.01), "hist_gradient_boosting": _Fixed(y + 5)}
+    assert compare("regression", y, models, None, seed=0)[0]["verdict"] == "ahead"
+
+
+def test_user_strings_are_escaped_in_the_report_and_neutralised_in_csv():
+    from skpermgrad._study._report import _markdown_table
+    from skpermgrad._study._text import markdown, printable, safe_csv
+
+    names = ["<script>alert(1)</script>", "| a | **b** [x](javascript:alert(1))"]
+    table = _markdown_table(pd.DataFrame({"feature": names, "importance": [1.0, 2.0]}))
+    for line in table.splitlines():  # each row as many cells as the header
+        assert line.count("|") - line.count("\\|") == 3, line
+    assert "<script>" not in table and "](" not in table
+    assert markdown("a_b*c") == "a\\_b\\*c"
+    assert printable("red\x1b[31m\n") == "red\\x1b[31m\\n"
+    frame = safe_csv(
+        pd.DataFrame(
+            {
+                "feature": ["=cmd|' /C calc'!A0", "+1", "@x", "-y", "ok"],
+                "importance": [-1.0, 2.0, 3.0, 4.0, 5.0],
+            }
+        )
+    )
+    assert frame.feature.tolist() == ["'=cmd|' /C calc'!A0", "'+1", "'@x", "'-y", "ok"]
+    assert frame.importance.tolist() == [-1.0, 2.0, 3.0, 4.0, 5.0]

@@ -12,7 +12,12 @@ REPORT_FILES = (
     "gradcam.png",
     "trials.csv",
     "model.joblib",
+    "model.joblib.sha256",
 )
+MODEL_FILE = "model.joblib"
+# the model file's SHA-256 beside it (as sha256sum writes it), which
+# ``skpermgrad predict`` checks before loading: a pickle runs code on load
+CHECKSUM_SUFFIX = ".sha256"
 SETTINGS_FILE = "run.json"
 STUDY_DB = "study.db"  # one worker's study (SQLite)
 STUDY_JOURNAL = "study.journal"  # parallel workers' study (Optuna's JournalStorage)
@@ -49,6 +54,28 @@ def settings_conflicts(stored, wanted):
     """Names of settings that differ between a stored run and this one."""
     keys = (*STUDY_SETTINGS, "fingerprint")
     return [k for k in keys if stored.get(k) != wanted.get(k)]
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of the file ``path``, read in chunks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resume_changes(settings) -> str:
+    """What a resumed run changed of the stored one's settings, in words
+    (``""`` for none): ``"--trials 4 -> 8, --time-limit 30m 00s -> 1h 00m"``."""
+    words = []
+    for key, (old, new) in settings.get("changed_on_resume", {}).items():
+        if key == "time_limit":
+            old, new = (("none" if v is None else clock(v)) for v in (old, new))
+        words.append(f"--{key.replace('_', '-')} {old} -> {new}")
+    return ", ".join(words)
 
 
 def elapsed(start):

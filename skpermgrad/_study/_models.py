@@ -124,13 +124,17 @@ def baselines(pipeline, task, seed):
 # the metric each comparison is made on, and whether lower is better
 MAIN_METRIC = {"regression": ("rmse", True), "classification": ("accuracy", False)}
 N_BOOTSTRAP = 1000
+# below this many test rows no verdict is given: a bootstrap of a handful of
+# rows has too few distinct resamples for its percentiles to mean anything
+MIN_TEST_ROWS = 30
 
 
 def compare(task, y, models, X, seed):
     """The hybrid against each other model on the test rows: the difference of
     the main metric (RMSE, accuracy) with a 95% bootstrap interval over the
     rows, and the verdict ``ahead``, ``behind`` or ``tie`` (the interval
-    holds 0: the two cannot be told apart on this table)."""
+    holds 0: the two cannot be told apart on this table), or ``too_few_rows``
+    on fewer than ``MIN_TEST_ROWS`` test rows."""
     metric, lower_is_better = MAIN_METRIC[task]
     y = np.asarray(y)
     predictions = {label: np.asarray(m.predict(X)) for label, m in models.items()}
@@ -159,7 +163,13 @@ def compare(task, y, models, X, seed):
                 "difference": float(hybrid_score - other),
                 "ci_low": float(low),
                 "ci_high": float(high),
-                "verdict": "ahead" if better else "behind" if worse else "tie",
+                "verdict": "too_few_rows"
+                if len(y) < MIN_TEST_ROWS
+                else "ahead"
+                if better
+                else "behind"
+                if worse
+                else "tie",
             }
         )
     return verdicts

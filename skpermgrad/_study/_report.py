@@ -6,6 +6,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._base import resume_changes
+from ._models import MIN_TEST_ROWS
+from ._text import markdown, printable, safe_csv
 from ._tuning import completed_trials, defaults_trial
 
 _NAMES = {
@@ -48,18 +51,20 @@ def importance_table(result) -> pd.DataFrame:
     return table.sort_values("importance", ascending=False, kind="mergesort")
 
 
-def top_feature(table) -> str:
+def top_feature(table, quote=printable) -> str:
     """The summary's words on the top feature: named only when it is clearly
-    ahead (its interval above the runner-up's) and clearly not zero."""
+    ahead (its interval above the runner-up's) and clearly not zero. Names
+    are written by ``quote`` (:func:`markdown` for the report)."""
     first = table.iloc[0]
     if first["indistinguishable_from_zero"]:
         return "no feature's importance is distinguishable from zero"
     if len(table) > 1 and first["ci_low"] <= table.iloc[1]["ci_high"]:
         return (
-            f"top features {first['feature']} and {table.iloc[1]['feature']} "
+            f"top features {quote(first['feature'])} and "
+            f"{quote(table.iloc[1]['feature'])} "
             "are not clearly apart"
         )
-    return f"top feature {first['feature']}"
+    return f"top feature {quote(first['feature'])}"
 
 
 def verdict_sentence(v) -> str:
@@ -70,6 +75,13 @@ def verdict_sentence(v) -> str:
         f"{v['difference']:+.3g}, 95% bootstrap interval {v['ci_low']:+.3g} to "
         f"{v['ci_high']:+.3g})"
     )
+    if v["verdict"] == "too_few_rows":
+        return (
+            f"The hybrid and {other} are not compared: the test rows are too few "
+            f"to tell them apart (fewer than {MIN_TEST_ROWS}; use a larger "
+            f"--test-size or table): {metric} {v['hybrid']:.4g} against "
+            f"{v['other']:.4g}."
+        )
     if v["verdict"] == "tie":
         return f"The hybrid and {other} cannot be told apart on this table: {numbers}."
     where = "ahead of" if v["verdict"] == "ahead" else "behind"
@@ -78,7 +90,12 @@ def verdict_sentence(v) -> str:
 
 def verdict_summary(verdicts) -> str:
     """The console's words: the hybrid's main metric and where it stands."""
-    words = {"ahead": "ahead of", "behind": "behind", "tie": "not apart from"}
+    words = {
+        "ahead": "ahead of",
+        "behind": "behind",
+        "tie": "not apart from",
+        "too_few_rows": "too few test rows to compare with",
+    }
     first = verdicts[0]
     return f"hybrid {first['metric']} {first['hybrid']:.4g}, " + ", ".join(
         f"{words[v['verdict']]} {_NAMES.get(v['model'], v['model'])} ({v['other']:.4g})"
@@ -87,7 +104,18 @@ def verdict_summary(verdicts) -> str:
 
 
 def _tuning_lines(settings, study):
-    """Which trial won, and by how much over the defaults (trial 0)."""
+    """Which trial won, and by how much over the defaults (trial 0); what a
+    resumed run changed of the stored settings."""
+    lines = _tuning_result(settings, study)
+    if "changed_on_resume" in settings:
+        lines.append(
+            f"The run was resumed with {resume_changes(settings)} (the stored "
+            "settings, changed as given; every other setting as stored)."
+        )
+    return lines
+
+
+def _tuning_result(settings, study):
     trials = completed_trials(study)
     if not trials:
         return [
@@ -139,7 +167,7 @@ def write_plots(result, folder):
 
 
 def _markdown_table(frame, floatfmt=".4g"):
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
+    header = "| " + " | ".join(map(markdown, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     rows = [
         "| "
@@ -148,7 +176,7 @@ def _markdown_table(frame, floatfmt=".4g"):
             if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v))
             else f"{v:{floatfmt}}"
             if isinstance(v, (float, np.floating))
-            else str(v)
+            else markdown(v)
             for v in row
         )
         + " |"
@@ -157,13 +185,17 @@ def _markdown_table(frame, floatfmt=".4g"):
     return "\n".join([header, rule, *rows])
 
 
+def _capitalized(text):
+    return text[:1].upper() + text[1:]  # str.capitalize lowers a name's capitals
+
+
 def write_report(
     folder, *, settings, summary, scores, verdicts, importances, result, study
 ):
     """report.md, metrics.json, importances.csv and trials.csv in ``folder``."""
     folder = Path(folder)
-    importances.to_csv(folder / "importances.csv", index=False)
-    study.trials_dataframe().to_csv(folder / "trials.csv", index=False)
+    safe_csv(importances).to_csv(folder / "importances.csv", index=False)
+    safe_csv(study.trials_dataframe()).to_csv(folder / "trials.csv", index=False)
     tuned = bool(completed_trials(study))
     best = dict(study.best_params) if tuned else {}
     defaults = defaults_trial(study)
@@ -184,7 +216,7 @@ def write_report(
     (folder / "metrics.json").write_text(json.dumps(document, indent=2, default=float))
     metric_table = pd.DataFrame(scores).T.reset_index(names="model")
     lines = [
-        f"# skpermgrad run: {summary['name']}",
+        f"# skpermgrad run: {markdown(summary['name'])}",
         "",
         *(f"- {verdict_sentence(v)}" for v in verdicts),
         "",
@@ -193,11 +225,11 @@ def write_report(
         "",
         "## Data",
         "",
-        f"- table: `{summary['name']}`, {summary['rows']} rows, "
+        f"- table: {markdown(summary['name'])}, {summary['rows']} rows, "
         f"{summary['columns']} feature columns ({summary['numeric']} numeric, "
         f"{summary['categorical']} categorical), {summary['missing']} missing "
         "values (imputed: median for numbers, most frequent for categories)",
-        f"- target: `{settings['target']}`, task: {settings['task']}",
+        f"- target: {markdown(settings['target'])}, task: {settings['task']}",
         f"- split: {summary['train_rows']} training rows, {summary['test_rows']} test "
         f"rows (test size {settings['test_size']}, seed {settings['seed']})",
         f"- the hybrid reads {summary['encoded']} columns: numeric columns keep "
@@ -260,13 +292,20 @@ def write_report(
         "permutations; `indistinguishable_from_zero` marks features whose "
         f"interval reaches below {result.zero_tolerance:.0%} of the total (their "
         "importance cannot be told from zero). "
-        f"{top_feature(importances).capitalize()}.",
+        f"{_capitalized(top_feature(importances, markdown))}.",
         "",
         _markdown_table(importances),
         "",
         "![PermGrad importance](importance.png)",
         "",
         "![Grad-CAM](gradcam.png)",
+        "",
+        "## Model",
+        "",
+        "`model.joblib` holds the fitted pipeline (`skpermgrad predict` reloads "
+        "it). It is a pickle, which runs code when it is loaded: load only a "
+        "model file from a source you trust. `model.joblib.sha256` holds its "
+        "SHA-256, which `skpermgrad predict` checks before loading it.",
         "",
     ]
     (folder / "report.md").write_text("\n".join(lines))

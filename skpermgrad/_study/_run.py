@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ._base import (
+    CHECKSUM_SUFFIX,
+    MODEL_FILE,
     REPORT_FILES,
     SETTINGS_FILE,
     STUDY_DB,
@@ -19,6 +21,8 @@ from ._base import (
     StudyError,
     clock,
     elapsed,
+    file_sha256,
+    resume_changes,
     settings_conflicts,
 )
 from ._data import (
@@ -30,7 +34,7 @@ from ._data import (
     read_table,
     split_target,
 )
-from ._models import baselines, compare, make_pipeline, metrics
+from ._models import MIN_TEST_ROWS, baselines, compare, make_pipeline, metrics
 from ._report import (
     importance_table,
     top_feature,
@@ -38,6 +42,7 @@ from ._report import (
     write_plots,
     write_report,
 )
+from ._text import printable, safe_csv
 from ._tuning import (
     completed_trials,
     finished_last,
@@ -76,7 +81,7 @@ def run_study(settings, stored, out, *, start=None):
         name = "puma8NH (bundled)"
     else:
         frame = read_table(settings["data"])
-        name = Path(settings["data"]).name
+        name = printable(Path(settings["data"]).name)
     X, y, task = split_target(frame, settings["target"], settings["task"])
     settings["task"] = task
     settings["fingerprint"] = fingerprint(frame)
@@ -124,7 +129,7 @@ def run_study(settings, stored, out, *, start=None):
         limit = settings["time_limit"]
         print(
             f"{name}: {len(X)} rows, {X.shape[1]} features, {task} on "
-            f"{settings['target']!r}; "
+            f"{printable(repr(settings['target']))}; "
             + (
                 f"study {settings['study_name']!r} in {storage} "
                 f"({len(completed_trials(study))} of {settings['trials']} trials "
@@ -132,9 +137,21 @@ def run_study(settings, stored, out, *, start=None):
                 if settings["trials"]
                 else "no tuning: the hybrid's defaults"
             )
-            + ("" if limit is None else f"; time limit {clock(limit)}"),
+            + ("" if limit is None else f"; time limit {clock(limit)}")
+            + (
+                f"; resumed with {resume_changes(settings)}"
+                if "changed_on_resume" in settings
+                else ""
+            ),
             file=sys.stderr,
         )
+        if len(X_test) < MIN_TEST_ROWS:
+            print(
+                f"warning: {len(X_test)} test rows are too few to tell the hybrid "
+                f"from the other models (fewer than {MIN_TEST_ROWS}): the report "
+                "gives no verdict; use a larger --test-size or table",
+                file=sys.stderr,
+            )
         ran = set()  # the trials this process runs
         if workers > 1 and settings["trials"]:
             tune_in_workers(
@@ -233,7 +250,10 @@ def run_study(settings, stored, out, *, start=None):
             write_plots(result, staging)
             import joblib
 
-            joblib.dump(best, staging / "model.joblib")
+            joblib.dump(best, staging / MODEL_FILE)
+            model_checksum = staging / (MODEL_FILE + CHECKSUM_SUFFIX)
+            digest = file_sha256(staging / MODEL_FILE)
+            model_checksum.write_text(f"{digest}  {MODEL_FILE}\n")
     except (KeyboardInterrupt, StudyError):
         raise
     except Exception as exc:  # noqa: BLE001 - said in one line, the study kept
@@ -271,9 +291,14 @@ def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran):
             return
 
 
-def predict_table(model, data, out, *, overwrite=False):
+def predict_table(model, data, out, *, overwrite=False, trust_model=False):
     """``skpermgrad predict``: the model.joblib of a run on the table ``data``,
-    predictions (and class probabilities) written to the CSV file ``out``."""
+    predictions (and class probabilities) written to the CSV file ``out``.
+
+    A model file is a pickle, which runs code when loaded: unless
+    ``trust_model``, it is loaded only if its SHA-256 matches the one ``run``
+    wrote beside it (``model.joblib.sha256``), checked before loading.
+    """
     import joblib
     import pandas as pd
 
@@ -284,6 +309,8 @@ def predict_table(model, data, out, *, overwrite=False):
         raise StudyError(f"--out {out} is a folder; name the CSV file to write.")
     if out.exists() and not overwrite:
         raise StudyError(f"{out} exists; pass --overwrite or another --out.")
+    if not trust_model:
+        check_model_checksum(model_path)
     frame = read_table(data)
     try:
         pipeline = joblib.load(model_path)
@@ -292,11 +319,7 @@ def predict_table(model, data, out, *, overwrite=False):
             f"cannot load {model_path} as a model ({type(exc).__name__}); pass the "
             "model.joblib that skpermgrad run wrote."
         ) from None
-    if not hasattr(pipeline, "predict") or not hasattr(pipeline, "feature_names_in_"):
-        raise StudyError(
-            f"{model_path} holds a {type(pipeline).__name__}, not a model written "
-            "by skpermgrad run."
-        )
+    check_study_model(pipeline, model_path)
     columns = list(pipeline.feature_names_in_)
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -314,9 +337,52 @@ def predict_table(model, data, out, *, overwrite=False):
         for k, label in enumerate(pipeline.classes_):
             predictions[f"proba[{label}]"] = np.asarray(proba)[:, k]
     out.parent.mkdir(parents=True, exist_ok=True)
-    predictions.to_csv(out, index=False)
+    safe_csv(predictions).to_csv(out, index=False)
     print(f"wrote {len(predictions)} predictions to {out}")
     return 0
+
+
+def check_model_checksum(model_path):
+    """Refuse, before it is loaded, a model file whose SHA-256 is not the one
+    ``run`` wrote beside it (or that has none)."""
+    checksum = model_path.with_name(model_path.name + CHECKSUM_SUFFIX)
+    trust = (
+        "a model file runs code when loaded: load only one from a source you "
+        "trust, and then pass --trust-model to load it anyway"
+    )
+    if not checksum.is_file():
+        raise StudyError(
+            f"{model_path} has no {checksum.name} beside it (skpermgrad run "
+            f"writes one) to check it against; {trust}."
+        )
+    fields = checksum.read_text(errors="replace").split()
+    if not fields or fields[0].lower() != file_sha256(model_path):
+        raise StudyError(
+            f"{model_path} does not match the SHA-256 in {checksum.name}: it was "
+            f"changed after skpermgrad run wrote it; {trust}."
+        )
+
+
+def check_study_model(pipeline, model_path):
+    """Refuse a loaded object that is not a model ``run`` wrote: a Pipeline of
+    the study's column encoding, fitted, then a hybrid."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    from ..models import HybridClassifier, HybridRegressor
+
+    if not (
+        isinstance(pipeline, Pipeline)
+        and [name for name, _ in pipeline.steps] == ["columns", "hybrid"]
+        and isinstance(pipeline[0], ColumnTransformer)
+        and hasattr(pipeline[0], "transformers_")
+        and isinstance(pipeline[-1], (HybridRegressor, HybridClassifier))
+        and hasattr(pipeline[-1], "model_")
+    ):
+        raise StudyError(
+            f"{model_path} holds a {type(pipeline).__name__}, not a model written "
+            "by skpermgrad run; predict with it in Python instead."
+        )
 
 
 @contextmanager

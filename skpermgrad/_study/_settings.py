@@ -4,7 +4,8 @@ run holds."""
 import json
 from pathlib import Path
 
-from ._base import DEFAULT_IMAGES, SETTINGS_FILE, STUDY_SETTINGS, StudyError
+from .._validation import DEFAULT_CNN_IMPORTANCE, DEFAULT_FUSION
+from ._base import DEFAULT_IMAGES, SETTINGS_FILE, STUDY_SETTINGS, StudyError, clock
 
 MAX_BASE_FILTERS = 32  # the top of the tuned base_filters range on a CPU
 # epochs None: the hybrid's own (100, with early stopping on 10% of the rows)
@@ -64,34 +65,25 @@ def parse_images(text) -> list[str]:
     return names
 
 
+# what a resumed run keeps from the stored one besides STUDY_SETTINGS: the
+# trial count and the time limit may be given anew (applied, and said in the
+# report); any other setting given anew must agree with the stored one
+RESUMED = ("trials", "time_limit", "n_repeats", "fusion", "cnn_importance")
+RESUMED += ("workers", "storage")
+CHANGEABLE_ON_RESUME = ("trials", "time_limit")
+
+
 def resolve_settings(args, out):
     """This run's settings and the stored run's (or None), refused if unsound.
 
     ``args`` holds the command line's options (None where not given): a new
     run takes them or the budget's defaults (``QUICK`` with ``args.quick``);
-    ``--resume`` takes the run stored in ``out`` and refuses given settings
-    that differ from it.
+    ``--resume`` takes every setting of the run stored in ``out`` (see
+    ``docs/cli.md``, "When a run is resumed"): a trial count or a time limit
+    given anew is applied and recorded in ``settings["changed_on_resume"]``;
+    any other setting given anew that differs from the stored one is refused.
     """
-    stored_path = out / SETTINGS_FILE
-    if out.exists() and not out.is_dir():
-        raise StudyError(f"--out {out} is a file; choose a folder.")
-    stored = None
-    if stored_path.is_file():
-        try:
-            stored = json.loads(stored_path.read_text())
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise StudyError(
-                f"{stored_path} is not a readable run ({exc}); restore it, or "
-                "choose another --out."
-            ) from None
-        if not isinstance(stored, dict):
-            raise StudyError(f"{stored_path} is not a run; choose another --out.")
-        stored = {"images": DEFAULT_IMAGES, **stored}  # a run from before --images
-    if out.exists() and any(out.iterdir()) and stored is None:
-        raise StudyError(
-            f"--out {out} exists and holds files that are not a skpermgrad run; "
-            "choose another --out."
-        )
+    stored = _stored_settings(out)
     given = {
         "data": None if args.data is None else str(Path(args.data).resolve()),
         "target": args.target,
@@ -103,67 +95,143 @@ def resolve_settings(args, out):
         "cv": args.cv,
         "max_base_filters": args.max_base_filters,
         "images": args.images,
+        "trials": args.trials,
+        "time_limit": args.time_limit,
+        "n_repeats": QUICK["n_repeats"] if args.quick else None,
+        "fusion": args.fusion,
+        "cnn_importance": args.cnn_importance,
+        "workers": args.workers,
+        "storage": args.storage,
     }
     if args.resume:
-        if stored is None:
-            raise StudyError(f"--resume: there is no run to resume in {out}.")
-        clash = [k for k, v in given.items() if v is not None and v != stored.get(k)]
-        if clash:
-            raise StudyError(
-                f"--resume continues the run stored in {out}, but "
-                + ", ".join(
-                    f"{k}={given[k]!r} (stored {stored.get(k)!r})" for k in clash
-                )
-                + " differ; drop them or choose another --out."
-            )
-        settings = {k: stored[k] for k in STUDY_SETTINGS if k in stored}
+        settings = _resumed(stored, given, out)
     else:
+        budget = QUICK if args.quick else DEFAULT
+        defaults = {
+            "task": "auto",
+            "test_size": 0.2,
+            "seed": 0,
+            "study_name": "skpermgrad",
+            "images": DEFAULT_IMAGES,
+            **{k: budget[k] for k in ("trials", "epochs", "cv", "max_base_filters")},
+            "time_limit": budget["time_limit"],
+            "n_repeats": budget["n_repeats"],
+            "fusion": DEFAULT_FUSION,
+            "cnn_importance": DEFAULT_CNN_IMPORTANCE,
+            "workers": 1,
+            # None: the default study file inside --out, found wherever it is
+            "storage": (stored or {}).get("storage"),
+        }
         settings = {
-            "data": given["data"],
-            "target": args.target,
-            "task": args.task or "auto",
-            "test_size": 0.2 if args.test_size is None else args.test_size,
-            "seed": 0 if args.seed is None else args.seed,
-            "study_name": args.study_name or "skpermgrad",
-            "images": args.images or DEFAULT_IMAGES,
+            key: defaults.get(key) if value is None else value
+            for key, value in given.items()
         }
     if settings["data"] is None and settings["target"] is None:
         settings["target"] = "values"
     if settings["target"] is None:
         raise StudyError("--target is required with DATA: name the column to predict.")
-    if not 0 < settings["test_size"] < 1:
+    if not 0 < settings["test_size"] < 1:  # a resumed run's too: run.json is text
         raise StudyError(f"--test-size {settings['test_size']} must be in (0, 1).")
-    budget = QUICK if args.quick else DEFAULT
-    # cv, epochs and the search space define the study's trials: a resumed run
-    # keeps the stored ones (a clash with given ones was refused above)
-    for key in ("trials", "epochs", "cv", "max_base_filters"):
-        value = getattr(args, key)
-        if value is None:
-            value = settings.get(key, budget[key])
-        settings[key] = value
-        minimum = {"trials": 0, "cv": 2, "max_base_filters": 8}.get(key, 1)
+    for key, minimum in (("trials", 0), ("epochs", 1), ("cv", 2)):
+        value = settings[key]
         if value is not None and value < minimum:
-            raise StudyError(f"--{key.replace('_', '-')} {value} is too small.")
+            raise StudyError(f"--{key} {value} is too small.")
+    if settings["max_base_filters"] < 8:
+        raise StudyError(
+            f"--max-base-filters {settings['max_base_filters']} is too small."
+        )
     if len(settings["images"]) > 1 and not settings["trials"]:
         raise StudyError(
             f"--images names {len(settings['images'])} methods but no trial "
             "(--trials 0 or --quick) would choose among them: name one, or tune."
         )
-    settings["n_repeats"] = budget["n_repeats"]
-    settings["time_limit"] = (
-        budget["time_limit"] if args.time_limit is None else args.time_limit
-    )
     if settings["seed"] < 0:
         raise StudyError(f"--seed {settings['seed']} must be 0 or more.")
-    settings["workers"] = 1 if args.workers is None else args.workers
     if settings["workers"] < 1:
         raise StudyError(f"--workers {settings['workers']} must be 1 or more.")
-    settings["fusion"] = args.fusion
-    settings["cnn_importance"] = args.cnn_importance
     _check_explanation(settings)
-    # None: the default sqlite file inside --out, found wherever the folder is
-    settings["storage"] = args.storage or (stored or {}).get("storage")
     return settings, stored
+
+
+def _stored_settings(out):
+    """The settings of the run stored in ``out`` (None for none), or a
+    StudyError where ``out`` holds something else."""
+    stored_path = out / SETTINGS_FILE
+    if out.exists() and not out.is_dir():
+        raise StudyError(f"--out {out} is a file; choose a folder.")
+    if not stored_path.is_file():
+        if out.exists() and any(out.iterdir()):
+            raise StudyError(
+                f"--out {out} exists and holds files that are not a skpermgrad "
+                "run; choose another --out."
+            )
+        return None
+    try:
+        stored = json.loads(stored_path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise StudyError(
+            f"{stored_path} is not a readable run ({exc}); restore it, or "
+            "choose another --out."
+        ) from None
+    if not isinstance(stored, dict):
+        raise StudyError(f"{stored_path} is not a run; choose another --out.")
+    return {"images": DEFAULT_IMAGES, **stored}  # a run from before --images
+
+
+def _resumed(stored, given, out):
+    """The stored run's settings, with the trial count and time limit given
+    anew applied (and recorded); a StudyError names any other given setting
+    that differs from the stored one."""
+    if stored is None:
+        raise StudyError(f"--resume: there is no run to resume in {out}.")
+    clash = [
+        k
+        for k, v in given.items()
+        if v is not None and v != stored.get(k) and k not in CHANGEABLE_ON_RESUME
+    ]
+    if clash:
+        raise StudyError(
+            f"--resume continues the run stored in {out}, but "
+            + ", ".join(
+                f"{_option(k)} {_shown(k, given[k])} (stored "
+                f"{_shown(k, stored.get(k))})"
+                for k in clash
+            )
+            + " differ; drop them, or choose another --out for a new run."
+        )
+    keep = (*STUDY_SETTINGS, *RESUMED)
+    missing = [k for k in keep if k not in stored]
+    if missing:
+        raise StudyError(
+            f"--resume: {out / SETTINGS_FILE} lacks the setting(s) {missing} (a run "
+            "of an older skpermgrad, or an edited file); run the command that "
+            "started it again, with every option, to continue it."
+        )
+    settings = {k: stored[k] for k in keep}
+    changed = {
+        k: [stored[k], given[k]]
+        for k in CHANGEABLE_ON_RESUME
+        if given[k] is not None and given[k] != stored[k]
+    }
+    for key, (_, new) in changed.items():
+        settings[key] = new
+    if changed:
+        settings["changed_on_resume"] = changed
+    return settings
+
+
+def _option(key):
+    return "--quick" if key == "n_repeats" else "--" + key.replace("_", "-")
+
+
+def _shown(key, value):
+    if key == "time_limit":
+        return "none" if value is None else clock(value)
+    if key == "images":
+        return ",".join(value)
+    if key == "n_repeats":
+        return f"({value} permutation repeats)"
+    return "default" if value is None else str(value)
 
 
 def _check_explanation(settings):
