@@ -5,6 +5,8 @@ from pathlib import Path
 from ._study import StudyError
 
 MAX_IMAGES = 16  # rows drawn side by side in one picture
+# each image is 3 inches at 120 dpi in the picture: 360 px show every pixel
+MAX_PIXELS = 360
 
 
 def demo(args):
@@ -19,6 +21,11 @@ def demo(args):
         raise StudyError(
             f"--n-images {args.n_images}: draw between 1 and {MAX_IMAGES} rows "
             "(they stand side by side in one picture)."
+        )
+    if args.pixels > MAX_PIXELS:
+        raise StudyError(
+            f"--pixels {args.pixels}: the picture shows each image {MAX_PIXELS} px "
+            f"wide; choose --pixels {MAX_PIXELS} or less."
         )
     out = Path(args.out)
     figure_path = out / "puma8nh_tinto.png"

@@ -25,6 +25,7 @@ def test_demo_refuses_to_overwrite(tmp_path, capsys):
         (["--pixels", "2"], "--pixels 2: 8 features do not fit in a 2x2 image"),
         (["--n-images", "0"], "--n-images 0: draw between 1 and 16 rows"),
         (["--n-images", "100000"], "--n-images 100000: draw between 1 and 16"),
+        (["--pixels", "100000"], "--pixels 100000: the picture shows each image 360"),
     ],
 )
 def test_demo_refuses_bad_options_in_one_line(tmp_path, argv, message, capsys):
@@ -249,6 +250,12 @@ def test_interrupted_study_resumes_without_losing_trials(
         ("a,y\n", ["--target", "y"], "empty table"),
         ("a,b\n1,2,3,4\n", ["--target", "b"], "cannot read"),
         ("a,y\n1,2\n3,4\n", [], "--target is required"),
+        ("x0,x0,y\n1,2,3\n4,5,6\n", ["--target", "y"], "names the column(s) ['x0'] "),
+        (
+            "a,y\n1,1e300\n2,-1e300\n3,2e300\n4,0\n",
+            ["--target", "y"],
+            "the target column 'y' holds values up to 2e+300, too large for",
+        ),
     ],
 )
 def test_run_refuses_bad_input_before_writing(tmp_path, content, argv, message, capsys):
@@ -259,6 +266,17 @@ def test_run_refuses_bad_input_before_writing(tmp_path, content, argv, message, 
     assert main(["run", str(data), *argv, "--out", str(out)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_run_refuses_a_compressed_file_named_as_text(tmp_path, capsys):
+    import gzip
+
+    data = tmp_path / "table.csv"
+    data.write_bytes(gzip.compress(b"a,b,y\n1,2,3\n"))
+    assert main(["run", str(data), "--target", "y", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "looks gzip-compressed" in err[0], err
+    assert "rename it (e.g. table.csv.gz)" in err[0]
 
 
 def test_run_refuses_an_unreadable_compressed_file(tmp_path, capsys):

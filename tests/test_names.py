@@ -12,7 +12,7 @@ from skpermgrad.imaging import get_imager_names, make_imager
 
 
 @pytest.mark.parametrize("name", get_imager_names())
-@pytest.mark.parametrize("n_features", [3, 21])
+@pytest.mark.parametrize("n_features", [2, 3, 21])
 def test_every_name_images_any_table(name, n_features):
     # sized to the table: the feature wrap's bits and SuperTML's text fit
     X = np.random.default_rng(0).uniform(size=(60, n_features))

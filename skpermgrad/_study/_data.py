@@ -7,7 +7,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import check_target_scale
 from ._base import MAX_CATEGORIES, NUMERIC_SHARE, TARGET_CLASSES_MAX, StudyError
+
+# the first bytes of the compressed files pandas reads (by their suffix)
+_COMPRESSED = {
+    b"\x1f\x8b": ("gzip", ".gz"),
+    b"BZh": ("bzip2", ".bz2"),
+    b"PK\x03\x04": ("zip", ".zip"),
+    b"\xfd7zXZ\x00": ("xz", ".xz"),
+    b"\x28\xb5\x2f\xfd": ("zstd", ".zst"),
+}
 
 
 def read_table(path) -> pd.DataFrame:
@@ -18,12 +28,14 @@ def read_table(path) -> pd.DataFrame:
     if not path.is_file():
         raise StudyError(f"no such file: {path}")
     suffixes = [s.lower() for s in path.suffixes]
+    _check_compression(path, suffixes)
     try:
         if ".parquet" in suffixes or ".pq" in suffixes:
             frame = pd.read_parquet(path)
         else:
             sep = "\t" if ".tsv" in suffixes or ".tab" in suffixes else ","
             frame = pd.read_csv(path, sep=sep)
+            _check_header(path, sep, frame)
             if not isinstance(frame.index, pd.RangeIndex):
                 # pandas turns the extra leading fields into an index
                 raise ValueError(
@@ -44,6 +56,37 @@ def read_table(path) -> pd.DataFrame:
     if frame.empty or frame.shape[1] == 0:
         raise StudyError(f"{path} holds an empty table ({frame.shape[0]} rows).")
     return _plain_missing(frame)
+
+
+def _check_compression(path, suffixes):
+    """Refuse a compressed file whose name does not say so (pandas picks the
+    decompression by the suffix, and reads the bytes as text otherwise)."""
+    with open(path, "rb") as file:
+        start = file.read(6)
+    for magic, (kind, suffix) in _COMPRESSED.items():
+        if start.startswith(magic) and suffix not in suffixes:
+            raise StudyError(
+                f"{path} looks {kind}-compressed but its name does not end in "
+                f"{suffix}: rename it (e.g. {path.name}{suffix}) or decompress it."
+            )
+
+
+def _check_header(path, sep, frame):
+    """Refuse a header that names a column twice (pandas renames the second
+    ``x`` to ``x.1`` without a word)."""
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str)
+    # an empty name is pandas' "Unnamed: k", one of its own
+    names = (
+        [name for name in header.iloc[0] if isinstance(name, str)]
+        if len(header)
+        else []
+    )
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise StudyError(
+            f"the header of {path} names the column(s) {twice} more than once; "
+            "give each column a name of its own."
+        )
 
 
 def _plain_missing(frame):
@@ -101,6 +144,11 @@ def split_target(frame, target, task):
             f"column(s) {infinite} hold infinite values; replace them (a missing "
             "feature value is imputed) or drop those rows first."
         )
+    if task != "classification" and _is_numeric(y):
+        try:
+            check_target_scale(y, name=f"the target column {target!r}")
+        except ValueError as exc:
+            raise StudyError(str(exc)) from None
     if task != "classification" and not _is_numeric(y):
         formatted = _formatted_numbers(y)
         if formatted is not None:

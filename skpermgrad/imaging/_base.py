@@ -12,6 +12,7 @@ grid, whose subclasses say only where, in ``_fit_layout``. The drawn images
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from numbers import Integral
 from typing import TYPE_CHECKING
@@ -259,6 +260,7 @@ class _BaseImager(_ScaledImager):
                 f"{n_features} features do not fit in a {side}x{side} image "
                 f"({side**2} pixels): use pixels >= {math.ceil(math.sqrt(n_features))}."
             )
+        _check_image_memory(self, n_features, side * self.zoom)
         return side
 
     def _side(self):
@@ -350,6 +352,24 @@ class _BaseImager(_ScaledImager):
             )
         pixels = X.reshape(X.shape[0], -1, self.image_shape_[2])[:, flat, 0]
         return self._unscale(pixels)
+
+
+def _check_image_memory(imager, n_features, side):
+    """Refuse, before allocating it, an image whose fit would not fit in the
+    memory this machine has free: each feature's pixel mask (``side**2``
+    bytes a feature) and one float32 image of each channel."""
+    channels = getattr(imager, "channels", 1)
+    needed = side * side * (n_features + 4 * channels)
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system
+        return
+    if needed > free:
+        raise ValueError(
+            f"{type(imager).__name__}: a {side}x{side} image of {n_features} "
+            f"features needs {needed / 2**30:.3g} GiB to fit, more than the "
+            f"{free / 2**30:.3g} GiB free: choose a smaller image (pixels, zoom)."
+        )
 
 
 def _check_ranges(X, names):

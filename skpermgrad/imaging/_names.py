@@ -13,6 +13,7 @@ from ._clusters import ClustersImager
 from ._combination import CombinationImager
 from ._deepinsight import DeepInsightImager
 from ._distance_matrix import DistanceMatrixImager
+from ._drawing import bar_geometry
 from ._fotomics import FotomicsImager
 from ._igtd import IGTDImager
 from ._refined import RefinedImager
@@ -26,6 +27,13 @@ def _feature_wrap(n_features, random_state):
     bins = FeatureWrapImager().bins
     side = max(8, math.ceil(math.sqrt(n_features * bins / 8)))
     return FeatureWrapImager(size=(side, side), bins=bins)
+
+
+def _bar_graph(n_features, random_state):
+    # its default gap of 0 leaves a table of two features no room for a bar
+    # between the paddings (a 2x2 image): a gap of 1 gives them one
+    _, _, height, _ = bar_geometry(n_features, 1, 0)
+    return BarGraphImager() if height >= 1 else BarGraphImager(gap=1)
 
 
 def _supertml(n_features, random_state):
@@ -43,7 +51,7 @@ _MAKERS = {
     "deepinsight": lambda n, seed: DeepInsightImager(random_state=seed),
     "fotomics": lambda n, seed: FotomicsImager(),
     "distance_matrix": lambda n, seed: DistanceMatrixImager(),
-    "bar_graph": lambda n, seed: BarGraphImager(),
+    "bar_graph": _bar_graph,
     "combination": lambda n, seed: CombinationImager(),
     "bie": lambda n, seed: BIEImager(),
     "feature_wrap": _feature_wrap,
@@ -87,7 +95,8 @@ def make_imager(name: str, n_features: int, *, random_state=None):
     """The imager of an image method, by name, sized to a table.
 
     The imagers' own defaults, but where a default does not fit every
-    table: the feature wrap on the smallest square (8x8 at least) that holds
+    table: the bar graph with a gap of 1 for two features (no room for a bar
+    without one), the feature wrap on the smallest square (8x8 at least) that holds
     the table's bits, and SuperTML with a 6 px font in 20 px cells of its
     ``ceil(sqrt(n_features))``-column grid (its class default, TINTOlib's
     224 px image, is too large to train on at a CPU's pace). This is what
