@@ -159,14 +159,18 @@ def test_run_regression_end_to_end_and_predict(puma_csv, tmp_path, capsys):
     assert main([*argv, str(predictions), "--overwrite"]) == 0
 
 
-def _in_new_process(argv):
-    """``skpermgrad ARGV`` in a fresh interpreter."""
+def _in_new_process(argv, wait=True):
+    """``skpermgrad ARGV`` in a fresh interpreter (finished, or started when
+    not ``wait``)."""
     import subprocess
     import sys
 
-    return subprocess.run(
-        [sys.executable, "-m", "skpermgrad", *argv], capture_output=True, text=True
-    )
+    command = [sys.executable, "-m", "skpermgrad", *argv]
+    if not wait:
+        return subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+    return subprocess.run(command, capture_output=True, text=True)
 
 
 @pytest.mark.slow
@@ -1116,3 +1120,73 @@ def test_user_strings_are_escaped_in_the_report_and_neutralised_in_csv():
     )
     assert frame.feature.tolist() == ["'=cmd|' /C calc'!A0", "'+1", "'@x", "'-y", "ok"]
     assert frame.importance.tolist() == [-1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+# ---------------------------------------------- runs sharing one --out at once
+
+
+def test_the_trial_budget_holds_when_runs_start_trials_at_once():
+    import optuna
+
+    from skpermgrad._study._tuning import OVER_BUDGET_ATTR, _WithinBudget
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    study.sampler = _WithinBudget(optuna.samplers.RandomSampler(seed=0), trials=2)
+    x = optuna.distributions.FloatDistribution(0, 1)
+    # three trials started before any ends (three processes at one moment)
+    first, second, third = study.ask(), study.ask(), study.ask()
+    first._suggest("x", x)
+    second._suggest("x", x)
+    with pytest.raises(optuna.TrialPruned, match="the budget is reached"):
+        third._suggest("x", x)
+    assert study.trials[2].user_attrs[OVER_BUDGET_ATTR] is True
+    study.tell(third, state=optuna.trial.TrialState.PRUNED)  # as optimize does
+    # a trial that fails gives its place back
+    study.tell(second, state=optuna.trial.TrialState.FAIL)
+    study.ask()._suggest("x", x)
+
+
+def test_a_running_trial_of_a_dead_process_is_failed_not_counted():
+    import socket
+    import subprocess
+    import sys
+
+    import optuna
+
+    from skpermgrad._study._tuning import WORKER_ATTR, _WithinBudget, fail_dead_trials
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    study.sampler = _WithinBudget(optuna.samplers.RandomSampler(seed=0), trials=1)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    orphan = study.ask()  # a trial its process left running when killed
+    study._storage.set_trial_system_attr(
+        orphan._trial_id, WORKER_ATTR, f"{socket.gethostname()}:{dead.pid}"
+    )
+    study.ask()._suggest("x", optuna.distributions.FloatDistribution(0, 1))
+    fail_dead_trials(study)
+    assert [t.state.name for t in study.trials] == ["FAIL", "RUNNING"]
+
+
+@pytest.mark.slow  # two processes import TensorFlow and tune
+def test_two_runs_started_at_once_on_a_new_out_share_the_budget(tmp_path):
+    import optuna
+
+    frame, path = _table(tmp_path, ["a", "b", "y"], n=80)
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--target", "y", *FAST, "--trials", "3"]
+    argv += ["--out", str(out)]
+    runs = [_in_new_process(argv, wait=False) for _ in range(2)]
+    results = [run.communicate(timeout=600) for run in runs]
+    for run, (_, err) in zip(runs, results):
+        assert run.returncode == 0, err
+        assert "trial 4/3" not in err
+    study = optuna.load_study(
+        study_name="skpermgrad", storage=f"sqlite:///{out / 'study.db'}"
+    )
+    states = [t.state.name for t in study.trials]
+    assert states.count("COMPLETE") == 3 and "RUNNING" not in states, states
+    assert (out / "report.md").is_file()

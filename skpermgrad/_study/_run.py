@@ -124,7 +124,8 @@ def run_study(settings, stored, out, *, start=None):
     out.mkdir(parents=True, exist_ok=True)
     study = None
     try:
-        study = open_study(storage, settings["study_name"], settings["seed"])
+        with _locked(out):  # two runs starting on one new --out create it once
+            study = open_study(storage, settings["study_name"], settings["seed"])
         (out / SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
         limit = settings["time_limit"]
         print(
@@ -273,8 +274,9 @@ def run_study(settings, stored, out, *, start=None):
 
 
 def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran):
-    """Tune; on a database server shared with workers elsewhere, then wait
-    for their running trials and run those they could not finish (a worker
+    """Tune, then wait for the trials other processes are running on the
+    study (another run on the same --out); on a database server shared with
+    workers elsewhere, run those they could not finish (a worker
     killed mid-trial: its trial is failed and enqueued again), until the
     study holds ``--trials`` complete ones (or three rounds in a row add
     none)."""
@@ -282,9 +284,12 @@ def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran):
     while True:
         before = len(completed_trials(study))
         tune_run(settings, storage, pipeline, X, y, study, monitor, ran=ran)
-        if not (settings["trials"] and shared_by_machines(storage)):
+        if not settings["trials"]:
             return
+        # another run on this --out may still be running a trial of the budget
         wait_for_other_workers(study, monitor)
+        if not shared_by_machines(storage):
+            return
         done = len(completed_trials(study))
         idle = 0 if done > before else idle + 1
         if done >= settings["trials"] or monitor.expired() or idle == 3:

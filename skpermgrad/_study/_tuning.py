@@ -1,5 +1,6 @@
 """The Optuna study: its storage, its sampler, the tuning run and its errors."""
 
+import os
 import signal
 import sys
 import time
@@ -12,6 +13,10 @@ import numpy as np
 from ._base import STUDY_DB, STUDY_JOURNAL, StudyError, clock
 
 DEFAULTS_ATTR = "skpermgrad_defaults"  # the user attribute of the defaults' trial
+# a trial's system attribute: the "host:pid" of the process running it
+WORKER_ATTR = "skpermgrad_worker"
+# the user attribute of a trial pruned before it ran: the budget was reached
+OVER_BUDGET_ATTR = "skpermgrad_over_budget"
 # seconds between a running trial's heartbeats on a database server, and
 # without one before the trial counts as its dead worker's and is failed
 HEARTBEAT, GRACE = 10, 30
@@ -112,6 +117,101 @@ def open_study(storage, name, seed, worker=0):
     return study
 
 
+class _WithinBudget:
+    """The study's sampler, letting a new trial run only while fewer than
+    ``trials`` trials that count come before it.
+
+    Trials are numbered by the storage in the order they are created, the
+    same order for every process sharing the study; a trial counts when it
+    is complete, waiting (enqueued) or running in a live process. A trial
+    with ``trials`` of them before it is pruned at its first parameter
+    (marked ``OVER_BUDGET_ATTR``), before it trains: two runs or workers
+    that start trials at the same moment never run more than ``trials``
+    (Optuna's ``MaxTrialsCallback`` stops a study only after a trial ends).
+    Each trial records the process running it (``WORKER_ATTR``).
+    """
+
+    def __init__(self, sampler, trials):
+        self.sampler, self.trials = sampler, trials
+        self._decided = {}
+
+    def __getattr__(self, name):  # the rest of the sampler's interface
+        return getattr(self.sampler, name)
+
+    def before_trial(self, study, trial):
+        study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTR, _worker())
+        self.sampler.before_trial(study, trial)
+
+    def infer_relative_search_space(self, study, trial):
+        self._check(study, trial)
+        return self.sampler.infer_relative_search_space(study, trial)
+
+    def sample_relative(self, study, trial, search_space):
+        self._check(study, trial)
+        return self.sampler.sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study, trial, param_name, param_distribution):
+        self._check(study, trial)
+        return self.sampler.sample_independent(
+            study, trial, param_name, param_distribution
+        )
+
+    def _check(self, study, trial):
+        import optuna
+        from optuna.trial import TrialState
+
+        if trial.number not in self._decided:
+            before = [
+                t
+                for t in study.get_trials(deepcopy=False)
+                if t.number < trial.number
+                and (
+                    t.state in (TrialState.COMPLETE, TrialState.WAITING)
+                    or (t.state == TrialState.RUNNING and _alive(t))
+                )
+            ]
+            self._decided[trial.number] = len(before) < self.trials
+        if not self._decided[trial.number]:
+            study._storage.set_trial_user_attr(trial._trial_id, OVER_BUDGET_ATTR, True)
+            raise optuna.TrialPruned(
+                f"{self.trials} trials are complete or running: the budget is reached"
+            )
+
+
+def _worker():
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _alive(trial):
+    """Whether the process running ``trial`` lives: unknown (True) for a
+    trial of another machine or one that did not say which process runs it."""
+    import socket
+
+    host, _, pid = trial.system_attrs.get(WORKER_ATTR, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def fail_dead_trials(study):
+    """Fail the running trials whose process on this machine is gone (killed,
+    or the machine restarted): a file storage has no heartbeat to find them,
+    and they would stand as running for ever."""
+    from optuna.trial import TrialState
+
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if not _alive(trial):
+            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+
+
 def completed_trials(study):
     from optuna.trial import TrialState
 
@@ -190,10 +290,13 @@ def tune(
             return 0
         return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
+    fail_dead_trials(study)
     missing = trials - len(completed_trials(study)) - running()
     if missing <= 0:
         return
     enqueue_defaults(pipeline, study, space)
+    if not isinstance(study.sampler, _WithinBudget):
+        study.sampler = _WithinBudget(study.sampler, trials)
     runs = missing if n_trials is None else min(n_trials, missing)
     worker = f"{monitor.worker}: " if monitor.worker else ""
     bar = tqdm(
@@ -212,7 +315,12 @@ def tune(
     def progress(study, trial):
         if ran is not None:
             ran.add(trial.number)
-        if stopping or len(completed_trials(study)) + running() >= trials:
+        over_budget = trial.user_attrs.get(OVER_BUDGET_ATTR)
+        if (
+            stopping
+            or over_budget
+            or len(completed_trials(study)) + running() >= trials
+        ):
             study.stop()
         if trial.state != TrialState.COMPLETE:
             return
@@ -314,6 +422,7 @@ def wait_for_other_workers(study, monitor, poll=2.0):
         with warnings.catch_warnings():  # Optuna marks it experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             fail_stale_trials(study)
+        fail_dead_trials(study)  # a file storage's: no heartbeat finds them
         running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         if not running or monitor.expired():
             return
