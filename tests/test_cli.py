@@ -868,13 +868,65 @@ def test_a_first_ctrl_c_records_the_running_trial_then_stops(
     assert main(["run", str(path), "--target", "y", *FAST, "--out", str(out)]) == 130
     err = capsys.readouterr().err
     assert "stopping after the running trial is recorded" in err
-    assert "1 complete trial(s) are kept" in err and "run the same command" in err
+    assert "1 complete trial(s) are kept" in err
+    assert f"continue with: skpermgrad run --out {out} --resume" in err
     study = optuna.load_study(
         study_name="skpermgrad", storage=f"sqlite:///{out / 'study.db'}"
     )
     assert [t.state.name for t in study.trials] == ["COMPLETE"]
     assert not (out / "report.md").exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+_PRESSED_TWICE = """
+import os, signal, sys, time
+from skpermgrad import HybridRegressor
+from skpermgrad.cli import main
+
+def fit(self, X, y, **kwargs):  # Ctrl-C twice while a network trains
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.3)
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(60)
+    raise SystemExit("the trial ran on")
+
+HybridRegressor.fit = fit
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow  # a new process imports TensorFlow
+def test_a_second_ctrl_c_stops_at_once_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    import optuna
+
+    from skpermgrad._study._tuning import fail_dead_trials
+
+    frame, path = _table(tmp_path, ["a", "b", "y"])
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    argv = ["run", str(path), "--target", "y", *FAST, "--out", str(out)]
+    done = subprocess.run(
+        [sys.executable, "-c", _PRESSED_TWICE, *argv],
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert done.returncode == 130, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in done.stderr and "ran on" not in done.stderr
+    assert lines[-2].startswith("Ctrl-C: stopping after the running trial")
+    assert lines[-1].startswith("interrupted: the complete trials are kept in")
+    assert lines[-1].endswith("--resume")
+    # the trial it left running is failed when the study is opened next
+    study = optuna.load_study(
+        study_name="skpermgrad", storage=f"sqlite:///{out / 'study.db'}"
+    )
+    assert [t.state.name for t in study.trials] == ["RUNNING"]
+    fail_dead_trials(study)
+    assert [t.state.name for t in study.trials] == ["FAIL"]
 
 
 # ------------------------------------------ workers on one machine (--workers N)

@@ -56,6 +56,18 @@ def settings_conflicts(stored, wanted):
     return [k for k in keys if stored.get(k) != wanted.get(k)]
 
 
+def interrupted(out, kept=None) -> str:
+    """The one line an interrupted run ends with: what is kept in ``out``
+    (``kept`` complete trials, when known) and the command that resumes it."""
+    import shlex
+
+    trials = "the complete trials" if kept is None else f"{kept} complete trial(s)"
+    return (
+        f"interrupted: {trials} are kept in {out} and no report was written; "
+        f"continue with: skpermgrad run --out {shlex.quote(str(out))} --resume"
+    )
+
+
 def file_sha256(path) -> str:
     """The SHA-256 of the file ``path``, read in chunks."""
     import hashlib

@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from ._base import (
     clock,
     elapsed,
     file_sha256,
+    interrupted,
     resume_changes,
     settings_conflicts,
 )
@@ -45,6 +47,7 @@ from ._report import (
 from ._text import printable, safe_csv
 from ._tuning import (
     completed_trials,
+    ctrl_c,
     finished_last,
     open_study,
     shared_by_machines,
@@ -123,6 +126,7 @@ def run_study(settings, stored, out, *, start=None):
             created[:0] = [out / STUDY_DB, out / STUDY_JOURNAL]
     out.mkdir(parents=True, exist_ok=True)
     study = None
+    words = partial(interrupted, out)  # a second Ctrl-C's line (no count)
     try:
         with _locked(out):  # two runs starting on one new --out create it once
             study = open_study(storage, settings["study_name"], settings["seed"])
@@ -156,21 +160,25 @@ def run_study(settings, stored, out, *, start=None):
         ran = set()  # the trials this process runs
         if workers > 1 and settings["trials"]:
             tune_in_workers(
-                settings, storage, pipeline, X_train, y_train, study, monitor
+                settings, storage, pipeline, X_train, y_train, study, monitor, words
             )
         else:
             _tune_until_done(
-                settings, storage, pipeline, X_train, y_train, study, monitor, ran
+                settings,
+                storage,
+                pipeline,
+                X_train,
+                y_train,
+                study,
+                monitor,
+                ran,
+                words,
             )
     except KeyboardInterrupt:
         if study is None:
             _remove(created)
             return 130
-        print(
-            f"\ninterrupted: {len(completed_trials(study))} complete trial(s) "
-            f"are kept in {storage}; run the same command again to continue.",
-            file=sys.stderr,
-        )
+        print(f"\n{interrupted(out, len(completed_trials(study)))}", file=sys.stderr)
         return 130
     except StudyError:
         if study is None or not completed_trials(study):
@@ -193,69 +201,73 @@ def run_study(settings, stored, out, *, start=None):
     # after the epoch in which its step's deadline passes.
     stage = "the refit"
     try:
-        tuned = study.best_params if completed_trials(study) else {}
-        monitor.start_step("refit")
-        monitor.begin("refit")
-        fit_start = time.perf_counter()
-        best = clone(pipeline).set_params(**tuned).fit(X_train, y_train)
-        monitor.fit_seconds = time.perf_counter() - fit_start
-        models = {"hybrid": best}
-        stage = "the baselines"
-        for label, model in baselines(best, task, settings["seed"]).items():
-            if label in STEP_COST:  # the hybrid's variants
-                monitor.start_step(label)
-                monitor.begin(label.replace("_", "-"))
-            models[label] = model.fit(X_train, y_train)
-        scores = {
-            label: metrics(task, model, X_test, y_test)
-            for label, model in models.items()
-        }
-        verdicts = compare(task, y_test, models, X_test, settings["seed"])
-        stage = "the explanation"
-        monitor.start_step("explanation")
-        result = permgrad_importance(
-            best,
-            X_test,
-            y_test,
-            scoring="r2" if task == "regression" else "neg_log_loss",
-            n_repeats=settings["n_repeats"],
-            random_state=settings["seed"],
-            fusion=settings["fusion"],
-            cnn_importance=settings["cnn_importance"],
-        )
-        importances = importance_table(result)
-        summary = {
-            "name": name,
-            "rows": len(X),
-            "columns": X.shape[1],
-            "numeric": sum(_is_numeric(X[c]) for c in X.columns),
-            "categorical": sum(not _is_numeric(X[c]) for c in X.columns),
-            "missing": int(X.isna().sum().sum()),
-            "train_rows": len(X_train),
-            "test_rows": len(X_test),
-            "encoded": len(result.encoded_feature_names),
-        }
-        stage = "writing the report"
-        best.set_params(hybrid__callbacks=None)  # no progress bars for later users
-        with _staging(out) as staging:
-            write_report(
-                staging,
-                settings=settings,
-                summary=summary,
-                scores=scores,
-                verdicts=verdicts,
-                importances=importances,
-                result=result,
-                study=study,
+        with ctrl_c(None, words):  # a second Ctrl-C stops at once
+            tuned = study.best_params if completed_trials(study) else {}
+            monitor.start_step("refit")
+            monitor.begin("refit")
+            fit_start = time.perf_counter()
+            best = clone(pipeline).set_params(**tuned).fit(X_train, y_train)
+            monitor.fit_seconds = time.perf_counter() - fit_start
+            models = {"hybrid": best}
+            stage = "the baselines"
+            for label, model in baselines(best, task, settings["seed"]).items():
+                if label in STEP_COST:  # the hybrid's variants
+                    monitor.start_step(label)
+                    monitor.begin(label.replace("_", "-"))
+                models[label] = model.fit(X_train, y_train)
+            scores = {
+                label: metrics(task, model, X_test, y_test)
+                for label, model in models.items()
+            }
+            verdicts = compare(task, y_test, models, X_test, settings["seed"])
+            stage = "the explanation"
+            monitor.start_step("explanation")
+            result = permgrad_importance(
+                best,
+                X_test,
+                y_test,
+                scoring="r2" if task == "regression" else "neg_log_loss",
+                n_repeats=settings["n_repeats"],
+                random_state=settings["seed"],
+                fusion=settings["fusion"],
+                cnn_importance=settings["cnn_importance"],
             )
-            write_plots(result, staging)
-            import joblib
+            importances = importance_table(result)
+            summary = {
+                "name": name,
+                "rows": len(X),
+                "columns": X.shape[1],
+                "numeric": sum(_is_numeric(X[c]) for c in X.columns),
+                "categorical": sum(not _is_numeric(X[c]) for c in X.columns),
+                "missing": int(X.isna().sum().sum()),
+                "train_rows": len(X_train),
+                "test_rows": len(X_test),
+                "encoded": len(result.encoded_feature_names),
+            }
+            stage = "writing the report"
+            best.set_params(hybrid__callbacks=None)  # no progress bars for later users
+            with _staging(out) as staging:
+                write_report(
+                    staging,
+                    settings=settings,
+                    summary=summary,
+                    scores=scores,
+                    verdicts=verdicts,
+                    importances=importances,
+                    result=result,
+                    study=study,
+                )
+                write_plots(result, staging)
+                import joblib
 
-            joblib.dump(best, staging / MODEL_FILE)
-            model_checksum = staging / (MODEL_FILE + CHECKSUM_SUFFIX)
-            digest = file_sha256(staging / MODEL_FILE)
-            model_checksum.write_text(f"{digest}  {MODEL_FILE}\n")
-    except (KeyboardInterrupt, StudyError):
+                joblib.dump(best, staging / MODEL_FILE)
+                model_checksum = staging / (MODEL_FILE + CHECKSUM_SUFFIX)
+                digest = file_sha256(staging / MODEL_FILE)
+                model_checksum.write_text(f"{digest}  {MODEL_FILE}\n")
+    except KeyboardInterrupt:
+        print(f"\n{interrupted(out, len(completed_trials(study)))}", file=sys.stderr)
+        return 130
+    except StudyError:
         raise
     except Exception as exc:  # noqa: BLE001 - said in one line, the study kept
         detail = (str(exc).strip().splitlines() or [""])[0]
@@ -273,7 +285,7 @@ def run_study(settings, stored, out, *, start=None):
     return 0
 
 
-def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran):
+def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran, words):
     """Tune, then wait for the trials other processes are running on the
     study (another run on the same --out); on a database server shared with
     workers elsewhere, run those they could not finish (a worker
@@ -283,7 +295,9 @@ def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran):
     idle = 0
     while True:
         before = len(completed_trials(study))
-        tune_run(settings, storage, pipeline, X, y, study, monitor, ran=ran)
+        tune_run(
+            settings, storage, pipeline, X, y, study, monitor, ran=ran, last_words=words
+        )
         if not settings["trials"]:
             return
         # another run on this --out may still be running a trial of the budget

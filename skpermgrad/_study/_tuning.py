@@ -97,7 +97,9 @@ def open_study(storage, name, seed, worker=0):
     """
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # errors only: a failed trial's warning carries pages of traceback (a
+    # Ctrl-C's too), and the run says why a trial failed in one line itself
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         study = optuna.create_study(
             storage=optuna_storage(storage),
@@ -265,6 +267,7 @@ def tune(
     n_trials=None,
     ran=None,
     count_running=False,
+    last_words=None,
 ):
     """Run trials until ``trials`` are complete in the study (shared or not).
 
@@ -277,7 +280,8 @@ def tune(
     that no process starts one past the total; ``monitor`` (the run's time budget) stops
     starting trials when another would eat into the time the later steps
     need. The numbers of the trials this process ran are added to ``ran``.
-    On a terminal a bar shows the trials with the best score and the time
+    Ctrl-C stops as :func:`ctrl_c` says (``last_words``: the line a second
+    one prints). On a terminal a bar shows the trials with the best score and the time
     left; elsewhere (a log file, a pipe) each finished trial is one plain line.
     """
     import optuna
@@ -367,7 +371,7 @@ def tune(
     monitor.begin(label(), cv)
     stopping = []
     try:
-        with _first_ctrl_c_finishes_the_trial(stopping):
+        with ctrl_c(stopping, last_words):
             with warnings.catch_warnings():  # optuna_integration's deprecations
                 warnings.filterwarnings(
                     "ignore", category=FutureWarning, module="optuna"
@@ -468,12 +472,31 @@ def finished_last(study, ran) -> bool:
 
 
 @contextmanager
-def _first_ctrl_c_finishes_the_trial(stopping):
-    """While trials run, a first Ctrl-C (SIGINT) lets the running trial finish
-    and be recorded, then stops tuning; a second stops at once."""
+def ctrl_c(stopping=None, last_words=None):
+    """How Ctrl-C (SIGINT) stops the run while the block runs.
+
+    With a list ``stopping`` (tuning), a first Ctrl-C lets the running trial
+    finish and be recorded (``stopping`` gets an item; the tuning stops
+    after it); without one, a first Ctrl-C raises ``KeyboardInterrupt`` as
+    usual. A second Ctrl-C stops the process at once, from the handler
+    (``os._exit(130)``), after printing ``last_words()`` (a line saying what
+    is kept, or nothing): a ``KeyboardInterrupt`` raised inside a trial
+    could be swallowed by a finaliser ("Exception ignored") and the trial
+    run on, or unwind through pages of Optuna and TensorFlow frames. The
+    trial it leaves running is failed when the study is next opened (its
+    process is gone: :func:`fail_dead_trials`).
+    """
+    pressed = []
 
     def handler(signum, frame):
-        if stopping:
+        if pressed:
+            if last_words is not None:
+                print(f"\n{last_words()}", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        pressed.append(True)
+        if stopping is None:
             raise KeyboardInterrupt
         stopping.append(True)
         print(

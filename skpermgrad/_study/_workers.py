@@ -15,8 +15,8 @@ import sys
 
 from ._base import StudyError, quiet_tensorflow
 from ._tuning import (
-    _first_ctrl_c_finishes_the_trial,
     completed_trials,
+    ctrl_c,
     enqueue_defaults,
     study_space,
 )
@@ -42,11 +42,11 @@ def shares(missing, workers) -> list[int]:
     return [n for n in (base + (i < extra) for i in range(workers)) if n]
 
 
-def tune_in_workers(settings, storage, pipeline, X, y, study, monitor):
+def tune_in_workers(settings, storage, pipeline, X, y, study, monitor, last_words=None):
     """Run the study's missing trials on ``settings["workers"]`` processes and
     wait for them; raises :class:`StudyError` when one fails and
     ``KeyboardInterrupt`` after a Ctrl-C (each worker records the trial it is
-    running first)."""
+    running first; a second Ctrl-C stops at once, printing ``last_words()``)."""
     missing = settings["trials"] - len(completed_trials(study))
     if missing <= 0:
         return
@@ -70,7 +70,7 @@ def tune_in_workers(settings, storage, pipeline, X, y, study, monitor):
         for k, n in enumerate(split)
     ]
     stopping = []
-    with _first_ctrl_c_finishes_the_trial(stopping):
+    with ctrl_c(stopping, last_words):
         for process in processes:
             process.start()
         for process in processes:
