@@ -63,10 +63,10 @@ CASES = {
         ValueError,
         "column(s) ['x2'] span more than float64 can hold",
     ),
-    "imager: an image larger than the memory free": (
+    "imager: an image larger than the memory": (
         lambda f: TintoImager(pixels=10**6).fit(X),
         ValueError,
-        "features needs 8.38e+03 GiB to fit, more than the",
+        "features needs 8.38e+03 GiB to fit, more than this machine's",
     ),
     "imager: unknown option": (
         lambda f: TintoImager(algorithm="umap").fit(X),

@@ -355,20 +355,21 @@ class _BaseImager(_ScaledImager):
 
 
 def _check_image_memory(imager, n_features, side):
-    """Refuse, before allocating it, an image whose fit would not fit in the
-    memory this machine has free: each feature's pixel mask (``side**2``
-    bytes a feature) and one float32 image of each channel."""
+    """Refuse, before allocating it, an image whose fit needs more memory than
+    the machine has: each feature's pixel mask (``side**2`` bytes a feature)
+    and one float32 image of each channel."""
     channels = getattr(imager, "channels", 1)
     needed = side * side * (n_features + 4 * channels)
     try:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):  # not a POSIX system
         return
-    if needed > free:
+    if needed > memory:
         raise ValueError(
             f"{type(imager).__name__}: a {side}x{side} image of {n_features} "
-            f"features needs {needed / 2**30:.3g} GiB to fit, more than the "
-            f"{free / 2**30:.3g} GiB free: choose a smaller image (pixels, zoom)."
+            f"features needs {needed / 2**30:.3g} GiB to fit, more than this "
+            f"machine's {memory / 2**30:.3g} GiB of memory: choose a smaller image "
+            "(pixels, zoom)."
         )
 
 
