@@ -382,25 +382,28 @@ def _check_ranges(X, names):
         dtype=object,
     )
     low, high = X.min(axis=0), X.max(axis=0)
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore", divide="ignore"):
         span = high - low
-    huge = ~np.isfinite(span)
-    if huge.any():
-        j = np.flatnonzero(huge)[0]
-        raise ValueError(
-            f"column(s) {names[huge].tolist()} span more than float64 can hold "
-            f"(max - min overflows: {low[j]:.3g} to {high[j]:.3g}); rescale them "
-            "first (e.g. divide by 1e300)."
-        )
-    with np.errstate(divide="ignore", over="ignore"):
-        unscalable = (span > 0) & ~np.isfinite(1.0 / span)
-    if unscalable.any():
-        j = np.flatnonzero(unscalable)[0]
-        raise ValueError(
-            f"column(s) {names[unscalable].tolist()} vary by less than float64 can "
-            f"scale (range {span[j]:.3g}); multiply them by a power of ten first "
-            "(e.g. 1e300)."
-        )
+        scale = 1.0 / span
+    refusals = (
+        (
+            ~np.isfinite(span),
+            "span more than float64 can hold (max - min overflows: {low:.3g} to "
+            "{high:.3g}); rescale them first (e.g. divide by 1e300).",
+        ),
+        (
+            (span > 0) & ~np.isfinite(scale),
+            "vary by less than float64 can scale (range {span:.3g}); multiply "
+            "them by a power of ten first (e.g. 1e300).",
+        ),
+    )
+    for bad, problem in refusals:
+        if bad.any():
+            j = np.flatnonzero(bad)[0]
+            raise ValueError(
+                f"column(s) {names[bad].tolist()} "
+                + problem.format(low=low[j], high=high[j], span=span[j])
+            )
     steps = span / (np.finfo(np.float64).eps * np.maximum(abs(low), abs(high)))
     tiny = (span > 0) & (steps < 64)
     if tiny.any():
