@@ -118,6 +118,14 @@ CONFIGS = {
     # round 8 (issue 26): the image the CNN branch reads, everything else at the
     # library's defaults; "layout" names an imager of bench_predictive's layouts
     **{f"layout_{name}": {"layout": name} for name in LAYOUTS},
+    # round 9 (issue 50): fewer, larger steps and a shorter schedule (the
+    # one-cycle spans ``epochs``: its warm-up is their first quarter) for the
+    # fit time, against the library's defaults measured in the same run
+    "defaults": {},
+    "b256": dict(batch_size=256),
+    "b512": dict(batch_size=512),
+    "e40": dict(epochs=40),
+    "b256_e40": dict(batch_size=256, epochs=40),
 }
 _IMAGER_KEYS = ("pixels_per_feature", "blur", "layout")
 QUICK_DATASETS = ("puma8NH",)
@@ -245,10 +253,12 @@ def markdown(results, settings):
         "standard deviation over folds; fit seconds per fold and epochs trained.",
         "",
     ]
-    configs = list(CONFIGS)
+    # the configurations measured in these results (a file may hold a round)
+    measured = {c for r in results.values() for c in r.get("configs", {})}
+    configs = [c for c in CONFIGS if c in measured]
     lines.append("| configuration | " + " | ".join(f"`{c}`" for c in configs) + " |")
     lines.append("|---|" + "---|" * len(configs))
-    keys = sorted({k for c in CONFIGS.values() for k in c})
+    keys = sorted({k for c in configs for k in CONFIGS[c]})
     for key in keys:
         cells = [repr(CONFIGS[c].get(key, "default")) for c in configs]
         lines.append(f"| {key} | " + " | ".join(cells) + " |")

@@ -1,0 +1,297 @@
+"""Where one fit of the hybrid spends its time (issue 50's profile).
+
+Usage: python benchmarks/bench_profile.py [--quick] [--configs NAME,...]
+       [--out FILE]
+
+One fit of the hybrid on puma8NH's 80/20 split (inputs standardised, seed 0),
+each configuration of ``CONFIGS`` (the library's defaults, and the candidate
+speed-ups), timed by part with a Keras callback:
+
+- ``setup``: from ``fit`` to the first epoch: validating, the imager's fit
+  (IGTD's layout search), the quantile knots, building and compiling;
+- ``first_epoch``: the first epoch, which traces the train and validation
+  steps;
+- per later epoch (their median): the train steps (each fetching its batch),
+  the validation pass, and the rest (callbacks, the epoch's set-up);
+- ``teardown``: from the last epoch to ``fit``'s return (the best weights).
+
+Then, at the configuration's batch size, the compute of one train step on one
+batch held in memory (``train_on_batch``), for the whole network and for
+parts of it (``branches="mlp"``, ``branches="cnn"``, ``ensemble_size=1``),
+and one epoch of train steps fed three ways: the hybrid's own batches
+(``_Batches``, gathered on demand), NumPy arrays handed to Keras, and one
+batch repeated (the compute alone). Results are merged per configuration
+into ``--out`` (``bench_profile.json``, with ``.md``); docs/hybrid.md, "Where
+a fit's time goes", reads them. It measures; it never asserts.
+"""
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+from _results import RESULTS, describe_machine, merge_dataset, parse_names
+
+# name: the hybrid's parameters (everything else at the library's defaults)
+CONFIGS = {
+    "defaults": {},
+    "b512": dict(batch_size=512),
+    "b512_e40": dict(batch_size=512, epochs=40),
+}
+# the parts of a train step, each a network of its own at the same batch size
+PARTS = {
+    "network": {},
+    "mlp_branch_only": dict(branches="mlp"),
+    "cnn_branch_only": dict(branches="cnn"),
+    "one_member_head": dict(ensemble_size=1),
+}
+PACKAGES = ["tensorflow-cpu", "keras", "scikeras"]
+DATASET = "puma8NH"
+
+
+def _data(max_rows):
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    from skpermgrad.datasets import load_puma8nh
+
+    X, y = load_puma8nh(return_X_y=True)
+    X, y = np.asarray(X, dtype=np.float64)[:max_rows], np.asarray(y)[:max_rows]
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, random_state=0
+    )
+    scaler = StandardScaler().fit(X_train)
+    return scaler.transform(X_train), scaler.transform(X_test), y_train, y_test
+
+
+def _timer():
+    import keras
+
+    class Timer(keras.callbacks.Callback):
+        """Wall-clock marks of a fit's epochs, train steps and validation."""
+
+        def on_train_begin(self, logs=None):
+            self.begin, self.epochs = time.perf_counter(), []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epochs.append({"start": time.perf_counter(), "steps": 0.0})
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self._step = time.perf_counter()
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.epochs[-1]["steps"] += time.perf_counter() - self._step
+
+        def on_test_begin(self, logs=None):
+            self._test = time.perf_counter()
+
+        def on_test_end(self, logs=None):
+            self.epochs[-1]["validation"] = time.perf_counter() - self._test
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.epochs[-1]["end"] = time.perf_counter()
+
+        def on_train_end(self, logs=None):
+            self.end = time.perf_counter()
+
+    return Timer()
+
+
+def profile_fit(params, X_train, X_test, y_train, y_test):
+    """One fit, timed by part, and its test RMSE."""
+    from skpermgrad import HybridRegressor
+
+    timer = _timer()
+    model = HybridRegressor(random_state=0, callbacks=[timer], **params)
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    end = time.perf_counter()
+    epochs = timer.epochs
+    later = epochs[1:] or epochs
+    whole = [e["end"] - e["start"] for e in later]
+    steps = [e["steps"] for e in later]
+    validation = [e.get("validation", 0.0) for e in later]
+    rmse = float(np.sqrt(np.mean((model.predict(X_test) - y_test) ** 2)))
+    return model, {
+        "fit_seconds": end - start,
+        "epochs": len(epochs),
+        "setup": timer.begin - start,
+        "first_epoch": epochs[0]["end"] - epochs[0]["start"],
+        "epoch_median": statistics.median(whole),
+        "train_steps_median": statistics.median(steps),
+        "validation_median": statistics.median(validation),
+        "epoch_rest_median": statistics.median(
+            w - s - v for w, s, v in zip(whole, steps, validation)
+        ),
+        "teardown": end - timer.end,
+        "rmse": rmse,
+    }
+
+
+def _step_seconds(params, X, y, batch_size, repeats):
+    """Seconds of one train step on one batch held in memory (the compute)."""
+    import tensorflow as tf
+
+    from skpermgrad import HybridRegressor
+
+    model = HybridRegressor(
+        random_state=0, epochs=1, validation_fraction=None, **params
+    ).fit(X[: 2 * batch_size], y[: 2 * batch_size])
+    inputs = model.feature_encoder_.transform(X[:batch_size])
+    batch = {k: tf.constant(v, tf.float32) for k, v in inputs.items()}
+    target = tf.constant(model.target_encoder_.transform(y[:batch_size]))
+    for _ in range(3):
+        model.model_.train_on_batch(batch, target)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model.model_.train_on_batch(batch, target)
+    return (time.perf_counter() - start) / repeats
+
+
+def _data_paths(model, X, y, batch_size):
+    """One epoch of train steps of the fitted ``model``'s network, fed by its
+    own batches, by NumPy arrays, and by one batch repeated."""
+    import tensorflow as tf
+
+    from skpermgrad.models._encoders import _Batches
+
+    network = model.model_
+    inputs = model.feature_encoder_.transform(X)
+    target = model.target_encoder_.transform(y)
+    rows = np.arange(len(target))
+    batches = _Batches(inputs, target, None, rows, batch_size, seed=0)
+    arrays = {k: np.asarray(v, np.float32) for k, v in inputs.items()}
+    one = {k: tf.constant(v[:batch_size]) for k, v in arrays.items()}
+    one_target = tf.constant(target[:batch_size])
+    n_steps = len(batches)
+
+    def repeated():
+        for _ in range(n_steps):
+            network.train_on_batch(one, one_target)
+
+    feeds = {
+        "own_batches": lambda: network.fit(batches, epochs=1, verbose=0),
+        "numpy_arrays": lambda: network.fit(
+            arrays, target, batch_size=batch_size, epochs=1, verbose=0
+        ),
+        "one_batch_repeated": repeated,
+    }
+    seconds = {}
+    for name, feed in feeds.items():
+        feed()  # traced
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            feed()
+            times.append(time.perf_counter() - start)
+        seconds[name] = min(times)
+    return seconds
+
+
+def run_config(label, X_train, X_test, y_train, y_test, repeats):
+    params = CONFIGS[label]
+    model, fit = profile_fit(params, X_train, X_test, y_train, y_test)
+    batch_size = model.batch_size
+    steps = {
+        part: _step_seconds({**params, **extra}, X_train, y_train, batch_size, repeats)
+        for part, extra in PARTS.items()
+    }
+    paths = _data_paths(model, X_train, y_train, batch_size)
+    print(
+        f"  {label:14} fit {fit['fit_seconds']:.1f}s, {fit['epochs']} epochs, "
+        f"{fit['epoch_median']:.3f}s an epoch (steps {fit['train_steps_median']:.3f}"
+        f", validation {fit['validation_median']:.3f}), setup {fit['setup']:.2f}s, "
+        f"first epoch {fit['first_epoch']:.2f}s; step {steps['network'] * 1e3:.1f}"
+        f" ms; RMSE {fit['rmse']:.4f}",
+        flush=True,
+    )
+    return {
+        "params": params,
+        "batch_size": batch_size,
+        "train_rows": len(y_train),
+        **fit,
+        "step_seconds": steps,
+        "epoch_of_train_steps": paths,
+    }
+
+
+def markdown(result):
+    configs = result["datasets"][DATASET]["configs"]
+    machine = describe_machine(result["machine"])
+    lines = [
+        "# Where one fit of the hybrid spends its time",
+        "",
+        f"puma8NH, 80/20 split, one fit (seed 0) per configuration; {machine}; "
+        f"commit {result['commits'].get(DATASET)}, {result['date']}. Seconds.",
+        "",
+        "| configuration | fit | epochs | setup | first epoch | epoch (median) "
+        "| its train steps | its validation | its rest | teardown | test RMSE |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, r in configs.items():
+        lines.append(
+            f"| `{label}` | {r['fit_seconds']:.1f} | {r['epochs']} | {r['setup']:.2f}"
+            f" | {r['first_epoch']:.2f} | {r['epoch_median']:.3f} | "
+            f"{r['train_steps_median']:.3f} | {r['validation_median']:.3f} | "
+            f"{r['epoch_rest_median']:.3f} | {r['teardown']:.2f} | {r['rmse']:.4f} |"
+        )
+    lines += [
+        "",
+        "One train step on one batch held in memory (milliseconds), the whole "
+        "network and its parts, at each configuration's batch size:",
+        "",
+        "| configuration | batch | " + " | ".join(PARTS) + " |",
+        "|---|---:|" + "---:|" * len(PARTS),
+    ]
+    for label, r in configs.items():
+        cells = [f"{r['step_seconds'][p] * 1e3:.2f}" for p in PARTS]
+        lines.append(f"| `{label}` | {r['batch_size']} | " + " | ".join(cells) + " |")
+    feeds = ("own_batches", "numpy_arrays", "one_batch_repeated")
+    lines += [
+        "",
+        "One epoch of train steps (no validation, no callbacks), fed three ways "
+        "(seconds):",
+        "",
+        "| configuration | " + " | ".join(feeds) + " |",
+        "|---|" + "---:|" * len(feeds),
+    ]
+    for label, r in configs.items():
+        cells = [f"{r['epoch_of_train_steps'][f]:.3f}" for f in feeds]
+        lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
+    if result.get("note"):
+        lines += ["", result["note"]]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="600 rows, defaults")
+    parser.add_argument("--configs", help=f"comma-separated, from {list(CONFIGS)}")
+    parser.add_argument("--out", default=str(RESULTS / "bench_profile.json"))
+    args = parser.parse_args(argv)
+    configs = list(CONFIGS)
+    if args.configs:
+        configs = parse_names(parser, args.configs, CONFIGS, "config")
+    max_rows, repeats = (600, 5) if args.quick else (None, 40)
+    if args.quick:
+        configs = configs[:1]
+    data = _data(max_rows)
+    settings = {"split": "80/20", "max_rows": max_rows, "seed": 0}
+    out = Path(args.out)
+    measured = {}
+    for label in configs:
+        measured[label] = run_config(label, *data, repeats)
+        merge_dataset(
+            out, "bench_profile", PACKAGES, settings, DATASET, {"configs": measured}
+        )
+    result = json.loads(out.read_text())
+    out.with_suffix(".md").write_text(markdown(result))
+    print(f"wrote {out.with_suffix('.md')}")
+
+
+if __name__ == "__main__":
+    main()
