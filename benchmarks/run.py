@@ -38,6 +38,7 @@ BENCHMARKS = {
     "explainer": ("bench_explainer.py", ["--quick"]),
     "predictive": ("bench_predictive.py", ["--quick"]),
     "defaults": ("bench_defaults.py", ["--quick"]),
+    "profile": ("bench_profile.py", ["--quick"]),
     "faithfulness": ("bench_faithfulness.py", ["--quick"]),
     "run": ("bench_run.py", ["--quick"]),
     "scaling": ("bench_scaling.py", ["--quick"]),
