@@ -206,9 +206,13 @@ def _alive(trial):
 def fail_dead_trials(study):
     """Fail the running trials whose process on this machine is gone (killed,
     or the machine restarted): a file storage has no heartbeat to find them,
-    and they would stand as running for ever."""
+    and they would stand as running for ever. A storage with heartbeats (a
+    database server's, see ``optuna_storage``) is left to Optuna's
+    ``fail_stale_trials``, which also runs such a trial again."""
     from optuna.trial import TrialState
 
+    if getattr(study._storage, "get_heartbeat_interval", lambda: None)():
+        return
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if not _alive(trial):
             study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
