@@ -1242,3 +1242,15 @@ def test_two_runs_started_at_once_on_a_new_out_share_the_budget(tmp_path):
     states = [t.state.name for t in study.trials]
     assert states.count("COMPLETE") == 3 and "RUNNING" not in states, states
     assert (out / "report.md").is_file()
+
+
+def test_the_bar_graph_of_two_features_passes_the_checks_before_tuning(tmp_path):
+    from skpermgrad._study._data import check_before_tuning
+    from skpermgrad._study._models import make_pipeline
+
+    frame, _ = _table(tmp_path, ["a", "b", "y"])
+    X, y = frame[["a", "b"]], frame.y
+    pipeline = make_pipeline(
+        X, "regression", epochs=1, seed=0, image="bar_graph", progress=None
+    )
+    check_before_tuning(pipeline, X, y, y, "regression", cv=2)  # no "gap >= 1"
