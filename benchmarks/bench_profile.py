@@ -260,33 +260,41 @@ def markdown(result):
             f"{r['train_steps_median']:.3f} | {r['validation_median']:.3f} | "
             f"{r['epoch_rest_median']:.3f} | {r['teardown']:.2f} | {r['rmse']:.4f} |"
         )
-    lines += [
-        "",
+    feeds = ("own_batches", "numpy_arrays", "one_batch_repeated")
+    lines += _table(
         "One train step on one batch held in memory (milliseconds), the whole "
         "network and its parts, at each configuration's batch size:",
-        "",
-        "| configuration | batch | " + " | ".join(PARTS) + " |",
-        "|---|---:|" + "---:|" * len(PARTS),
-    ]
-    for label, r in configs.items():
-        cells = [f"{r['step_seconds'][p] * 1e3:.2f}" for p in PARTS]
-        lines.append(f"| `{label}` | {r['batch_size']} | " + " | ".join(cells) + " |")
-    feeds = ("own_batches", "numpy_arrays", "one_batch_repeated")
-    lines += [
-        "",
+        ["batch", *PARTS],
+        {
+            label: [
+                r["batch_size"],
+                *(f"{r['step_seconds'][p] * 1e3:.2f}" for p in PARTS),
+            ]
+            for label, r in configs.items()
+        },
+    )
+    lines += _table(
         "One epoch of train steps (no validation, no callbacks), fed three ways "
         "(seconds):",
-        "",
-        "| configuration | " + " | ".join(feeds) + " |",
-        "|---|" + "---:|" * len(feeds),
-    ]
-    for label, r in configs.items():
-        cells = [f"{r['epoch_of_train_steps'][f]:.3f}" for f in feeds]
-        lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
+        feeds,
+        {
+            label: [f"{r['epoch_of_train_steps'][f]:.3f}" for f in feeds]
+            for label, r in configs.items()
+        },
+    )
     if result.get("note"):
         lines += ["", result["note"]]
     lines.append("")
     return "\n".join(lines)
+
+
+def _table(intro, columns, rows):
+    """A paragraph and a table of one row per configuration."""
+    lines = ["", intro, "", "| configuration | " + " | ".join(columns) + " |"]
+    lines.append("|---|" + "---:|" * len(columns))
+    for label, cells in rows.items():
+        lines.append(f"| `{label}` | " + " | ".join(map(str, cells)) + " |")
+    return lines
 
 
 def main(argv=None):
