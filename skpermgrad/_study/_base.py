@@ -4,6 +4,10 @@ import os
 import sys
 import time
 
+MODEL_FILE = "model.joblib"
+# the model file's SHA-256 beside it (as sha256sum writes it), which
+# ``skpermgrad predict`` checks before loading: a pickle runs code on load
+CHECKSUM_SUFFIX = ".sha256"
 REPORT_FILES = (
     "report.md",
     "metrics.json",
@@ -11,13 +15,9 @@ REPORT_FILES = (
     "importance.png",
     "gradcam.png",
     "trials.csv",
-    "model.joblib",
-    "model.joblib.sha256",
+    MODEL_FILE,
+    MODEL_FILE + CHECKSUM_SUFFIX,
 )
-MODEL_FILE = "model.joblib"
-# the model file's SHA-256 beside it (as sha256sum writes it), which
-# ``skpermgrad predict`` checks before loading: a pickle runs code on load
-CHECKSUM_SUFFIX = ".sha256"
 SETTINGS_FILE = "run.json"
 STUDY_DB = "study.db"  # one worker's study (SQLite)
 STUDY_JOURNAL = "study.journal"  # parallel workers' study (Optuna's JournalStorage)

@@ -154,6 +154,9 @@ def compare(task, y, models, X, seed):
         low, high = np.percentile(hybrid_draws - score(prediction, rows), [2.5, 97.5])
         better = (high < 0) if lower_is_better else (low > 0)
         worse = (low > 0) if lower_is_better else (high < 0)
+        verdict = "ahead" if better else "behind" if worse else "tie"
+        if len(y) < MIN_TEST_ROWS:
+            verdict = "too_few_rows"
         verdicts.append(
             {
                 "model": label,
@@ -163,13 +166,7 @@ def compare(task, y, models, X, seed):
                 "difference": float(hybrid_score - other),
                 "ci_low": float(low),
                 "ci_high": float(high),
-                "verdict": "too_few_rows"
-                if len(y) < MIN_TEST_ROWS
-                else "ahead"
-                if better
-                else "behind"
-                if worse
-                else "tie",
+                "verdict": verdict,
             }
         )
     return verdicts
