@@ -126,6 +126,11 @@ CONFIGS = {
     "b512": dict(batch_size=512),
     "e40": dict(epochs=40),
     "b256_e40": dict(batch_size=256, epochs=40),
+    # round 10 (issue 50): the larger batches with the learning rate scaled up
+    # (round 9's kept 1e-3 and lost accuracy on the regressions)
+    "b256_lr2": dict(batch_size=256, learning_rate=2e-3),
+    "b512_lr2": dict(batch_size=512, learning_rate=2e-3),
+    "b512_lr4": dict(batch_size=512, learning_rate=4e-3),
 }
 _IMAGER_KEYS = ("pixels_per_feature", "blur", "layout")
 QUICK_DATASETS = ("puma8NH",)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from ._study import (
     DEFAULT,
+    DEFAULT_PRUNER,
     MAX_BASE_FILTERS,
+    PRUNERS,
     StudyError,
     clock,
     parse_duration,
@@ -138,6 +140,13 @@ def _parser():
         help="bound on the whole run: tuning, refit, variants and explanation "
         f"(e.g. 90s, 10m, 1h; {clock(DEFAULT['time_limit'])} without --quick, "
         "none with it)",
+    )
+    run.add_argument(
+        "--pruner",
+        choices=PRUNERS,
+        help="what stops a trial after a fold: the median rule (the mean of its "
+        "fold scores so far below the complete trials' median on the same "
+        f"folds; {DEFAULT_PRUNER}), or none (every trial runs all its folds)",
     )
     run.add_argument(
         "--max-base-filters",

@@ -95,6 +95,10 @@ def test_run_regression_end_to_end_and_predict(puma_csv, tmp_path, capsys):
     )
     trials = pd.read_csv(out / "trials.csv")
     assert len(trials) == 2
+    # each fold's running mean (what the pruner judged); none was pruned: the
+    # median pruner judges only once two trials are complete
+    assert "intermediate_values_0" in trials.columns
+    assert metrics["n_trials_pruned"] == 0 and metrics["settings"]["pruner"] == "median"
     # trial 0 is the hybrid's defaults, and the report says how the best compares
     from skpermgrad import HybridRegressor
 
@@ -1101,6 +1105,29 @@ def test_resume_keeps_every_stored_setting(tmp_path):
     assert "changed_on_resume" not in settings
 
 
+def test_resume_keeps_or_changes_the_pruner_and_reads_an_older_run_as_unpruned(
+    tmp_path,
+):
+    from skpermgrad._study._base import resume_changes
+
+    out = _stored_run(tmp_path, [*STARTED, "--pruner", "none"])
+    assert _resolved(["--resume"], out)[0]["pruner"] == "none"
+    settings, _ = _resolved(["--resume", "--pruner", "median"], out)
+    assert settings["pruner"] == "median"
+    assert resume_changes(settings) == "--pruner none -> median"
+    # a run.json written before --pruner existed: its trials ran every fold
+    stored = json.loads((out / "run.json").read_text())
+    del stored["pruner"]
+    (out / "run.json").write_text(json.dumps(stored))
+    assert _resolved(["--resume"], out)[0]["pruner"] == "none"
+    assert (
+        _resolved([str(tmp_path / "data.csv"), "--target", "y"], tmp_path / "new")[0][
+            "pruner"
+        ]
+        == "median"
+    )
+
+
 def test_resume_applies_a_new_trial_count_and_time_limit_and_says_so(tmp_path):
     from skpermgrad._study._base import resume_changes
 
@@ -1254,3 +1281,78 @@ def test_the_bar_graph_of_two_features_passes_the_checks_before_tuning(tmp_path)
         X, "regression", epochs=1, seed=0, image="bar_graph", progress=None
     )
     check_before_tuning(pipeline, X, y, y, "regression", cv=2)  # no "gap >= 1"
+
+
+# ------------------------------------------------- trials stopped after a fold
+
+
+def _tune_ridge(study, alphas, trials, pruner):
+    """``tune`` on a ridge regression, trying ``alphas`` in this order."""
+    from optuna.distributions import FloatDistribution
+    from sklearn.linear_model import Ridge
+
+    from skpermgrad._study._progress import Monitor
+    from skpermgrad._study._tuning import tune
+
+    X = np.random.default_rng(0).normal(size=(90, 3))
+    y = X @ np.array([3.0, -2.0, 1.0])
+    space = {"alpha": FloatDistribution(1e-3, 1e6, log=True)}
+    for alpha in alphas:
+        study.enqueue_trial({"alpha": alpha})
+    tune(
+        Ridge(alpha=alphas[0]),
+        X,
+        y,
+        study,
+        trials=trials,
+        cv=3,
+        scoring="neg_root_mean_squared_error",
+        seed=0,
+        space=space,
+        monitor=Monitor(worker="test"),
+        pruner=pruner,
+    )
+
+
+@pytest.mark.parametrize("pruner", ["median", "none"])
+def test_a_hopeless_trial_is_pruned_after_its_first_fold(pruner):
+    import optuna
+
+    from skpermgrad._study._tuning import pruned_trials, tried_trials
+
+    study = optuna.create_study(direction="maximize")
+    _tune_ridge(study, [1e-3, 1e-2, 1e6], trials=3, pruner=pruner)
+    states = [t.state.name for t in study.trials]
+    if pruner == "none":
+        assert states == ["COMPLETE"] * 3
+        assert all(len(t.intermediate_values) == 3 for t in study.trials)
+        return
+    assert states == ["COMPLETE", "COMPLETE", "PRUNED"]
+    hopeless = study.trials[2]
+    assert list(hopeless.intermediate_values) == [0]  # one fold, then stopped
+    # a pruned trial counts towards --trials, and is told apart from the rest
+    assert len(tried_trials(study)) == 3 and pruned_trials(study) == [hopeless]
+    # the intermediate value is the mean of the folds so far: fold 0's score
+    assert hopeless.value == pytest.approx(hopeless.intermediate_values[0])
+
+
+def test_folds_report_their_running_mean_and_the_last_is_never_pruned():
+    import optuna
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import cross_val_score
+
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0)
+    )
+    # every score is negative: a threshold of 0 would prune at any fold, but
+    # a trial's last fold completes it; trial 0 is not counted as started
+    _tune_ridge(study, [1e-3], trials=1, pruner="none")
+    trial = study.trials[0]
+    X = np.random.default_rng(0).normal(size=(90, 3))
+    y = X @ np.array([3.0, -2.0, 1.0])
+    folds = cross_val_score(
+        Ridge(alpha=1e-3), X, y, cv=3, scoring="neg_root_mean_squared_error"
+    )
+    means = [folds[: i + 1].mean() for i in range(3)]
+    assert [trial.intermediate_values[i] for i in range(3)] == pytest.approx(means)
+    assert trial.value == pytest.approx(folds.mean())

@@ -287,6 +287,60 @@ def test_small_images_keep_every_conv_block_without_over_pooling(task):
     assert pools == ["conv_pool_0", "conv_pool_1"]
 
 
+@pytest.mark.parametrize(
+    "pixels, zoom, pooled, last_conv",
+    [
+        (20, 1, None, (10, 10)),  # at most 32 a side: convolved as drawn
+        (32, 1, None, (16, 16)),
+        (20, 3, (2, 2), (15, 15)),  # 60x60 -> 30x30 -> 15x15
+        (160, 1, (5, 5), (16, 16)),  # 160x160 -> 32x32 -> 16x16
+    ],
+)
+def test_a_large_image_is_pooled_to_at_most_32_pixels_a_side_before_the_convs(
+    pixels, zoom, pooled, last_conv
+):
+    from skpermgrad.models import IMAGE, IMAGE_POOL, build_hybrid_model
+
+    weights = np.eye(3, pixels * pixels, dtype="float32")
+    model = build_hybrid_model(
+        n_features=3, render_weights=weights, pixels=pixels, zoom=zoom
+    )
+    names = [layer.name for layer in model.layers]
+    # the image stays whole (Grad-CAM's maps are resized to it)
+    assert model.get_layer(IMAGE).output.shape[1:3] == (pixels * zoom,) * 2
+    if pooled is None:
+        assert IMAGE_POOL not in names
+    else:
+        assert model.get_layer(IMAGE_POOL).pool_size == pooled
+        assert names.index(IMAGE_POOL) == names.index(IMAGE) + 1
+    assert model.get_layer(LAST_CONV).output.shape[1:3] == last_conv
+
+
+def test_a_pooled_image_is_explained_at_its_full_size(task):
+    X, y = task
+    reg = HybridRegressor(TintoImager(pixels=40), **FAST).fit(X, y)
+    assert reg.model_.get_layer("image_pool").pool_size == (2, 2)
+    result = permgrad_importance(
+        reg, X, y, n_repeats=1, random_state=0, cnn_importance="gradcam"
+    )
+    assert result.heatmap.shape[-2:] == result.mean_image.shape[:2] == (40, 40)
+    assert np.all(np.isfinite(result.gradcam))
+
+
+def test_a_long_drawing_is_pooled_along_its_long_side_only():
+    from skpermgrad.models import IMAGE_POOL, build_hybrid_model
+    from skpermgrad.models._architecture import _image_pool
+
+    assert _image_pool(8, 160) == (1, 5)
+    assert _image_pool(33, 32) == (2, 1)
+    from skpermgrad import BIEImager
+
+    imager = BIEImager(zoom=5).fit(np.random.default_rng(0).uniform(size=(20, 8)))
+    model = build_hybrid_model(n_features=8, drawing=imager.get_drawing())
+    # 40x160 (8 features x 32 bits, zoomed 5x) -> 20x32
+    assert model.get_layer(IMAGE_POOL).output.shape[1:3] == (20, 32)
+
+
 def test_grid_search_over_imagers(task):
     X, y = task
     search = GridSearchCV(

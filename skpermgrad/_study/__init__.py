@@ -24,11 +24,13 @@ from ._settings import (
     parse_images,
     resolve_settings,
 )
-from ._tuning import optuna_storage, storage_url
+from ._tuning import DEFAULT_PRUNER, PRUNERS, optuna_storage, storage_url
 
 __all__ = [
     "DEFAULT",
+    "DEFAULT_PRUNER",
     "MAX_BASE_FILTERS",
+    "PRUNERS",
     "QUICK",
     "SETTINGS_FILE",
     "STUDY_DB",

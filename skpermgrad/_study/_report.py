@@ -9,13 +9,28 @@ import pandas as pd
 from ._base import resume_changes
 from ._models import MIN_TEST_ROWS
 from ._text import markdown, printable, safe_csv
-from ._tuning import completed_trials, defaults_trial
+from ._tuning import completed_trials, defaults_trial, pruned_trials
 
 _NAMES = {
     "hist_gradient_boosting": "HistGradientBoosting",
     "mlp_only": "its MLP-only variant",
     "cnn_only": "its CNN-only variant",
 }
+
+
+# the columns of trials.csv: Optuna's default and each fold's running mean
+TRIALS_CSV = (
+    "number",
+    "value",
+    "datetime_start",
+    "datetime_complete",
+    "duration",
+    "params",
+    "user_attrs",
+    "system_attrs",
+    "intermediate_values",
+    "state",
+)
 
 
 def importance_table(result) -> pd.DataFrame:
@@ -123,10 +138,13 @@ def _tuning_result(settings, study):
             "fitted on the training rows."
         ]
     best, defaults = study.best_trial, defaults_trial(study)
+    pruned = len(pruned_trials(study))
     lines = [
-        f"OptunaSearchCV, {len(trials)} complete trials, {settings['cv']}-fold CV "
-        f"on the training rows, scoring `{settings['scoring']}`; best CV score "
-        f"{best.value:.4g} (trial {best.number})."
+        f"OptunaSearchCV, {len(trials)} complete trials and {pruned} pruned "
+        f"(pruner {settings['pruner']}: stopped after a fold), "
+        f"{settings['cv']}-fold CV on the training rows, scoring "
+        f"`{settings['scoring']}`; best CV score {best.value:.4g} (trial "
+        f"{best.number})."
     ]
     images = settings.get("images", [])
     if len(images) > 1:
@@ -195,7 +213,9 @@ def write_report(
     """report.md, metrics.json, importances.csv and trials.csv in ``folder``."""
     folder = Path(folder)
     safe_csv(importances).to_csv(folder / "importances.csv", index=False)
-    safe_csv(study.trials_dataframe()).to_csv(folder / "trials.csv", index=False)
+    safe_csv(study.trials_dataframe(attrs=TRIALS_CSV)).to_csv(
+        folder / "trials.csv", index=False
+    )
     tuned = bool(completed_trials(study))
     best = dict(study.best_params) if tuned else {}
     defaults = defaults_trial(study)
@@ -209,6 +229,7 @@ def write_report(
         "defaults_trial": None if defaults is None else defaults.number,
         "defaults_cv_score": None if defaults is None else defaults.value,
         "n_trials_complete": len(completed_trials(study)),
+        "n_trials_pruned": len(pruned_trials(study)),
         "branch_weights": result.branch_weights,
         "branch_weights_defined": result.branch_weights_defined,
         "models": scores,

@@ -52,6 +52,7 @@ from ._tuning import (
     open_study,
     shared_by_machines,
     storage_url,
+    tried_trials,
     tune_run,
     wait_for_other_workers,
 )
@@ -137,8 +138,8 @@ def run_study(settings, stored, out, *, start=None):
             f"{printable(repr(settings['target']))}; "
             + (
                 f"study {settings['study_name']!r} in {storage} "
-                f"({len(completed_trials(study))} of {settings['trials']} trials "
-                "complete, the first the hybrid's defaults)"
+                f"({len(tried_trials(study))} of {settings['trials']} trials "
+                f"tried, the first the hybrid's defaults; pruner {settings['pruner']})"
                 if settings["trials"]
                 else "no tuning: the hybrid's defaults"
             )
@@ -188,8 +189,8 @@ def run_study(settings, stored, out, *, start=None):
         raise StudyError("no trial completed; see the errors above.")
     if ran and shared_by_machines(storage) and not finished_last(study, ran):
         print(
-            f"{len(completed_trials(study))} of {settings['trials']} trials "
-            "complete; the worker that finished the last one refits, explains "
+            f"{len(tried_trials(study))} of {settings['trials']} trials "
+            "tried; the worker that finished the last one refits, explains "
             "and writes the report",
             file=sys.stderr,
         )
@@ -294,7 +295,7 @@ def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran, wor
     none)."""
     idle = 0
     while True:
-        before = len(completed_trials(study))
+        before = len(tried_trials(study))
         tune_run(
             settings, storage, pipeline, X, y, study, monitor, ran=ran, last_words=words
         )
@@ -304,7 +305,7 @@ def _tune_until_done(settings, storage, pipeline, X, y, study, monitor, ran, wor
         wait_for_other_workers(study, monitor)
         if not shared_by_machines(storage):
             return
-        done = len(completed_trials(study))
+        done = len(tried_trials(study))
         idle = 0 if done > before else idle + 1
         if done >= settings["trials"] or monitor.expired() or idle == 3:
             return

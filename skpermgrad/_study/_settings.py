@@ -6,6 +6,7 @@ from pathlib import Path
 
 from .._validation import DEFAULT_CNN_IMPORTANCE, DEFAULT_FUSION
 from ._base import DEFAULT_IMAGES, SETTINGS_FILE, STUDY_SETTINGS, StudyError, clock
+from ._tuning import DEFAULT_PRUNER
 
 MAX_BASE_FILTERS = 32  # the top of the tuned base_filters range on a CPU
 # epochs None: the hybrid's own (100, with early stopping on 10% of the rows)
@@ -66,11 +67,12 @@ def parse_images(text) -> list[str]:
 
 
 # what a resumed run keeps from the stored one besides STUDY_SETTINGS: the
-# trial count and the time limit may be given anew (applied, and said in the
-# report); any other setting given anew must agree with the stored one
+# trial count, the time limit and the pruner may be given anew (applied, and
+# said in the report); any other setting given anew must agree with the stored
+# one
 RESUMED = ("trials", "time_limit", "n_repeats", "fusion", "cnn_importance")
-RESUMED += ("workers", "storage")
-CHANGEABLE_ON_RESUME = ("trials", "time_limit")
+RESUMED += ("workers", "storage", "pruner")
+CHANGEABLE_ON_RESUME = ("trials", "time_limit", "pruner")
 
 
 def resolve_settings(args, out):
@@ -102,6 +104,7 @@ def resolve_settings(args, out):
         "cnn_importance": args.cnn_importance,
         "workers": args.workers,
         "storage": args.storage,
+        "pruner": args.pruner,
     }
     if args.resume:
         settings = _resumed(stored, given, out)
@@ -119,6 +122,7 @@ def resolve_settings(args, out):
             "fusion": DEFAULT_FUSION,
             "cnn_importance": DEFAULT_CNN_IMPORTANCE,
             "workers": 1,
+            "pruner": DEFAULT_PRUNER,
             # None: the default study file inside --out, found wherever it is
             "storage": (stored or {}).get("storage"),
         }
@@ -175,7 +179,9 @@ def _stored_settings(out):
         ) from None
     if not isinstance(stored, dict):
         raise StudyError(f"{stored_path} is not a run; choose another --out.")
-    return {"images": DEFAULT_IMAGES, **stored}  # a run from before --images
+    # a run from before --images read the default image; one from before
+    # --pruner ran every trial's folds
+    return {"images": DEFAULT_IMAGES, "pruner": "none", **stored}
 
 
 def _resumed(stored, given, out):

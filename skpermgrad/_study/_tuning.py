@@ -20,6 +20,30 @@ OVER_BUDGET_ATTR = "skpermgrad_over_budget"
 # seconds between a running trial's heartbeats on a database server, and
 # without one before the trial counts as its dead worker's and is failed
 HEARTBEAT, GRACE = 10, 30
+# what stops a trial after a fold (--pruner), chosen by
+# benchmarks/bench_pruning.py: the running mean of its fold scores against the
+# other trials' on the same folds
+PRUNERS = ("median", "none")
+DEFAULT_PRUNER = "median"
+# complete trials before the median pruner judges one
+PRUNER_STARTUP_TRIALS = 2
+
+
+def make_pruner(name):
+    """The Optuna pruner ``name`` (of ``PRUNERS``) stands for.
+
+    ``"median"``: Optuna's ``MedianPruner``, which stops a trial after a fold
+    when the mean of its fold scores so far is below the median of the complete
+    trials' means over the same folds, once ``PRUNER_STARTUP_TRIALS`` trials
+    are complete; ``"none"``: every trial runs all its folds.
+    """
+    import optuna
+
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS)
+    raise ValueError(f"unknown pruner {name!r}: choose among {', '.join(PRUNERS)}")
 
 
 def storage_url(storage, out, workers=1) -> str:
@@ -135,6 +159,7 @@ class _WithinBudget:
 
     def __init__(self, sampler, trials):
         self.sampler, self.trials = sampler, trials
+        self.running = None  # (study, trial id) of the trial begun last
         self._decided = {}
 
     def __getattr__(self, name):  # the rest of the sampler's interface
@@ -142,6 +167,7 @@ class _WithinBudget:
 
     def before_trial(self, study, trial):
         study._storage.set_trial_system_attr(trial._trial_id, WORKER_ATTR, _worker())
+        self.running = (study, trial._trial_id)  # what _FoldScorer reports to
         self.sampler.before_trial(study, trial)
 
     def infer_relative_search_space(self, study, trial):
@@ -169,6 +195,7 @@ class _WithinBudget:
                 if t.number < trial.number
                 and (
                     t.state in (TrialState.COMPLETE, TrialState.WAITING)
+                    or (t.state == TrialState.PRUNED and not _over_budget(t))
                     or (t.state == TrialState.RUNNING and _alive(t))
                 )
             ]
@@ -178,6 +205,47 @@ class _WithinBudget:
             raise optuna.TrialPruned(
                 f"{self.trials} trials are complete or running: the budget is reached"
             )
+
+
+class _FoldScorer:
+    """The run's scorer, reporting each fold of a trial to the study's pruner.
+
+    After fold ``i`` (from 0) of the trial that ``sampler``
+    (:class:`_WithinBudget`) began last, the mean of its fold scores so far
+    is the trial's intermediate value at step ``i``: every trial
+    cross-validates on the same folds, so trials compare fold for fold. When
+    the study's pruner says so, the trial stops there (``optuna.TrialPruned``,
+    recorded as pruned, its folds' mean as its last value); the last fold is
+    never pruned, the trial is complete.
+    """
+
+    def __init__(self, scorer, sampler, folds):
+        self.scorer, self.sampler, self.folds = scorer, sampler, folds
+        self._trial, self._scores = None, []
+
+    def __call__(self, estimator, X, y, **kwargs):
+        import optuna
+
+        score = self.scorer(estimator, X, y, **kwargs)
+        if self.sampler.running != self._trial:
+            self._trial, self._scores = self.sampler.running, []
+        if self._trial is None:
+            return score
+        study, trial_id = self._trial
+        self._scores.append(float(score))
+        step, mean = len(self._scores) - 1, float(np.mean(self._scores))
+        study._storage.set_trial_intermediate_value(trial_id, step, mean)
+        if step < self.folds - 1 and study.pruner.prune(
+            study, study._storage.get_trial(trial_id)
+        ):
+            raise optuna.TrialPruned(
+                f"pruned after fold {step + 1}/{self.folds}: mean score {mean:.4g}"
+            )
+        return score
+
+
+def _over_budget(trial):
+    return bool(trial.user_attrs.get(OVER_BUDGET_ATTR))
 
 
 def _worker():
@@ -222,6 +290,23 @@ def completed_trials(study):
     from optuna.trial import TrialState
 
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def pruned_trials(study):
+    """The trials the pruner stopped after a fold (not those stopped before
+    they ran because the budget was reached)."""
+    from optuna.trial import TrialState
+
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
+        if not _over_budget(t)
+    ]
+
+
+def tried_trials(study):
+    """The trials that count towards ``--trials``: complete or pruned."""
+    return completed_trials(study) + pruned_trials(study)
 
 
 def defaults_of(pipeline, space):
@@ -272,8 +357,11 @@ def tune(
     ran=None,
     count_running=False,
     last_words=None,
+    pruner=DEFAULT_PRUNER,
 ):
-    """Run trials until ``trials`` are complete in the study (shared or not).
+    """Run trials until ``trials`` are tried in the study (shared or not):
+    complete, or stopped after a fold by ``pruner`` (of ``PRUNERS``: see
+    :class:`_FoldScorer`).
 
     ``space`` is the search space (:func:`study_space`). The study's first
     trial is the hybrid's defaults (enqueued once, whoever opens the study
@@ -291,6 +379,7 @@ def tune(
     import optuna
     from optuna.trial import TrialState
     from optuna_integration import OptunaSearchCV
+    from sklearn.metrics import check_scoring
     from tqdm.auto import tqdm
 
     def running():
@@ -299,12 +388,14 @@ def tune(
         return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
     fail_dead_trials(study)
-    missing = trials - len(completed_trials(study)) - running()
+    missing = trials - len(tried_trials(study)) - running()
     if missing <= 0:
         return
     enqueue_defaults(pipeline, study, space)
     if not isinstance(study.sampler, _WithinBudget):
         study.sampler = _WithinBudget(study.sampler, trials)
+    study.pruner = make_pruner(pruner)
+    scorer = _FoldScorer(check_scoring(pipeline, scoring), study.sampler, cv)
     runs = missing if n_trials is None else min(n_trials, missing)
     worker = f"{monitor.worker}: " if monitor.worker else ""
     bar = tqdm(
@@ -318,18 +409,26 @@ def tune(
     durations = []
 
     def label():
-        return f"trial {min(len(completed_trials(study)) + 1, trials)}/{trials}"
+        return f"trial {min(len(tried_trials(study)) + 1, trials)}/{trials}"
 
     def progress(study, trial):
         if ran is not None:
             ran.add(trial.number)
-        over_budget = trial.user_attrs.get(OVER_BUDGET_ATTR)
-        if (
-            stopping
-            or over_budget
-            or len(completed_trials(study)) + running() >= trials
-        ):
+        over_budget = _over_budget(trial)
+        if stopping or over_budget or len(tried_trials(study)) + running() >= trials:
             study.stop()
+        if trial.state == TrialState.PRUNED and not over_budget:
+            if bar.disable:
+                print(
+                    f"{worker}trial {len(tried_trials(study))}/{trials}: pruned "
+                    f"after fold {trial.last_step + 1}/{cv}, mean cv score "
+                    f"{trial.value:.4g} in {clock(trial.duration.total_seconds())}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            bar.update(1)
+            monitor.begin(label(), cv)
+            return
         if trial.state != TrialState.COMPLETE:
             return
         durations.append(trial.duration.total_seconds())
@@ -339,7 +438,7 @@ def tune(
         left = f", {clock(monitor.left())} left" if monitor.limited() else ""
         if bar.disable:
             print(
-                f"{worker}trial {len(completed_trials(study))}/{trials}: cv score "
+                f"{worker}trial {len(tried_trials(study))}/{trials}: cv score "
                 f"{trial.value:.4g} in {clock(durations[-1])}; best {best.value:.4g} "
                 f"(trial {best.number}{which}){left}",
                 file=sys.stderr,
@@ -350,8 +449,8 @@ def tune(
         if monitor.limited() and not monitor.room_for_trial(max(durations)):
             study.stop()
             print(
-                f"{worker}time limit: no new trial ({len(completed_trials(study))} of "
-                f"{trials} complete); the next would leave too little for the "
+                f"{worker}time limit: no new trial ({len(tried_trials(study))} of "
+                f"{trials} tried); the next would leave too little for the "
                 "refit, the variants and the explanation",
                 file=sys.stderr,
             )
@@ -364,7 +463,7 @@ def tune(
             space,
             cv=cv,
             n_trials=runs,
-            scoring=scoring,
+            scoring=scorer,
             study=study,
             refit=False,
             random_state=seed,
@@ -405,6 +504,7 @@ def tune_run(settings, storage, pipeline, X, y, study, monitor, **options):
         space=study_space(settings),
         monitor=monitor,
         count_running=shared_by_machines(storage),
+        pruner=settings["pruner"],
         **options,
     )
 
@@ -461,14 +561,13 @@ def _beat_once(study, trial):
 
 
 def finished_last(study, ran) -> bool:
-    """Whether the study's last trial to finish (complete, or failed) is one
-    of ``ran``: the worker that ran it refits and reports, the others stop."""
+    """Whether the study's last trial to finish (complete, pruned after a fold
+    or failed) is one of ``ran``: the worker that ran it refits and reports,
+    the others stop."""
     from optuna.trial import TrialState
 
-    done = study.get_trials(
-        deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)
-    )
-    done = [t for t in done if t.datetime_complete is not None]
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    done = [t for t in tried_trials(study) + failed if t.datetime_complete]
     if not done:
         return True
     last = max(done, key=lambda t: (t.datetime_complete, t.number))

@@ -19,6 +19,7 @@ from ._tuning import (
     ctrl_c,
     enqueue_defaults,
     study_space,
+    tried_trials,
 )
 
 
@@ -47,7 +48,7 @@ def tune_in_workers(settings, storage, pipeline, X, y, study, monitor, last_word
     wait for them; raises :class:`StudyError` when one fails and
     ``KeyboardInterrupt`` after a Ctrl-C (each worker records the trial it is
     running first; a second Ctrl-C stops at once, printing ``last_words()``)."""
-    missing = settings["trials"] - len(completed_trials(study))
+    missing = settings["trials"] - len(tried_trials(study))
     if missing <= 0:
         return
     enqueue_defaults(pipeline, study, study_space(settings))

@@ -5,6 +5,8 @@ Layer names are part of the public API: see :func:`build_hybrid_model`.
 
 from __future__ import annotations
 
+import math
+
 import keras
 import numpy as np
 from keras import layers
@@ -15,6 +17,7 @@ from ._layers import DrawnRender, PeriodicEmbedding, QuantileMap, TintoRender
 INPUT_TABULAR = "tabular"
 INPUT_IMAGE = "image_input"
 IMAGE = "image"
+IMAGE_POOL = "image_pool"
 MLP_OUTPUT = "mlp_output"
 LAST_CONV = "last_conv"
 CNN_OUTPUT = "cnn_output"
@@ -26,6 +29,9 @@ ENSEMBLE_ADAPTER = "ensemble_adapter"
 NORMALIZATIONS = ("batch", "layer", None)
 MLP_INPUTS = ("minmax", "quantile")
 NUMERIC_EMBEDDINGS = ("periodic", None)
+# an image side above this is average-pooled before the first convolution, so
+# that the CNN's cost follows the information rather than the pixels
+MAX_CONV_SIDE = 32
 
 
 def _normalization(kind, name):
@@ -71,6 +77,18 @@ def _initializer(name: str, seed: int | None):
     return keras.initializers.serialize(
         type(initializer).from_config({**config, "seed": seed})
     )
+
+
+def _image_pool(height: int, width: int) -> tuple[int, int]:
+    """The average pooling of an image before the convolutions, per axis.
+
+    Each axis over ``MAX_CONV_SIDE`` pixels is pooled by
+    ``ceil(side / MAX_CONV_SIDE)``, so the convolutions see at most
+    ``MAX_CONV_SIDE`` pixels an axis: a 60x60 SuperTML drawing is pooled 2x2
+    to 30x30, a 160x160 one 5x5 to 32x32; a 20x20 TINTO image is not
+    pooled, an 8x160 drawing only along its width.
+    """
+    return tuple(math.ceil(side / MAX_CONV_SIDE) for side in (height, width))
 
 
 def _pooled_sides(image_side: int, n_conv_layers: int) -> list[int]:
@@ -122,7 +140,11 @@ def build_hybrid_model(
     ``quantile_knots=(knots, targets)`` is given), periodic embeddings
     (:class:`PeriodicEmbedding`, ``numeric_embedding="periodic"``), then
     ``n_dense_layers`` x (Dense ``dense_units`` + Norm + Dropout). CNN
-    branch: the image drawn in the graph, then ``n_conv_layers`` x (Conv2D
+    branch: the image drawn in the graph, average-pooled where a side
+    exceeds ``MAX_CONV_SIDE`` (32) pixels (by ``ceil(side / 32)`` along that
+    axis: the convolutions' cost then follows the information, not the
+    pixels, and a 60x60 or 160x160 drawing trains about as fast as a 32x32
+    one), then ``n_conv_layers`` x (Conv2D
     3x3 "same" with ``base_filters * 2**i`` filters + Norm + MaxPool 2x2 +
     Dropout), Flatten; the pooling of a block is left out when the map is
     under 4 pixels a side, so that any image down to 2x2 takes any number of
@@ -168,7 +190,10 @@ def build_hybrid_model(
     - ``mlp_output``: output of the MLP branch (its last Dropout);
     - ``image_input``: input, the same scaled values, drawn into the image;
     - ``image``: the imager's image, rendered in the graph
-      (:class:`TintoRender` or :class:`DrawnRender`);
+      (:class:`TintoRender` or :class:`DrawnRender`), at its full size
+      (Grad-CAM's maps are resized to it);
+    - ``image_pool``: the image average-pooled to at most 32 pixels a side
+      (only for a larger image);
     - ``last_conv``: the last Conv2D layer of the CNN branch (Grad-CAM reads
       it);
     - ``cnn_output``: output of the CNN branch (Flatten);
@@ -210,12 +235,13 @@ def build_hybrid_model(
         render = TintoRender(
             render_weights, render_mode, pixels, zoom, channels, name=IMAGE
         )
-        side = pixels * zoom
+        image_shape = (pixels * zoom, pixels * zoom)
     else:
         render = DrawnRender(*drawing, name=IMAGE)
-        side = min(
-            render.compute_output_spec(keras.KerasTensor((None, n_features))).shape[1:3]
-        )
+        spec = render.compute_output_spec(keras.KerasTensor((None, n_features)))
+        image_shape = tuple(spec.shape[1:3])
+    pool = _image_pool(*image_shape)
+    side = min(math.ceil(s / p) for s, p in zip(image_shape, pool))
     sides = [side] + _pooled_sides(side, n_conv_layers)
     seeds = _seed_stream(seed)
 
@@ -247,6 +273,8 @@ def build_hybrid_model(
     if branches in ("both", "cnn"):
         values = keras.Input((n_features,), name=INPUT_IMAGE)
         x = render(values)
+        if pool != (1, 1):
+            x = layers.AveragePooling2D(pool, padding="same", name=IMAGE_POOL)(x)
         for i in range(n_conv_layers):
             last = i == n_conv_layers - 1
             x = layers.Conv2D(
