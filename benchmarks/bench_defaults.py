@@ -131,6 +131,11 @@ CONFIGS = {
     "b256_lr2": dict(batch_size=256, learning_rate=2e-3),
     "b512_lr2": dict(batch_size=512, learning_rate=2e-3),
     "b512_lr4": dict(batch_size=512, learning_rate=4e-3),
+    "b256_lr15": dict(batch_size=256, learning_rate=1.5e-3),
+    "b256_lr3": dict(batch_size=256, learning_rate=3e-3),
+    # round 11 (issue 50): a smaller ensemble head (each member costs about
+    # 0.035 s an epoch on puma8NH: bench_wrapper.md)
+    "k4": dict(ensemble_size=4),
 }
 _IMAGER_KEYS = ("pixels_per_feature", "blur", "layout")
 QUICK_DATASETS = ("puma8NH",)
