@@ -35,15 +35,27 @@ import numpy as np
 from _results import RESULTS, describe_machine, merge_dataset, parse_names
 
 STEPS = "steps_per_execution"
+THREADS = "tensorflow_threads"
 # name: the hybrid's parameters (everything else at the library's defaults);
 # STEPS_PER_EXECUTION, the train steps of one call of Keras's compiled train
-# function, is the library's constant, not a parameter: set apart here
+# function, is the library's constant, not a parameter: set apart here; and
+# TensorFlow's intra- and inter-op threads, set for the process (in a child
+# process of its own, through TF_NUM_INTRAOP_THREADS/TF_NUM_INTEROP_THREADS)
 CONFIGS = {
     "defaults": {},
     "one_step_a_call": {STEPS: 1},
     "e40": dict(epochs=40),
     "b512": dict(batch_size=512),
+    "one_thread": {THREADS: 1},
 }
+# name: (the imager's name for make_imager, or None: the default image; whether
+# the image is pooled to at most MAX_CONV_SIDE pixels a side, the library's rule)
+IMAGES = {
+    "igtd": (None, True),
+    "supertml": ("supertml", True),
+    "supertml_unpooled": ("supertml", False),
+}
+INFERENCE_ROWS = 10_000
 # the parts of a train step, each a network of its own at the same batch size
 PARTS = {
     "network": {},
@@ -209,9 +221,105 @@ def _steps_per_execution(params):
         _base.STEPS_PER_EXECUTION = saved
 
 
-def run_config(label, X_train, X_test, y_train, y_test, repeats):
+def run_config(label, X_train, X_test, y_train, y_test, repeats, quick=False):
+    if THREADS in CONFIGS[label]:
+        return _in_child(label, CONFIGS[label][THREADS], quick)
     with _steps_per_execution(CONFIGS[label]) as params:
         return _run_config(label, params, X_train, X_test, y_train, y_test, repeats)
+
+
+def _in_child(label, threads, quick):
+    """``label``'s profile, measured by this script in a process whose
+    TensorFlow runs on ``threads`` threads (it cannot change them once
+    started)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    env = {
+        **os.environ,
+        "TF_NUM_INTRAOP_THREADS": str(threads),
+        "TF_NUM_INTEROP_THREADS": str(threads),
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "child.json"
+        command = [sys.executable, __file__, "--child", label, "--out", str(out)]
+        command += ["--quick"] if quick else []
+        subprocess.run(command, env=env, check=True)
+        return json.loads(out.read_text())
+
+
+def image_epochs(X_train, y_train):
+    """Seconds an epoch of the default hybrid on each image of ``IMAGES``: the
+    difference between fits of 3 and of 1 epoch (no validation), halved, so
+    the tracing and set-up cancel out."""
+    from skpermgrad import HybridRegressor
+    from skpermgrad.imaging import make_imager
+    from skpermgrad.models import _architecture
+
+    seconds = {}
+    saved = _architecture.MAX_CONV_SIDE
+    for label, (name, pooled) in IMAGES.items():
+        _architecture.MAX_CONV_SIDE = saved if pooled else 10**9
+        try:
+            fits = []
+            for epochs in (1, 3):
+                imager = None if name is None else make_imager(name, X_train.shape[1])
+                model = HybridRegressor(
+                    imager=imager,
+                    epochs=epochs,
+                    validation_fraction=None,
+                    random_state=0,
+                )
+                start = time.perf_counter()
+                model.fit(X_train, y_train)
+                fits.append(time.perf_counter() - start)
+        finally:
+            _architecture.MAX_CONV_SIDE = saved
+        seconds[label] = (fits[1] - fits[0]) / 2
+        print(f"  image {label:18} {seconds[label]:.3f} s an epoch", flush=True)
+    return seconds
+
+
+def inference(X_train, X_test, y_train, y_test, rows):
+    """Seconds of ``predict`` and of ``permgrad_importance`` (its defaults,
+    and as published) on ``rows`` rows (the test rows repeated), with a
+    default hybrid trained briefly (the time does not depend on how well);
+    each the best of 3 after a first call (which traces)."""
+    from skpermgrad import HybridRegressor, permgrad_importance
+
+    model = HybridRegressor(epochs=3, random_state=0).fit(X_train, y_train)
+    repeat = -(-rows // len(y_test))
+    X, y = np.tile(X_test, (repeat, 1))[:rows], np.tile(y_test, repeat)[:rows]
+    calls = {
+        "predict": lambda: model.predict(X),
+        "permgrad_importance": lambda: permgrad_importance(
+            model, X, y, n_repeats=5, random_state=0
+        ),
+        "permgrad_importance_published": lambda: permgrad_importance(
+            model,
+            X,
+            y,
+            n_repeats=5,
+            random_state=0,
+            fusion="branch_weights",
+            cnn_importance="gradcam",
+            scale="minmax",
+        ),
+    }
+    seconds = {}
+    for label, call in calls.items():
+        call()
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
+        seconds[label] = min(times)
+        print(f"  {label:30} {seconds[label]:.2f} s on {rows} rows", flush=True)
+    return seconds
 
 
 def _run_config(label, params, X_train, X_test, y_train, y_test, repeats):
@@ -282,6 +390,36 @@ def markdown(result):
             for label, r in configs.items()
         },
     )
+    images = result["datasets"][DATASET].get("images")
+    if images:
+        lines += [
+            "",
+            "Seconds an epoch of the default hybrid on other images (fits of 3 and "
+            "of 1 epoch, no validation: their difference halved), SuperTML's "
+            "60x60 drawing pooled to 30x30 before the convolutions (the library's "
+            "rule: at most 32 pixels a side) and not pooled (as before):",
+            "",
+            "| image | s an epoch | of the default image's |",
+            "|---|---:|---:|",
+        ]
+        base = images.get("igtd")
+        for label, seconds in images.items():
+            ratio = f"{seconds / base:.1f}x" if base else "—"
+            lines.append(f"| `{label}` | {seconds:.3f} | {ratio} |")
+    timed = result["datasets"][DATASET].get("inference")
+    if timed:
+        lines += [
+            "",
+            f"Inference on {timed['rows']:,} rows (the test rows repeated) with a "
+            "default hybrid, best of 3 after a first call (seconds): "
+            + ", ".join(
+                f"`{label}` {seconds:.2f}"
+                for label, seconds in timed.items()
+                if label != "rows"
+            )
+            + " (`permgrad_importance` with `n_repeats=5`; published: "
+            '`fusion="branch_weights", cnn_importance="gradcam", scale="minmax"`).',
+        ]
     if result.get("note"):
         lines += ["", result["note"]]
     lines.append("")
@@ -297,29 +435,54 @@ def _table(intro, columns, rows):
     return lines
 
 
+PARTS_OF_RUN = ("configs", "images", "inference")
+
+
 def main(argv=None):
     import json
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="600 rows, defaults")
     parser.add_argument("--configs", help=f"comma-separated, from {list(CONFIGS)}")
+    parser.add_argument(
+        "--parts", help=f"comma-separated, from {list(PARTS_OF_RUN)} (all)"
+    )
+    parser.add_argument("--child", help=argparse.SUPPRESS)  # see _in_child
     parser.add_argument("--out", default=str(RESULTS / "bench_profile.json"))
     args = parser.parse_args(argv)
     configs = list(CONFIGS)
     if args.configs:
         configs = parse_names(parser, args.configs, CONFIGS, "config")
+    parts = list(PARTS_OF_RUN)
+    if args.parts:
+        parts = parse_names(parser, args.parts, dict.fromkeys(PARTS_OF_RUN), "part")
     max_rows, repeats = (600, 5) if args.quick else (None, 40)
+    rows = 1000 if args.quick else INFERENCE_ROWS
     if args.quick:
         configs = configs[:1]
     data = _data(max_rows)
+    if args.child:
+        params = {k: v for k, v in CONFIGS[args.child].items() if k != THREADS}
+        result = _run_config(args.child, params, *data, repeats)
+        Path(args.out).write_text(json.dumps(result))
+        return
     settings = {"split": "80/20", "max_rows": max_rows, "seed": 0}
     out = Path(args.out)
-    measured = {}
-    for label in configs:
-        measured[label] = run_config(label, *data, repeats)
-        merge_dataset(
-            out, "bench_profile", PACKAGES, settings, DATASET, {"configs": measured}
-        )
+    sections = {}  # merged one level down: earlier configurations are kept
+
+    def save(name, value):
+        sections[name] = value
+        merge_dataset(out, "bench_profile", PACKAGES, settings, DATASET, sections)
+
+    if "configs" in parts:
+        measured = {}
+        for label in configs:
+            measured[label] = run_config(label, *data, repeats, args.quick)
+            save("configs", measured)
+    if "images" in parts:
+        save("images", image_epochs(data[0], data[2]))
+    if "inference" in parts:
+        save("inference", {"rows": rows, **inference(*data, rows)})
     result = json.loads(out.read_text())
     out.with_suffix(".md").write_text(markdown(result))
     print(f"wrote {out.with_suffix('.md')}")

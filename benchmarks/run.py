@@ -39,6 +39,7 @@ BENCHMARKS = {
     "predictive": ("bench_predictive.py", ["--quick"]),
     "defaults": ("bench_defaults.py", ["--quick"]),
     "profile": ("bench_profile.py", ["--quick"]),
+    "pruning": ("bench_pruning.py", ["--quick"]),
     "faithfulness": ("bench_faithfulness.py", ["--quick"]),
     "run": ("bench_run.py", ["--quick"]),
     "scaling": ("bench_scaling.py", ["--quick"]),

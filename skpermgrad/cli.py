@@ -97,7 +97,8 @@ def _parser():
     run.add_argument(
         "--trials",
         type=int,
-        help=f"complete trials to reach, the first the hybrid's defaults "
+        help=f"trials to try (complete, or pruned after a fold), the first the "
+        "hybrid's defaults "
         f"({DEFAULT['trials']}; 0: no tuning, the defaults)",
     )
     run.add_argument(
@@ -110,7 +111,8 @@ def _parser():
         "--workers",
         type=int,
         help="tuning processes on this machine sharing the study, each with its "
-        "share of the cores (1)",
+        "share of the cores (one a core, at most 4 and at most --trials; 1 with "
+        "an SQLite study)",
     )
     run.add_argument("--study-name", help="Optuna study name (skpermgrad)")
     run.add_argument("--test-size", type=float, help="test fraction (0.2)")

@@ -449,3 +449,28 @@ def test_the_tuned_hybrid_tunes_as_the_run_does_from_the_defaults(bench_predicti
     assert first.pop("hybrid__imager") == bench_predictive.DEFAULT_LAYOUT
     assert first == {name: defaults[name.removeprefix("hybrid__")] for name in first}
     assert len(fitted.study_.trials) == 2
+
+
+def test_a_replayed_pruner_stops_a_hopeless_trial_and_counts_what_it_saves(
+    monkeypatch,
+):
+    monkeypatch.syspath_prepend(str(RUN.parent))
+    import bench_pruning
+
+    def record(number, folds, seconds=10.0):
+        return {"number": number, "folds": folds, "fit_seconds": seconds}
+
+    # trial 2 scores far below the two complete before it on its first fold
+    records = [
+        record(0, [-1.0, -1.1, -1.0]),
+        record(1, [-0.9, -1.0, -0.9]),
+        record(2, [-5.0, -5.0, -5.0], seconds=40.0),
+        record(3, [-0.8, -0.8, -0.8]),
+    ]
+    replayed = bench_pruning.replay(records, "median")
+    assert replayed["pruned_trials"] == [2]
+    assert replayed["fold_fits_saved"] == pytest.approx(2 / 12)
+    # its two unrun folds were 80 of the 210 seconds of every fold's fit
+    assert replayed["seconds_saved"] == pytest.approx(80 / 210)
+    assert replayed["best_trial"] == 3
+    assert bench_pruning.replay(records, "median_startup4")["pruned"] == 0

@@ -43,7 +43,7 @@ import json  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-FAST = ["--trials", "2", "--epochs", "2", "--cv", "2"]
+FAST = ["--trials", "2", "--epochs", "2", "--cv", "2", "--workers", "1"]
 REPORT = (
     "report.md",
     "metrics.json",
@@ -1126,6 +1126,34 @@ def test_resume_keeps_or_changes_the_pruner_and_reads_an_older_run_as_unpruned(
         ]
         == "median"
     )
+
+
+def test_workers_default_to_one_a_core_but_never_on_sqlite(tmp_path, monkeypatch):
+    from skpermgrad._study import _workers
+
+    monkeypatch.setattr(_workers, "cores", lambda: 16)
+    data = tmp_path / "data.csv"
+    data.write_text("a,b,y\n1,2,3\n")
+
+    def workers(*argv, out="out"):
+        return _resolved([str(data), "--target", "y", *argv], tmp_path / out)[0][
+            "workers"
+        ]
+
+    assert workers() == 4  # at most MAX_DEFAULT_WORKERS
+    assert workers("--trials", "3") == 3  # at most one a trial
+    assert workers("--trials", "0") == workers("--quick") == 1
+    assert workers("--storage", "sqlite:///study.db") == 1
+    assert workers("--storage", "postgresql://host/db") == 4
+    assert workers("--workers", "2") == 2
+    # an earlier run's SQLite study in --out, continued by the same command
+    old, _ = _resolved([str(data), "--target", "y", "--workers", "1"], tmp_path / "old")
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "run.json").write_text(json.dumps(old))
+    (tmp_path / "old" / "study.db").touch()
+    assert workers(out="old") == 1
+    monkeypatch.setattr(_workers, "cores", lambda: 2)
+    assert workers() == 2
 
 
 def test_resume_applies_a_new_trial_count_and_time_limit_and_says_so(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 from .._validation import DEFAULT_CNN_IMPORTANCE, DEFAULT_FUSION
 from ._base import DEFAULT_IMAGES, SETTINGS_FILE, STUDY_SETTINGS, StudyError, clock
 from ._tuning import DEFAULT_PRUNER
+from ._workers import default_workers
 
 MAX_BASE_FILTERS = 32  # the top of the tuned base_filters range on a CPU
 # epochs None: the hybrid's own (100, with early stopping on 10% of the rows)
@@ -121,7 +122,7 @@ def resolve_settings(args, out):
             "n_repeats": budget["n_repeats"],
             "fusion": DEFAULT_FUSION,
             "cnn_importance": DEFAULT_CNN_IMPORTANCE,
-            "workers": 1,
+            "workers": None,  # default_workers, once the trials are known
             "pruner": DEFAULT_PRUNER,
             # None: the default study file inside --out, found wherever it is
             "storage": (stored or {}).get("storage"),
@@ -130,6 +131,10 @@ def resolve_settings(args, out):
             key: defaults.get(key) if value is None else value
             for key, value in given.items()
         }
+    if settings["workers"] is None:
+        settings["workers"] = default_workers(
+            settings["trials"], settings["storage"], out
+        )
     if settings["data"] is None and settings["target"] is None:
         settings["target"] = "values"
     if settings["target"] is None:

@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import sys
 
-from ._base import StudyError, quiet_tensorflow
+from ._base import STUDY_DB, StudyError, quiet_tensorflow
 from ._tuning import (
     completed_trials,
     ctrl_c,
@@ -28,6 +28,28 @@ def cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0))
     return os.cpu_count() or 1
+
+
+# the most tuning processes a run starts when --workers is not given
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers(trials, storage, out) -> int:
+    """``--workers`` when not given: one tuning process a core, at most
+    ``MAX_DEFAULT_WORKERS`` and at most ``trials``; one where there is no
+    tuning, or where the study is SQLite (given as ``--storage``, or the
+    ``study.db`` of an earlier run in ``out``), which parallel workers must
+    not share.
+
+    One process a core because the hybrid's train steps are hundreds of small
+    operations that a second thread does not speed up: two workers of one
+    thread each tune 1.89 times as fast as one process on both cores
+    (``benchmarks/results/bench_scaling.md``).
+    """
+    sqlite = storage.startswith("sqlite") if storage else (out / STUDY_DB).exists()
+    if not trials or sqlite:
+        return 1
+    return max(1, min(cores(), trials, MAX_DEFAULT_WORKERS))
 
 
 def threads_per_worker(workers) -> int:
