@@ -69,6 +69,9 @@ def main(argv=None):
         "wall_over_limit": round(seconds / limit, 3),
         "trials_asked": args.trials,
         "trials_complete": metrics["n_trials_complete"],
+        "trials_pruned": metrics.get("n_trials_pruned", 0),
+        "workers": metrics["settings"]["workers"],
+        "pruner": metrics["settings"].get("pruner", "none"),
         "defaults_cv_score": defaults,
         "best_cv_score": best,
         "best_trial": metrics["best_trial"],
@@ -92,12 +95,14 @@ def markdown(r):
     return f"""# `skpermgrad run` within a time limit
 
 {r["data"]} ({r["rows"]} rows, {r["columns"]} feature columns), `--time-limit`
-{r["time_limit_seconds"]:.0f} s, `--trials {r["trials_asked"]}`.
+{r["time_limit_seconds"]:.0f} s, `--trials {r["trials_asked"]}`; {r["workers"]} tuning
+worker(s), pruner `{r["pruner"]}`.
 
 | measure | result |
 |---|---:|
 | wall time of the command | {wall} |
 | trials complete | {r["trials_complete"]} |
+| trials pruned after a fold | {r["trials_pruned"]} |
 | CV score of the defaults (trial 0) | {r["defaults_cv_score"]:.4g} |
 | best CV score (trial {r["best_trial"]}) | {r["best_cv_score"]:.4g} |
 | tuned at least as good as the defaults in CV | {r["tuned_at_least_defaults"]} |
