@@ -78,6 +78,8 @@ def main(argv=None):
         "tuned_at_least_defaults": None if best is None else best >= defaults,
         "verdicts": metrics["verdicts"],
         "summary": summary,
+        # what the run said while tuning (its trials, the time limit's stop)
+        "log": [line for line in done.stderr.splitlines() if "trial" in line][-40:],
         "note": args.note,
     }
     write_result(args.out, "bench_run", ("keras", "tensorflow", "optuna"), **result)

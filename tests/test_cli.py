@@ -225,7 +225,7 @@ def test_interrupted_study_resumes_without_losing_trials(
 
     out = tmp_path / "run"
     argv = ["run", str(puma_csv), "--target", "values", "--trials", "3"]
-    argv += ["--epochs", "2", "--cv", "2", "--out", str(out)]
+    argv += ["--epochs", "2", "--cv", "2", "--workers", "1", "--out", str(out)]
 
     def interrupt(self, seconds, cv):  # Ctrl-C right after the first trial
         raise KeyboardInterrupt
@@ -532,6 +532,9 @@ def test_the_monitor_gives_each_step_its_share_of_the_time_left(monkeypatch):
     monitor.trial_done(30, cv=2)  # one fit on all rows: ~30 s
     after = sum(_progress.STEP_COST[s] for s in _progress.AFTER_TUNING)
     assert monitor.deadline == pytest.approx(200 - 30 * after)  # the reserve
+    monitor.trial_done(20, cv=2)  # a cheaper best trial: only it is refitted
+    assert monitor.deadline == pytest.approx(200 - 20 * after)
+    monitor.trial_done(30, cv=2)
     assert monitor.expired() and not monitor.room_for_trial(1)
     monitor.start_step("refit")  # its cost's share of the 70 s left
     assert monitor.deadline == pytest.approx(130 + 70 / after)

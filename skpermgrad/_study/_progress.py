@@ -76,12 +76,12 @@ class Monitor:
         self.deadline = time.perf_counter() + share * max(self.left(), 0.0)
 
     def trial_done(self, seconds, cv):
-        """A trial of ``cv`` fits on ``(cv - 1) / cv`` of the rows took
-        ``seconds``: one fit on all of them takes about ``seconds / (cv - 1)``."""
-        estimate = seconds / (cv - 1)
-        self.fit_seconds = (
-            estimate if self.fit_seconds is None else max(self.fit_seconds, estimate)
-        )
+        """The best trial so far, of ``cv`` fits on ``(cv - 1) / cv`` of the
+        rows, took ``seconds``: one fit of it on all of them, what the refit and
+        the variants will cost, takes about ``seconds / (cv - 1)``. (Not the
+        slowest trial's: a search space's trials differ in cost by 5x and more,
+        and only the best one is fitted after tuning.)"""
+        self.fit_seconds = seconds / (cv - 1)
         self.start_tuning()
 
     def room_for_trial(self, seconds) -> bool:

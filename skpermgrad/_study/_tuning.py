@@ -2,6 +2,7 @@
 
 import os
 import signal
+import statistics
 import sys
 import time
 import warnings
@@ -417,36 +418,37 @@ def tune(
         over_budget = _over_budget(trial)
         if stopping or over_budget or len(tried_trials(study)) + running() >= trials:
             study.stop()
-        if trial.state == TrialState.PRUNED and not over_budget:
-            if bar.disable:
-                print(
-                    f"{worker}trial {len(tried_trials(study))}/{trials}: pruned "
-                    f"after fold {trial.last_step + 1}/{cv}, mean cv score "
-                    f"{trial.value:.4g} in {clock(trial.duration.total_seconds())}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            bar.update(1)
-            monitor.begin(label(), cv)
-            return
-        if trial.state != TrialState.COMPLETE:
+        pruned = trial.state == TrialState.PRUNED and not over_budget
+        if not pruned and trial.state != TrialState.COMPLETE:
             return
         durations.append(trial.duration.total_seconds())
-        monitor.trial_done(durations[-1], cv)
-        best = study.best_trial
-        which = " (the defaults)" if best.user_attrs.get(DEFAULTS_ATTR) else ""
         left = f", {clock(monitor.left())} left" if monitor.limited() else ""
+        if pruned:
+            line = (
+                f"pruned after fold {trial.last_step + 1}/{cv}, mean cv score "
+                f"{trial.value:.4g} in {clock(durations[-1])}{left}"
+            )
+        else:
+            best = study.best_trial
+            monitor.trial_done(best.duration.total_seconds(), cv)
+            which = " (the defaults)" if best.user_attrs.get(DEFAULTS_ATTR) else ""
+            line = (
+                f"cv score {trial.value:.4g} in {clock(durations[-1])}; best "
+                f"{best.value:.4g} (trial {best.number}{which}){left}"
+            )
+            bar.set_postfix_str(f"best {best.value:.4g}{which}{left}")
         if bar.disable:
             print(
-                f"{worker}trial {len(tried_trials(study))}/{trials}: cv score "
-                f"{trial.value:.4g} in {clock(durations[-1])}; best {best.value:.4g} "
-                f"(trial {best.number}{which}){left}",
+                f"{worker}trial {len(tried_trials(study))}/{trials}: {line}",
                 file=sys.stderr,
                 flush=True,
             )
         bar.update(1)
-        bar.set_postfix_str(f"best {best.value:.4g}{which}{left}")
-        if monitor.limited() and not monitor.room_for_trial(max(durations)):
+        # the next trial is expected to take what a typical one has (the
+        # search space's trials differ in cost by 5x and more; the fits of a
+        # trial that runs past the deadline stop there)
+        typical = statistics.median(durations)
+        if monitor.limited() and not monitor.room_for_trial(typical):
             study.stop()
             print(
                 f"{worker}time limit: no new trial ({len(tried_trials(study))} of "
