@@ -1392,3 +1392,19 @@ def test_folds_report_their_running_mean_and_the_last_is_never_pruned():
     means = [folds[: i + 1].mean() for i in range(3)]
     assert [trial.intermediate_values[i] for i in range(3)] == pytest.approx(means)
     assert trial.value == pytest.approx(folds.mean())
+
+
+def test_every_finished_trial_plans_the_time_with_the_study_s_best_trial(monkeypatch):
+    import optuna
+
+    from skpermgrad._study._progress import Monitor
+
+    seconds = []
+    monkeypatch.setattr(Monitor, "trial_done", lambda self, s, cv: seconds.append(s))
+    study = optuna.create_study(direction="maximize")
+    _tune_ridge(study, [1e-2, 1e-3, 1e6], trials=3, pruner="median")
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    # a pruned trial too (a worker's only trials may all be pruned), each time
+    # with the best complete trial's duration: only it is fitted after tuning
+    assert len(seconds) == 3
+    assert seconds[-1] == study.best_trial.duration.total_seconds()

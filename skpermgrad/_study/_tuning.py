@@ -425,6 +425,8 @@ def tune(
             return
         durations.append(trial.duration.total_seconds())
         left = f", {clock(monitor.left())} left" if monitor.limited() else ""
+        if completed_trials(study):  # another worker's, perhaps
+            monitor.trial_done(study.best_trial.duration.total_seconds(), cv)
         if pruned:
             line = (
                 f"pruned after fold {trial.last_step + 1}/{cv}, mean cv score "
@@ -432,7 +434,6 @@ def tune(
             )
         else:
             best = study.best_trial
-            monitor.trial_done(best.duration.total_seconds(), cv)
             which = " (the defaults)" if best.user_attrs.get(DEFAULTS_ATTR) else ""
             line = (
                 f"cv score {trial.value:.4g} in {clock(durations[-1])}; best "
