@@ -115,7 +115,8 @@ def test_workers_on_postgresql_share_a_study_and_survive_a_kill(postgres_url, tm
     _table(path)
     run = [sys.executable, "-m", "skpermgrad", "run", str(path), "--target", "y"]
     run += ["--storage", postgres_url, "--study-name", "kill", "--trials", "5"]
-    run += ["--epochs", "3", "--cv", "2"]
+    # one process each, every trial complete: what a kill does to a trial
+    run += ["--epochs", "3", "--cv", "2", "--workers", "1", "--pruner", "none"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
 
     def start(name):
