@@ -71,11 +71,11 @@ def record_trials(name, trials, max_rows, seed):
     from skpermgrad._study._models import make_pipeline
     from skpermgrad._study._progress import Monitor
     from skpermgrad._study._settings import DEFAULT
-    from skpermgrad._study._tuning import study_space, tune
+    from skpermgrad._study._tuning import study_space, tune, tuning_scoring
 
     X, y, task = _load(DATA_DIR, name, max_rows, seed)
     X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
-    scoring = "neg_root_mean_squared_error" if task == "regression" else "neg_log_loss"
+    scoring = tuning_scoring(task)
     monitor = Monitor(worker=name)  # plain lines, no bars
     pipeline = make_pipeline(X, task, epochs=None, seed=seed, progress=[])
     study = optuna.create_study(

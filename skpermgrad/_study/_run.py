@@ -54,6 +54,7 @@ from ._tuning import (
     storage_url,
     tried_trials,
     tune_run,
+    tuning_scoring,
     wait_for_other_workers,
 )
 from ._workers import tune_in_workers
@@ -89,9 +90,7 @@ def run_study(settings, stored, out, *, start=None):
     X, y, task = split_target(frame, settings["target"], settings["task"])
     settings["task"] = task
     settings["fingerprint"] = fingerprint(frame)
-    settings["scoring"] = (
-        "neg_root_mean_squared_error" if task == "regression" else "neg_log_loss"
-    )
+    settings["scoring"] = tuning_scoring(task)
     if stored is not None:
         clash = settings_conflicts(stored, settings)
         if clash:

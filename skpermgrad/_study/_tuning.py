@@ -49,6 +49,20 @@ def make_pruner(name):
     raise ValueError(f"unknown pruner {name!r}: choose among {', '.join(PRUNERS)}")
 
 
+def tuning_scoring(task) -> str:
+    """What the study's CV maximises: the RMSE (negated) or the log loss
+    (negated)."""
+    return "neg_root_mean_squared_error" if task == "regression" else "neg_log_loss"
+
+
+def sqlite_study(storage, out) -> bool:
+    """Whether the study is SQLite: an SQLite ``--storage`` URL, or (none
+    given) the ``study.db`` an earlier run left in ``out``."""
+    if storage is None:
+        return (Path(out) / STUDY_DB).exists()
+    return storage.startswith("sqlite")
+
+
 def storage_url(storage, out, workers=1) -> str:
     """The study's storage: ``storage`` as given, or (``None``) a file in
     ``out`` wherever the folder now is, so a copied or moved folder resumes its
@@ -63,7 +77,7 @@ def storage_url(storage, out, workers=1) -> str:
     out = Path(out)
     if storage is None:
         journal, sqlite = out / STUDY_JOURNAL, out / STUDY_DB
-        if workers > 1 and sqlite.exists():
+        if workers > 1 and sqlite_study(storage, out):
             raise StudyError(
                 f"the study in {out} is in SQLite ({STUDY_DB}), which parallel "
                 "workers must not share: continue it with --workers 1, or start "
@@ -72,7 +86,7 @@ def storage_url(storage, out, workers=1) -> str:
         if workers > 1 or journal.exists():
             return str(journal.resolve())
         return f"sqlite:///{sqlite.resolve()}"
-    if workers > 1 and storage.startswith("sqlite"):
+    if workers > 1 and sqlite_study(storage, out):
         raise StudyError(
             f"--workers {workers} cannot share the SQLite study {storage} (Optuna "
             "advises against SQLite for parallel workers): leave --storage out "
@@ -425,15 +439,16 @@ def tune(
             return
         durations.append(trial.duration.total_seconds())
         left = f", {clock(monitor.left())} left" if monitor.limited() else ""
-        if completed_trials(study):  # another worker's, perhaps
-            monitor.trial_done(study.best_trial.duration.total_seconds(), cv)
+        # the best trial, perhaps another worker's (None: none complete yet)
+        best = study.best_trial if completed_trials(study) else None
+        if best is not None:
+            monitor.trial_done(best.duration.total_seconds(), cv)
         if pruned:
             line = (
                 f"pruned after fold {trial.last_step + 1}/{cv}, mean cv score "
                 f"{trial.value:.4g} in {clock(durations[-1])}{left}"
             )
         else:
-            best = study.best_trial
             which = " (the defaults)" if best.user_attrs.get(DEFAULTS_ATTR) else ""
             line = (
                 f"cv score {trial.value:.4g} in {clock(durations[-1])}; best "

@@ -13,11 +13,12 @@ import multiprocessing
 import os
 import sys
 
-from ._base import STUDY_DB, StudyError, quiet_tensorflow
+from ._base import StudyError, quiet_tensorflow
 from ._tuning import (
     completed_trials,
     ctrl_c,
     enqueue_defaults,
+    sqlite_study,
     study_space,
     tried_trials,
 )
@@ -46,8 +47,7 @@ def default_workers(trials, storage, out) -> int:
     thread each tune 1.89 times as fast as one process on both cores
     (``benchmarks/results/bench_scaling.md``).
     """
-    sqlite = storage.startswith("sqlite") if storage else (out / STUDY_DB).exists()
-    if not trials or sqlite:
+    if not trials or sqlite_study(storage, out):
         return 1
     return max(1, min(cores(), trials, MAX_DEFAULT_WORKERS))
 
