@@ -207,12 +207,12 @@ def test_does_not_modify_input(reg9):
 
 
 def test_many_rows_are_rendered_in_chunks(monkeypatch, rng):
-    import skpermgrad.imaging._layout as layout_module
+    import skpermgrad.imaging._base as base_module
 
     X = rng.uniform(size=(101, 5))
     imager = TintoImager(pixels=5, blur=True, random_state=0).fit(X)
     whole = imager.transform(X)
-    monkeypatch.setattr(layout_module, "_CHUNK_ROWS", 7)
+    monkeypatch.setattr(base_module, "_CHUNK_ROWS", 7)
     np.testing.assert_array_equal(imager.transform(X), whole)
 
 

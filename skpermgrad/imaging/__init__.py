@@ -10,12 +10,13 @@ from ._distance_matrix import DistanceMatrixImager
 from ._drawing import draw
 from ._fotomics import FotomicsImager
 from ._igtd import IGTDImager
-from ._names import get_imager_names, make_imager
+from ._names import DEFAULT_IMAGER, get_imager_names, make_imager, resolve_imager
 from ._refined import RefinedImager
 from ._supertml import SuperTMLImager
 from ._tinto import TintoImager
 
 __all__ = [
+    "DEFAULT_IMAGER",
     "BIEImager",
     "BarGraphImager",
     "ClustersImager",
@@ -31,4 +32,5 @@ __all__ = [
     "draw",
     "get_imager_names",
     "make_imager",
+    "resolve_imager",
 ]

@@ -10,11 +10,11 @@ from ._drawn import (
     _SHARED_ATTRIBUTES,
     _SHARED_DIFFERENCES,
     SHARMA_REFERENCES,
-    _BaseDrawnImager,
+    _DrawnImager,
 )
 
 
-class BarGraphImager(_BaseDrawnImager):
+class BarGraphImager(_DrawnImager):
     __doc__ = """Turn each row into a bar graph: one bar per feature.
 
     ``fit`` learns each feature's min/max from the training rows. ``transform``
@@ -70,8 +70,17 @@ class BarGraphImager(_BaseDrawnImager):
 
     differentiable = False  # whether a gradient reaches the values
     _kind = "bar_graph"
+    _method = "bar_graph"
+
+    @classmethod
+    def _for_table(cls, n_features, random_state):
+        # its default gap of 0 leaves a table of two features no room for a
+        # bar between the paddings (a 2x2 image): a gap of 1 gives them one
+        _, _, height, _ = bar_geometry(n_features, 1, 0)
+        return cls() if height >= 1 else cls(gap=1)
+
     _parameter_constraints: dict = {
-        **_BaseDrawnImager._parameter_constraints,
+        **_DrawnImager._parameter_constraints,
         "pixel_width": [Interval(Integral, 1, None, closed="left")],
         "gap": [Interval(Integral, 0, None, closed="left")],
     }

@@ -1,21 +1,21 @@
-"""What every imager shares: the scaling, the image's pixels and their labels.
+"""What every imager shares: the scaling, the image's drawing, its pixels and
+their labels.
 
 An imager learns two things in ``fit``: how to scale each feature into [0, 1]
 (min-max by default) and what the image of the scaled row looks like.
-``_ScaledImager`` holds the first and everything an image's consumer reads
-(``image_shape_``, ``feature_positions_``, ``feature_masks_``, pixel names);
-``_BaseImager`` the layouts that give each feature one pixel of a square
-grid, whose subclasses say only where, in ``_fit_layout``. The drawn images
-(``_drawn.py``) are the other kind.
+``_RootImager`` holds the first and everything an image's consumer reads
+(``get_drawing``, ``image_shape_``, ``feature_positions_``, ``feature_masks_``,
+pixel names). Its two kinds: the layouts (``_layout._LayoutImager``), each
+feature one pixel of a square grid, and the drawn images
+(``_drawn._DrawnImager``), a function of the whole row.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from numbers import Integral
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -30,13 +30,24 @@ from sklearn.utils.validation import (
 
 from .._persistence import _VersionedPickleMixin
 from .._validation import check_numeric_frame
-from ._layout import _render_images
+from ._drawing import draw
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+# Rows drawn per block: bounds the scratch space of ``transform_images``.
+_CHUNK_ROWS = 1024
 
-class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
+# Every public imager by its method's name (``make_imager``'s, the hybrids'
+# ``imager="<name>"``, the run's ``--images``), registered as its class is
+# defined: a class declares its name (``_method``) and nothing else lists it.
+_METHODS: dict[str, type] = {}
+# the same names, one set that the parameter constraints hold (filled as the
+# classes are defined, so a constraint built before the last one sees it)
+_METHOD_NAMES: set[str] = set()
+
+
+class _RootImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     """Base of every imager: validate, scale each feature into [0, 1], image.
 
     Subclasses implement ``_fit_image(values)`` (set ``image_shape_``,
@@ -50,6 +61,8 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "zoom": [Interval(Integral, 1, None, closed="left")],
     }
+    # the method's public name (a key of ``_METHODS``); None for a base
+    _method: str | None = None
     # whether the image is a differentiable function of the scaled values
     # (integrated gradients reach the values through it); a drawing of steps
     # (bar lengths) is not
@@ -151,6 +164,53 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         """
         return self._scale(self._checked(X)).astype(np.float32)
 
+    def get_drawing(self) -> tuple[str, dict[str, Any]]:
+        """The image, as data: its drawing's name and parameters (zoom included).
+
+        ``skpermgrad.imaging.draw(kind, values, **params)`` draws what
+        :meth:`transform_images` returns from :meth:`transform_values`'
+        output; the hybrid networks draw it inside the Keras graph with
+        ``xp=keras.ops``. A layout's drawing is ``"footprints"`` (its
+        :meth:`~skpermgrad.TintoImager.get_render_weights`).
+
+        Returns
+        -------
+        kind : str
+            The drawing's name.
+        params : dict
+            Its keyword arguments.
+        """
+        check_is_fitted(self)
+        kind, params = self._drawing()
+        return kind, {"zoom": self.zoom, **params}
+
+    def _drawing(self):  # pragma: no cover - abstract
+        """The drawing's name and its own parameters (zoom aside)."""
+        raise NotImplementedError
+
+    def transform_images(self, X: ArrayLike) -> np.ndarray:
+        """Draw rows as images of shape ``(n_samples, height, width, channels)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric data; values outside the training range are clipped to it.
+
+        Returns
+        -------
+        images : ndarray of shape (n_samples, height, width, channels), float32
+            Pixel values in [0, 1], drawn in float32 from the values
+            :meth:`transform_values` returns: what the hybrids draw from them
+            inside their graph.
+        """
+        values = self.transform_values(X)
+        kind, params = self.get_drawing()
+        images = np.empty((len(values), *self.image_shape_), dtype=np.float32)
+        for start in range(0, len(values), _CHUNK_ROWS):  # bounded scratch space
+            rows = slice(start, start + _CHUNK_ROWS)
+            images[rows] = draw(kind, values[rows], **params)
+        return images
+
     def transform(self, X: ArrayLike) -> np.ndarray:
         """Render rows as flat images of shape ``(n_samples, height*width*channels)``.
 
@@ -217,141 +277,25 @@ class _ScaledImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
             }
         )
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("_method") is not None:
+            _METHODS[cls._method] = cls
+            _METHOD_NAMES.add(cls._method)
+
+    @classmethod
+    def _for_table(cls, n_features, random_state):
+        """The method's imager for a table of ``n_features`` columns, seeded
+        by ``random_state`` where it draws random numbers: its defaults,
+        unless a default does not fit every table (a subclass says)."""
+        if "random_state" in cls._get_param_names():
+            return cls(random_state=random_state)
+        return cls()
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float32"]
         return tags
-
-
-class _BaseImager(_ScaledImager):
-    """Base of the layouts: each feature one pixel of a square grid.
-
-    Subclasses implement ``_fit_layout(values)``, which returns each feature's
-    ``(row, col)`` on the grid and the grid's side from the scaled training
-    values, and may override ``get_render_weights`` (footprints other than one
-    pixel).
-    """
-
-    _parameter_constraints: dict = {
-        **_ScaledImager._parameter_constraints,
-        "channels": [Interval(Integral, 1, None, closed="left")],
-    }
-
-    def _fit_image(self, values):
-        grid, side = self._fit_layout(values)
-        grid = np.asarray(grid, dtype=np.intp)
-        # a feature's own pixel (not TINTO's blur around it)
-        masks = np.zeros((len(grid), side, side), dtype=bool)
-        masks[np.arange(len(grid)), grid[:, 0], grid[:, 1]] = True
-        self._set_image(grid, masks, self.channels)
-
-    def _fit_layout(self, values):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _grid_side(self, n_features, pixels_per_feature=1):
-        """The grid's side: ``pixels``, or when None the smallest square with
-        ``pixels_per_feature`` pixels a feature (at least 2x2); refuses a grid
-        with fewer pixels than features."""
-        side = self.pixels
-        if side is None:
-            side = max(2, math.ceil(math.sqrt(pixels_per_feature * n_features)))
-        if n_features > side**2:
-            raise ValueError(
-                f"{n_features} features do not fit in a {side}x{side} image "
-                f"({side**2} pixels): use pixels >= {math.ceil(math.sqrt(n_features))}."
-            )
-        _check_image_memory(self, n_features, side * self.zoom)
-        return side
-
-    def _side(self):
-        """The grid's side before zoom."""
-        return self.image_shape_[0] // self.zoom
-
-    # ------------------------------------------------------------ rendering
-    def get_render_weights(self) -> tuple[np.ndarray, str]:
-        """Each feature's footprint on the grid (before zoom), and how they merge.
-
-        What :meth:`transform_images` draws, as data, so that the image can be
-        rendered elsewhere (the hybrid networks render it inside the Keras graph
-        from :meth:`transform_values`). Zoom and channels are applied afterwards.
-
-        Returns
-        -------
-        weights : ndarray of shape (n_features, side**2)
-            1 at the feature's pixel, ``1/k`` on a pixel shared by ``k``
-            features (their mean).
-        mode : {"linear", "mean", "max"}
-            ``"linear"``: the grid is ``values @ weights``; ``"mean"``: that sum
-            divided, per pixel, by the number of features with a positive
-            contribution there; ``"max"``: the maximum of
-            ``values[:, j] * weights[j]`` over features.
-        """
-        check_is_fitted(self)
-        side = self._side()
-        grid = self.feature_positions_ // self.zoom
-        flat = grid[:, 0] * side + grid[:, 1]
-        weights = np.zeros((len(flat), side * side))
-        weights[np.arange(len(flat)), flat] = 1.0
-        return weights / weights.sum(axis=0).clip(min=1), "linear"
-
-    def transform_images(self, X: ArrayLike) -> np.ndarray:
-        """Render rows as images of shape ``(n_samples, height, width, channels)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric data; values outside the training range are clipped to it.
-
-        Returns
-        -------
-        images : ndarray of shape (n_samples, height, width, channels), float32
-            Pixel values in [0, 1].
-        """
-        values = self._scale(self._checked(X))
-        weights, mode = self.get_render_weights()
-        return _render_images(
-            values, weights, mode, self._side(), self.zoom, self.channels
-        )
-
-    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
-        """Read each feature's value back from its pixel and undo the scaling.
-
-        Only available when the image determines the row: one feature per
-        pixel and no blur. Values that ``transform`` clipped come back clipped.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, height*width*channels) or \
-                (n_samples, height, width, channels)
-            Images as returned by :meth:`transform` or :meth:`transform_images`.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            The feature values, in the original units.
-        """
-        check_is_fitted(self)
-        flat = (
-            self.feature_positions_[:, 0] * self.image_shape_[1]
-            + self.feature_positions_[:, 1]
-        )
-        # a footprint other than one pixel (TINTO's blur) merges non-linearly
-        blur = self.get_render_weights()[1] != "linear"
-        if blur or len(np.unique(flat)) < len(flat):
-            raise ValueError(
-                "inverse_transform needs one feature per pixel and no blur; this "
-                f"imager has blur={blur} and {len(flat) - len(np.unique(flat))} "
-                "shared pixel(s), so the image does not determine the row."
-            )
-        X = np.asarray(X, dtype=np.float64)
-        n_values = math.prod(self.image_shape_)
-        if X.ndim not in (2, 4) or math.prod(X.shape[1:]) != n_values:
-            raise ValueError(
-                f"Expected images of shape (n_samples, {n_values}) or (n_samples, "
-                f"*{self.image_shape_}), got an array of shape {X.shape}."
-            )
-        pixels = X.reshape(X.shape[0], -1, self.image_shape_[2])[:, flat, 0]
-        return self._unscale(pixels)
 
 
 def _check_image_memory(imager, n_features, side):

@@ -1,6 +1,7 @@
 """TINTOlib's bit images, in memory: BIE (a value's float bits) and
 FeatureWrap (binned values' one-hot bits packed into bytes)."""
 
+import math
 from numbers import Integral
 
 import numpy as np
@@ -10,7 +11,7 @@ from ._drawn import (
     _SHARED_ATTRIBUTES,
     _SHARED_DIFFERENCES,
     TINTOLIB_REFERENCE,
-    _BaseDrawnImager,
+    _DrawnImager,
 )
 
 _REFERENCES = (
@@ -23,7 +24,7 @@ _REFERENCES = (
 )
 
 
-class BIEImager(_BaseDrawnImager):
+class BIEImager(_DrawnImager):
     __doc__ = """Turn each row into the float32 bits of its values (BIE).
 
     ``fit`` learns each feature's min/max from the training rows.
@@ -80,6 +81,7 @@ class BIEImager(_BaseDrawnImager):
     )
 
     differentiable = False  # whether a gradient reaches the values
+    _method = "bie"
     _kind = "float_bits"
 
     def __init__(self, zoom: int = 1) -> None:
@@ -94,7 +96,7 @@ class BIEImager(_BaseDrawnImager):
         return masks
 
 
-class FeatureWrapImager(_BaseDrawnImager):
+class FeatureWrapImager(_DrawnImager):
     __doc__ = """Turn each row into bytes: every value binned, one-hot, 8 bits a pixel.
 
     ``fit`` learns each feature's min/max from the training rows.
@@ -160,9 +162,19 @@ class FeatureWrapImager(_BaseDrawnImager):
     )
 
     differentiable = False  # whether a gradient reaches the values
+    _method = "feature_wrap"
+
+    @classmethod
+    def _for_table(cls, n_features, random_state):
+        # the smallest square of at least 8x8 (the default) that holds the
+        # table's bits: n_features x 10 bins, 8 bits a pixel
+        bins = cls().bins
+        side = max(8, math.ceil(math.sqrt(n_features * bins / 8)))
+        return cls(size=(side, side), bins=bins)
+
     _kind = "feature_wrap"
     _parameter_constraints: dict = {
-        **_BaseDrawnImager._parameter_constraints,
+        **_DrawnImager._parameter_constraints,
         "size": [tuple, list],
         "bins": [Interval(Integral, 2, None, closed="left")],
     }

@@ -12,9 +12,9 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._base import _CHUNK_ROWS
 from ._drawing import CLUSTER_RESPONSES
-from ._drawn import _SHARED_ATTRIBUTES, TINTOLIB_REFERENCE, _BaseDrawnImager
-from ._layout import _CHUNK_ROWS
+from ._drawn import _SHARED_ATTRIBUTES, TINTOLIB_REFERENCE, _DrawnImager
 
 _ALGORITHMS = ("kmeans", "kmedoids", "gaussian_mixture", "factor")
 _SCIPY_METRICS = {
@@ -25,7 +25,7 @@ _SCIPY_METRICS = {
 _COST_ROWS = 2048  # rows of a cluster's distance matrix held at once (PAM)
 
 
-class ClustersImager(_BaseDrawnImager):
+class ClustersImager(_DrawnImager):
     __doc__ = """Turn each row into its responses to a clustering of the training rows.
 
     ``fit`` learns each feature's min/max, standardises the min-max scaled
@@ -126,10 +126,11 @@ default="kmeans"
     """ % (_SHARED_ATTRIBUTES, TINTOLIB_REFERENCE)
 
     differentiable = True  # whether a gradient reaches the values
+    _method = "clusters"
     _kind = "clusters"
     feature_pixels = False  # whether each feature has pixels of its own
     _parameter_constraints: dict = {
-        **_BaseDrawnImager._parameter_constraints,
+        **_DrawnImager._parameter_constraints,
         "algorithm": [StrOptions(set(_ALGORITHMS))],
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "rbf": ["boolean"],

@@ -7,13 +7,13 @@ from ._drawn import (
     _SHARED_ATTRIBUTES,
     _SHARED_DIFFERENCES,
     SHARMA_REFERENCES,
-    _BaseDrawnImager,
     _cross_masks,
     _diagonal,
+    _DrawnImager,
 )
 
 
-class CombinationImager(_BaseDrawnImager):
+class CombinationImager(_DrawnImager):
     __doc__ = """Turn each row into 3 channels: differences, bars and levels.
 
     ``fit`` learns each feature's min/max from the training rows. ``transform``
@@ -64,6 +64,7 @@ class CombinationImager(_BaseDrawnImager):
     """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, _DISTANCE_NOTE, SHARMA_REFERENCES)
 
     differentiable = False  # whether a gradient reaches the values
+    _method = "combination"
     _kind = "combination"
 
     def __init__(self, zoom: int = 1) -> None:

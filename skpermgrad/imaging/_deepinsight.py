@@ -7,16 +7,15 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import _BaseImager
-from ._layout import _assign_cells, _min_area_rotation, _pca_2d, _place_colliding
+from ._layout import _LayoutImager, _pca_2d, _place_colliding
 
 
-class _ProjectedImager(_BaseImager):
+class _ProjectedImager(_LayoutImager):
     """Imagers that project the features to 2-D, then bin them onto the grid
     (TINTOlib's ``ParamImageMethod``): subclasses give ``_coordinates``."""
 
     _parameter_constraints: dict = {
-        **_BaseImager._parameter_constraints,
+        **_LayoutImager._parameter_constraints,
         "pixels": [Interval(Integral, 2, None, closed="left"), None],
         "assignment": [StrOptions({"bin", "bin_digitize", "lsa"})],
         "collisions": [StrOptions({"resolve", "mean", "error"})],
@@ -144,6 +143,7 @@ class DeepInsightImager(_ProjectedImager):
     (5, 4, 4, 1)
     """ % (_SHARED_DOC % '"bin"', _SHARED_ATTRIBUTES)
 
+    _method = "deepinsight"
     _parameter_constraints: dict = {
         **_ProjectedImager._parameter_constraints,
         "algorithm": [StrOptions({"pca", "tsne", "kpca"})],
@@ -195,3 +195,70 @@ class DeepInsightImager(_ProjectedImager):
             random_state=self.random_state,
         )
         return tsne.fit_transform(columns)
+
+
+def _min_area_rotation(coords):
+    """The coordinates rotated into their minimum-area bounding rectangle.
+
+    TINTOlib's ``get_minimum_rectangle`` (DeepInsight, Fotomics): the convex
+    hull's edge angles, each tried as a rotation, the one whose axis-aligned
+    box is smallest kept. Fewer than 3 points, or points on one line, have no
+    hull and are left as they are.
+    """
+    from scipy.spatial import ConvexHull, QhullError
+
+    try:
+        hull = ConvexHull(coords)
+    except (QhullError, ValueError):
+        return coords
+    limits = coords[hull.vertices]
+    edges = limits[1:] - limits[:-1]
+    angles = np.unique(np.abs(np.mod(np.arctan2(edges[:, 1], edges[:, 0]), np.pi / 2)))
+    rotations = np.vstack(
+        [np.cos(angles), -np.sin(angles), np.sin(angles), np.cos(angles)]
+    ).T.reshape((-1, 2, 2))
+    rotated = np.dot(rotations, limits.T)
+    areas = (np.nanmax(rotated[:, 0], axis=1) - np.nanmin(rotated[:, 0], axis=1)) * (
+        np.nanmax(rotated[:, 1], axis=1) - np.nanmin(rotated[:, 1], axis=1)
+    )
+    return np.dot(rotations[np.argmin(areas)], coords.T).T
+
+
+def _assign_cells(coords, side, assignment):
+    """DeepInsight's assignment of 2-D coordinates to the cells of a grid.
+
+    Returns each point's continuous cell position (for moving colliding
+    points to the nearest free cell) and its ``(row, col)`` cell:
+
+    - ``"bin"``: coordinates scaled to [0, side], floored (TINTOlib's
+      ``BinAssigner``);
+    - ``"bin_digitize"``: ``np.digitize`` into ``side`` equal bins between the
+      extremes (``BinDigitizeAssigner``);
+    - ``"lsa"``: one point a cell, by the assignment that minimises the summed
+      squared distance to the cell centres (``PixelsCentroidsAssigner`` with
+      ``linear_sum_assignment``).
+    """
+    low, high = coords.min(axis=0), coords.max(axis=0)
+    span = np.where(high > low, high - low, 1.0)
+    scaled = (coords - low) / span * side
+    exact = np.clip(scaled - 0.5, 0, side - 1)
+    if assignment == "bin":
+        grid = np.minimum(np.floor(scaled).astype(np.intp), side - 1)
+    elif assignment == "bin_digitize":
+        grid = np.column_stack(
+            [
+                np.digitize(coords[:, k], np.linspace(low[k], high[k], side)) - 1
+                for k in range(2)
+            ]
+        ).astype(np.intp)
+        grid = np.clip(grid, 0, side - 1)
+    else:
+        from scipy.optimize import linear_sum_assignment
+        from scipy.spatial.distance import cdist
+
+        cells = np.argwhere(np.zeros((side, side)) == 0)
+        cost = cdist(scaled, cells + 0.5, metric="euclidean") ** 2
+        rows, picked = linear_sum_assignment(cost)
+        grid = np.empty((len(coords), 2), dtype=np.intp)
+        grid[rows] = cells[picked]
+    return exact, grid

@@ -4,9 +4,9 @@ from ._drawn import (
     _SHARED_ATTRIBUTES,
     _SHARED_DIFFERENCES,
     SHARMA_REFERENCES,
-    _BaseDrawnImager,
     _cross_masks,
     _diagonal,
+    _DrawnImager,
 )
 
 _DISTANCE_NOTE = """
@@ -15,7 +15,7 @@ _DISTANCE_NOTE = """
       there and writes an undefined pixel."""
 
 
-class DistanceMatrixImager(_BaseDrawnImager):
+class DistanceMatrixImager(_DrawnImager):
     __doc__ = """Turn each row into the matrix of its pairwise differences.
 
     ``fit`` learns each feature's min/max from the training rows. ``transform``
@@ -65,6 +65,7 @@ class DistanceMatrixImager(_BaseDrawnImager):
     """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, _DISTANCE_NOTE, SHARMA_REFERENCES)
 
     differentiable = True  # whether a gradient reaches the values
+    _method = "distance_matrix"
     _kind = "distance_matrix"
 
     def __init__(self, zoom: int = 1) -> None:

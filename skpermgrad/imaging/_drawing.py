@@ -1,4 +1,5 @@
-"""TINTOlib's drawn images as functions of a batch of scaled rows.
+"""Every image as a function of a batch of scaled rows: a layout's footprints
+and TINTOlib's drawn images.
 
 Each drawing is written once, against an array namespace ``xp``: NumPy
 (``transform_images``) or ``keras.ops`` (the hybrids draw the same images
@@ -7,7 +8,7 @@ from ``transform_values``, so the two agree to the last bar pixel. Only
 operations the two share are used: indexing with ``None``, arithmetic,
 comparisons, ``max``/``min``/``sum``/``where``/``floor``/``take``/``repeat``/
 ``stack``/``reshape``/``transpose``/``pad``/``matmul``/``logical_and``/
-``sqrt``/``abs``/``exp``/``clip``/``einsum``.
+``sqrt``/``abs``/``exp``/``clip``/``einsum``/``maximum``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,46 @@ def _row_range(xp, values):
     return (xp.max(values, axis=1) - xp.min(values, axis=1))[:, None, None]
 
 
+# every drawing by name (``get_drawing``'s kind), registered where it is
+# written: here, or in a new method's own module
+_DRAWINGS = {}
+
+
+def drawing(name):
+    """Register a function ``f(xp, values, **params)`` as the drawing ``name``
+    (a batch of scaled rows to ``(batch, height, width)`` images, or with
+    channels last), which :func:`draw` and the hybrids' render layer call."""
+
+    def register(function):
+        _DRAWINGS[name] = function
+        return function
+
+    return register
+
+
+@drawing("footprints")
+def footprints(xp, values, weights, mode, pixels, channels=1):
+    """A layout: each feature's footprint on a ``pixels x pixels`` grid
+    (``weights``, one row a feature; see ``get_render_weights``), merged by
+    ``mode``: ``"linear"`` (``values @ weights``), ``"mean"`` (that sum over
+    the features with a positive contribution to a pixel, divided by their
+    count: TINTOlib's blur) or ``"max"``; ``channels`` copies of the grid."""
+    weights = _as_float(xp, weights, values)
+    if mode == "max":
+        grid = xp.max(values[:, :, None] * weights[None], axis=1)
+    else:
+        grid = xp.matmul(values, weights)
+        if mode == "mean":
+            footprint = _as_float(xp, weights > 0, values)
+            counts = xp.matmul(_as_float(xp, values > 0, values), footprint)
+            grid = grid / xp.maximum(counts, 1.0)
+    image = xp.reshape(grid, (-1, pixels, pixels, 1))
+    if channels > 1:
+        image = xp.repeat(image, channels, axis=3)
+    return image
+
+
+@drawing("distance_matrix")
 def distance_matrix(xp, values):
     """TINTOlib's ``DistanceMatrix``: ``v_i - v_j`` min-max normalised per row.
 
@@ -69,6 +110,7 @@ def bar_geometry(n_features, pixel_width, gap):
     return side, top, height, owner
 
 
+@drawing("bar_graph")
 def bar_graph(xp, values, pixel_width=1, gap=0):
     """TINTOlib's ``BarGraph``: one bar per feature, ``floor(v * height)``
     pixels long, hanging from the top padding."""
@@ -89,6 +131,7 @@ def row_levels(xp, values):
     return _range_normalised(xp, level, _row_range(xp, values))
 
 
+@drawing("combination")
 def combination(xp, values):
     """TINTOlib's ``Combination``: the distance matrix, the bar graph of
     1-pixel bars without gaps (``n x n``), and the row levels, as 3 channels."""
@@ -108,6 +151,7 @@ def _as_index(xp, array):
 _POWERS = 2.0 ** np.arange(-126, 1)
 
 
+@drawing("float_bits")
 def float_bits(xp, values):
     """TINTOlib's ``BIE`` (32 bits): each value's float32 bits as a row of
     pixels (sign, 8 exponent bits, 23 mantissa bits; 1 for a set bit).
@@ -146,6 +190,7 @@ def wrap_weights(n_features, bins, size):
     return weights
 
 
+@drawing("feature_wrap")
 def feature_wrap(xp, values, bins=10, size=(8, 8)):
     """TINTOlib's ``FeatureWrap``: each value binned into ``bins`` equal bins
     of [0, 1], one-hot, the bits of all features packed 8 to a pixel of a
@@ -191,6 +236,7 @@ def _text_ink(xp, values, glyphs):
     return 1.0 - clear
 
 
+@drawing("text_cells")
 def text_cells(xp, values, glyphs, offset, cell, grid, pixels):
     """SuperTML's equal regions: each value written ``d.ddd`` (rounded to 3
     decimals) in its cell of a ``grid`` of ``cell``-sized regions.
@@ -224,6 +270,7 @@ def text_cells(xp, values, glyphs, offset, cell, grid, pixels):
     )
 
 
+@drawing("text_placed")
 def text_placed(xp, values, glyphs, font_index, corners, pixels):
     """SuperTML's variable font sizes: each value written ``d.ddd`` at its own
     size and place, as TINTOlib's SuperTML-VF lays them out.
@@ -311,6 +358,7 @@ CLUSTER_RESPONSES = {
 }
 
 
+@drawing("clusters")
 def clusters(xp, values, response, low, span, side, **params):
     """TINTOlib's ``Clusters``: the row's responses to a clustering of the
     training rows (``response``, one of :data:`CLUSTER_RESPONSES`, with its
@@ -325,27 +373,15 @@ def clusters(xp, values, response, low, span, side, **params):
     return xp.reshape(flat, (-1, side, side))
 
 
-_DRAWINGS = {
-    "distance_matrix": distance_matrix,
-    "bar_graph": bar_graph,
-    "combination": combination,
-    "float_bits": float_bits,
-    "feature_wrap": feature_wrap,
-    "text_cells": text_cells,
-    "text_placed": text_placed,
-    "clusters": clusters,
-}
-
-
 def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     """Draw scaled rows as images of shape ``(batch, height, width, channels)``.
 
     Parameters
     ----------
-    kind : {"distance_matrix", "bar_graph", "combination", "float_bits", \
-"feature_wrap", "text_cells", "text_placed", "clusters"}
-        The drawing (a drawn imager's
-        :meth:`~skpermgrad.DistanceMatrixImager.get_drawing` names it).
+    kind : {"footprints", "distance_matrix", "bar_graph", "combination", \
+"float_bits", "feature_wrap", "text_cells", "text_placed", "clusters"}
+        The drawing (an imager's :meth:`~skpermgrad.TintoImager.get_drawing`
+        names it; ``"footprints"`` is every layout's).
     values : array of shape (batch, n_features)
         Scaled values in [0, 1], as ``transform_values`` returns them.
     xp : module, default=numpy
@@ -353,7 +389,8 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
     zoom : int, default=1
         Each pixel repeated into a ``zoom x zoom`` block.
     **params
-        The drawing's own parameters (``pixel_width``, ``gap`` of the bars;
+        The drawing's own parameters (a layout's ``weights``, ``mode``,
+        ``pixels`` and ``channels``; ``pixel_width``, ``gap`` of the bars;
         ``bins``, ``size`` of the feature wrap; the glyphs and geometry of
         the text; the clustering's response and constants).
 
@@ -363,6 +400,6 @@ def draw(kind: str, values: Any, *, xp: Any = np, zoom: int = 1, **params: Any):
         Of ``values``' dtype.
     """
     image = _DRAWINGS[kind](xp, values, **params)
-    if kind != "combination":
+    if len(image.shape) == 3:  # one channel
         image = image[..., None]
     return _zoomed(xp, image, zoom)

@@ -1,6 +1,6 @@
 """What the drawn images share: a drawing of the whole scaled row.
 
-A layout (``_base._BaseImager``) puts each feature on one pixel; a drawn
+A layout (``_layout._LayoutImager``) puts each feature on one pixel; a drawn
 image is a function of the whole row (bars, pairwise differences), drawn by
 ``_drawing.draw`` from the scaled values, in NumPy here and in ``keras.ops``
 inside the hybrids. A subclass names its drawing, its parameters, where each
@@ -12,12 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
-from sklearn.utils.validation import check_is_fitted
 
-from ._base import _ScaledImager
+from ._base import _RootImager
 from ._drawing import draw
-from ._layout import _CHUNK_ROWS
 
 # docstring pieces every drawn imager shares
 _SHARED_ATTRIBUTES = """
@@ -64,7 +61,7 @@ SHARMA_REFERENCES = (
 )
 
 
-class _BaseDrawnImager(_ScaledImager):
+class _DrawnImager(_RootImager):
     """Base of the drawn images.
 
     Subclasses set ``_kind`` (a name :func:`~skpermgrad.imaging.draw` knows)
@@ -87,49 +84,8 @@ class _BaseDrawnImager(_ScaledImager):
             self._anchors(n_features), self._masks(n_features), probe.shape[-1]
         )
 
-    def get_drawing(self) -> tuple[str, dict[str, Any]]:
-        """The drawing, as data: its name and parameters (zoom included).
-
-        ``skpermgrad.imaging.draw(kind, values, **params)`` draws what
-        :meth:`transform_images` returns from :meth:`transform_values`'
-        output; the hybrid networks draw it inside the Keras graph with
-        ``xp=keras.ops``.
-
-        Returns
-        -------
-        kind : str
-            The drawing's name.
-        params : dict
-            Its keyword arguments.
-        """
-        check_is_fitted(self)
-        return self._kind, {
-            "zoom": self.zoom,
-            **self._drawing_params(self.n_features_in_),
-        }
-
-    def transform_images(self, X: ArrayLike) -> np.ndarray:
-        """Draw rows as images of shape ``(n_samples, height, width, channels)``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric data; values outside the training range are clipped to it.
-
-        Returns
-        -------
-        images : ndarray of shape (n_samples, height, width, channels), float32
-            Pixel values in [0, 1], drawn in float32 from the values
-            :meth:`transform_values` returns: what the hybrids draw from them
-            inside their graph.
-        """
-        values = self.transform_values(X)
-        kind, params = self.get_drawing()
-        images = np.empty((len(values), *self.image_shape_), dtype=np.float32)
-        for start in range(0, len(values), _CHUNK_ROWS):  # bounded scratch space
-            rows = slice(start, start + _CHUNK_ROWS)
-            images[rows] = draw(kind, values[rows], **params)
-        return images
+    def _drawing(self):
+        return self._kind, self._drawing_params(self.n_features_in_)
 
 
 def _cross_masks(n_features):

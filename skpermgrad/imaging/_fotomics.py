@@ -102,6 +102,7 @@ class FotomicsImager(_ProjectedImager):
     (5, 4, 4, 1)
     """ % (_SHARED_DOC % '"bin_digitize"', _SHARED_ATTRIBUTES)
 
+    _method = "fotomics"
     _parameter_constraints: dict = {
         **_ProjectedImager._parameter_constraints,
         "scaling": [StrOptions({"log", "minmax"})],

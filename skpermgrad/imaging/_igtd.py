@@ -10,7 +10,7 @@ from scipy.stats import rankdata
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import _BaseImager
+from ._layout import _LayoutImager
 
 
 def _lower_ranks(dist):
@@ -121,7 +121,7 @@ def _igtd_swaps(source, target, *, error, max_step, val_step, switch_t, min_gain
     return best_index, best_err, len(errors) - 1
 
 
-class IGTDImager(_BaseImager):
+class IGTDImager(_LayoutImager):
     """Turn each row into a compact image with IGTD: no empty pixel but the last row's.
 
     ``fit`` learns each feature's min/max from the training rows and places
@@ -228,8 +228,9 @@ class IGTDImager(_BaseImager):
     (5, 3, 3, 1)
     """
 
+    _method = "igtd"
     _parameter_constraints: dict = {
-        **_BaseImager._parameter_constraints,
+        **_LayoutImager._parameter_constraints,
         "pixels": [Interval(Integral, 2, None, closed="left"), None],
         "feature_distance": [StrOptions({"pearson", "spearman", "euclidean"})],
         "pixel_distance": [StrOptions({"euclidean", "manhattan"})],

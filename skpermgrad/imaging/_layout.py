@@ -1,17 +1,21 @@
-"""Where each feature lands on TINTO's grid and what it draws there.
+"""What the layouts share: their base, ``_LayoutImager`` (each feature one
+pixel of a square grid; a subclass says only where, in ``_fit_layout``), the
+2-D coordinates of points (PCA) and the placing of features that land on one
+pixel. Each method's own helpers live in its module (TINTO's grid and blur in
+``_tinto.py``, DeepInsight's rotation and cell assignment in
+``_deepinsight.py``)."""
 
-Pure functions of arrays: the 2-D coordinates of the features (PCA of the
-transposed table), TINTO's square delimitation onto the grid, collisions, the
-features' footprints (a pixel, or blurred rings) and how footprints combine.
-"""
+from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import numpy as np
-from sklearn.manifold import TSNE
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
-# Rows rendered per block: keeps the float64 scratch space of ``transform`` in cache.
-_CHUNK_ROWS = 1024
+from ._base import _check_image_memory, _RootImager
 
 
 def _pca_2d(X):
@@ -38,85 +42,6 @@ def _pca_2d(X):
     largest = components[np.arange(2), np.argmax(np.abs(components), axis=1)]
     components *= np.where(largest < 0, -1.0, 1.0)[:, None]
     return centred @ components.T
-
-
-def _blur_filter(distance, steps, amplification):
-    """TINTO's blurring stencil: rings of decreasing intensity around 1 at the centre.
-
-    Identical to TINTOlib's ``TINTO.__createFilter``: ring ``k`` (radius
-    ``distance * k``) holds ``min(amplification / (pi * radius**2), 1)`` and inner
-    rings overwrite outer ones.
-    """
-    size = 2 * distance * steps + 1
-    center = distance * steps
-    ii, jj = np.ogrid[:size, :size]
-    sq_dist = (center - ii) ** 2 + (center - jj) ** 2
-    stencil = np.zeros((size, size))
-    for step in reversed(range(steps)):
-        radius = int(distance * (step + 1))
-        stencil[sq_dist <= radius**2] = min(amplification * 1 / (np.pi * radius**2), 1)
-    stencil[center, center] = 1
-    return stencil
-
-
-def _render_grid(values, weights, mode, out):
-    """Write the ``(n_rows, pixels**2)`` grids of scaled ``values`` into ``out``.
-
-    ``weights`` is each feature's footprint on the grid; ``mode`` says how the
-    footprints combine: ``"linear"`` (no blur: a weighted sum over the few
-    occupied pixels), ``"mean"`` (TINTOlib's blur: sum over the features whose
-    contribution is positive, divided by their count) or ``"max"``.
-    """
-    if mode == "linear":
-        cells = np.flatnonzero(weights.any(axis=0))
-        out[...] = 0
-        out[:, cells] = values @ weights[:, cells]
-    elif mode == "max":
-        grid = np.zeros(out.shape)
-        for j in range(values.shape[1]):
-            np.maximum(grid, values[:, j, None] * weights[j], out=grid)
-        out[...] = grid
-    else:
-        footprint = (weights > 0).astype(np.float64)
-        counts = (values > 0).astype(np.float64) @ footprint
-        out[...] = (values @ weights) / np.maximum(counts, 1.0)
-    return out
-
-
-def _feature_coordinates(X_scaled, algorithm, *, times, perplexity, random_state):
-    """2-D coordinates of the features (the rows of the transposed data)."""
-    X_t = X_scaled.T
-    if np.all(X_t == X_t[0]):  # identical features: one point, nothing to fit
-        return np.zeros((X_t.shape[0], 2))
-    if algorithm == "pca":
-        return _pca_2d(X_t)
-    n_features = X_t.shape[0]
-    n_points = n_features * 2**times
-    if n_points <= perplexity:
-        needed = times
-        while n_features * 2**needed <= perplexity:
-            needed += 1
-        raise ValueError(
-            f"t-SNE needs more points than its perplexity ({perplexity}), "
-            f"but TINTO gives it n_features * 2**times = {n_features} * "
-            f"2**{times} = {n_points}. Use times >= {needed}, a smaller "
-            "perplexity, or algorithm='pca'."
-        )
-    replicated = np.tile(X_t, (2**times, 1))
-    tsne = TSNE(n_components=2, perplexity=perplexity, random_state=random_state)
-    embedded = tsne.fit_transform(replicated)
-    return embedded.reshape(2**times, n_features, 2).mean(axis=0)
-
-
-def _grid_positions(coords, pixels):
-    """TINTO's square delimitation: exact and rounded (row, col) per feature."""
-    centred = coords - coords.mean(axis=0)
-    radius = math.ceil(max((centred[:, 0] ** 2 + centred[:, 1] ** 2) ** 0.5))
-    # All features on one point: any square works, they all collide.
-    radius = max(radius, 1)
-    shifted = centred - np.array([-radius, radius])
-    exact = np.abs((shifted / (2 * radius)) * (pixels - 1))
-    return exact, np.round(exact).astype(np.intp)
 
 
 def _place_colliding(exact, grid, pixels, collisions, names):
@@ -153,108 +78,122 @@ def _place_colliding(exact, grid, pixels, collisions, names):
     return grid, losers
 
 
-def _blurred_footprints(grid, pixels, distance, steps, amplification):
-    """Each feature's blurred rings on the ``pixels x pixels`` grid, flattened."""
-    # A pixel at distance d from a feature takes the innermost ring of
-    # radius >= d: rings beyond the image's diagonal change no pixel, so
-    # a huge ``steps`` draws the same image without a huge stencil.
-    steps = min(steps, math.ceil(math.sqrt(2) * pixels / distance) + 1)
-    stencil = _blur_filter(distance, steps, amplification)
-    size, center = stencil.shape[0], distance * steps
-    weights = np.zeros((len(grid), pixels * pixels))
-    padded = np.zeros((size + pixels, size + pixels))
-    for j, (row, col) in enumerate(grid):
-        padded[:] = 0
-        padded[row : row + size, col : col + size] = stencil
-        weights[j] = padded[center : center + pixels, center : center + pixels].ravel()
-    return weights
+class _LayoutImager(_RootImager):
+    """Base of the layouts: each feature one pixel of a square grid.
 
-
-def _render_images(values, weights, mode, pixels, zoom, channels):
-    """Scaled ``values`` drawn as float32 images (n_rows, height, width, channels).
-
-    Rendered by blocks of ``_CHUNK_ROWS`` rows; a 1x zoom, 1-channel grid is
-    written in place, a zoomed or multi-channel one repeated into its blocks.
+    Subclasses implement ``_fit_layout(values)``, which returns each feature's
+    ``(row, col)`` on the grid and the grid's side from the scaled training
+    values, and may override ``get_render_weights`` (footprints other than one
+    pixel).
     """
-    n_samples, p, z = len(values), pixels, zoom
-    images = np.empty((n_samples, p * z, p * z, channels), dtype=np.float32)
-    if z == 1 and channels == 1:  # the grid is the image: write it in place
-        grids = images.reshape(n_samples, p * p)
-    else:
-        blocks = images.reshape(n_samples, p, z, p, z, channels)
-    for start in range(0, n_samples, _CHUNK_ROWS):
-        chunk = values[start : start + _CHUNK_ROWS]
-        rows = slice(start, start + len(chunk))
-        if z == 1 and channels == 1:
-            _render_grid(chunk, weights, mode, out=grids[rows])
-        else:
-            grid = _render_grid(chunk, weights, mode, out=np.empty((len(chunk), p * p)))
-            blocks[rows] = grid.reshape(-1, p, 1, p, 1, 1)
-    return images
 
+    _parameter_constraints: dict = {
+        **_RootImager._parameter_constraints,
+        "channels": [Interval(Integral, 1, None, closed="left")],
+    }
 
-def _min_area_rotation(coords):
-    """The coordinates rotated into their minimum-area bounding rectangle.
+    def _fit_image(self, values):
+        grid, side = self._fit_layout(values)
+        grid = np.asarray(grid, dtype=np.intp)
+        # a feature's own pixel (not TINTO's blur around it)
+        masks = np.zeros((len(grid), side, side), dtype=bool)
+        masks[np.arange(len(grid)), grid[:, 0], grid[:, 1]] = True
+        self._set_image(grid, masks, self.channels)
 
-    TINTOlib's ``get_minimum_rectangle`` (DeepInsight, Fotomics): the convex
-    hull's edge angles, each tried as a rotation, the one whose axis-aligned
-    box is smallest kept. Fewer than 3 points, or points on one line, have no
-    hull and are left as they are.
-    """
-    from scipy.spatial import ConvexHull, QhullError
+    def _fit_layout(self, values):  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    try:
-        hull = ConvexHull(coords)
-    except (QhullError, ValueError):
-        return coords
-    limits = coords[hull.vertices]
-    edges = limits[1:] - limits[:-1]
-    angles = np.unique(np.abs(np.mod(np.arctan2(edges[:, 1], edges[:, 0]), np.pi / 2)))
-    rotations = np.vstack(
-        [np.cos(angles), -np.sin(angles), np.sin(angles), np.cos(angles)]
-    ).T.reshape((-1, 2, 2))
-    rotated = np.dot(rotations, limits.T)
-    areas = (np.nanmax(rotated[:, 0], axis=1) - np.nanmin(rotated[:, 0], axis=1)) * (
-        np.nanmax(rotated[:, 1], axis=1) - np.nanmin(rotated[:, 1], axis=1)
-    )
-    return np.dot(rotations[np.argmin(areas)], coords.T).T
+    def _grid_side(self, n_features, pixels_per_feature=1):
+        """The grid's side: ``pixels``, or when None the smallest square with
+        ``pixels_per_feature`` pixels a feature (at least 2x2); refuses a grid
+        with fewer pixels than features."""
+        side = self.pixels
+        if side is None:
+            side = max(2, math.ceil(math.sqrt(pixels_per_feature * n_features)))
+        if n_features > side**2:
+            raise ValueError(
+                f"{n_features} features do not fit in a {side}x{side} image "
+                f"({side**2} pixels): use pixels >= {math.ceil(math.sqrt(n_features))}."
+            )
+        _check_image_memory(self, n_features, side * self.zoom)
+        return side
 
+    def _side(self):
+        """The grid's side before zoom."""
+        return self.image_shape_[0] // self.zoom
 
-def _assign_cells(coords, side, assignment):
-    """DeepInsight's assignment of 2-D coordinates to the cells of a grid.
+    # ------------------------------------------------------------ rendering
+    def get_render_weights(self) -> tuple[np.ndarray, str]:
+        """Each feature's footprint on the grid (before zoom), and how they merge.
 
-    Returns each point's continuous cell position (for moving colliding
-    points to the nearest free cell) and its ``(row, col)`` cell:
+        What :meth:`transform_images` draws, as data, so that the image can be
+        rendered elsewhere (the hybrid networks render it inside the Keras graph
+        from :meth:`transform_values`). Zoom and channels are applied afterwards.
 
-    - ``"bin"``: coordinates scaled to [0, side], floored (TINTOlib's
-      ``BinAssigner``);
-    - ``"bin_digitize"``: ``np.digitize`` into ``side`` equal bins between the
-      extremes (``BinDigitizeAssigner``);
-    - ``"lsa"``: one point a cell, by the assignment that minimises the summed
-      squared distance to the cell centres (``PixelsCentroidsAssigner`` with
-      ``linear_sum_assignment``).
-    """
-    low, high = coords.min(axis=0), coords.max(axis=0)
-    span = np.where(high > low, high - low, 1.0)
-    scaled = (coords - low) / span * side
-    exact = np.clip(scaled - 0.5, 0, side - 1)
-    if assignment == "bin":
-        grid = np.minimum(np.floor(scaled).astype(np.intp), side - 1)
-    elif assignment == "bin_digitize":
-        grid = np.column_stack(
-            [
-                np.digitize(coords[:, k], np.linspace(low[k], high[k], side)) - 1
-                for k in range(2)
-            ]
-        ).astype(np.intp)
-        grid = np.clip(grid, 0, side - 1)
-    else:
-        from scipy.optimize import linear_sum_assignment
-        from scipy.spatial.distance import cdist
+        Returns
+        -------
+        weights : ndarray of shape (n_features, side**2)
+            1 at the feature's pixel, ``1/k`` on a pixel shared by ``k``
+            features (their mean).
+        mode : {"linear", "mean", "max"}
+            ``"linear"``: the grid is ``values @ weights``; ``"mean"``: that sum
+            divided, per pixel, by the number of features with a positive
+            contribution there; ``"max"``: the maximum of
+            ``values[:, j] * weights[j]`` over features.
+        """
+        check_is_fitted(self)
+        side = self._side()
+        grid = self.feature_positions_ // self.zoom
+        flat = grid[:, 0] * side + grid[:, 1]
+        weights = np.zeros((len(flat), side * side))
+        weights[np.arange(len(flat)), flat] = 1.0
+        return weights / weights.sum(axis=0).clip(min=1), "linear"
 
-        cells = np.argwhere(np.zeros((side, side)) == 0)
-        cost = cdist(scaled, cells + 0.5, metric="euclidean") ** 2
-        rows, picked = linear_sum_assignment(cost)
-        grid = np.empty((len(coords), 2), dtype=np.intp)
-        grid[rows] = cells[picked]
-    return exact, grid
+    def _drawing(self):
+        weights, mode = self.get_render_weights()
+        return "footprints", {
+            "weights": weights.astype(np.float32),
+            "mode": mode,
+            "pixels": self._side(),
+            "channels": self.channels,
+        }
+
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
+        """Read each feature's value back from its pixel and undo the scaling.
+
+        Only available when the image determines the row: one feature per
+        pixel and no blur. Values that ``transform`` clipped come back clipped.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, height*width*channels) or \
+                (n_samples, height, width, channels)
+            Images as returned by :meth:`transform` or :meth:`transform_images`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The feature values, in the original units.
+        """
+        check_is_fitted(self)
+        flat = (
+            self.feature_positions_[:, 0] * self.image_shape_[1]
+            + self.feature_positions_[:, 1]
+        )
+        # a footprint other than one pixel (TINTO's blur) merges non-linearly
+        blur = self.get_render_weights()[1] != "linear"
+        if blur or len(np.unique(flat)) < len(flat):
+            raise ValueError(
+                "inverse_transform needs one feature per pixel and no blur; this "
+                f"imager has blur={blur} and {len(flat) - len(np.unique(flat))} "
+                "shared pixel(s), so the image does not determine the row."
+            )
+        X = np.asarray(X, dtype=np.float64)
+        n_values = math.prod(self.image_shape_)
+        if X.ndim not in (2, 4) or math.prod(X.shape[1:]) != n_values:
+            raise ValueError(
+                f"Expected images of shape (n_samples, {n_values}) or (n_samples, "
+                f"*{self.image_shape_}), got an array of shape {X.shape}."
+            )
+        pixels = X.reshape(X.shape[0], -1, self.image_shape_[2])[:, flat, 0]
+        return self._unscale(pixels)

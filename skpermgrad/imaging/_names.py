@@ -1,67 +1,21 @@
 """Each image method by name, sized to a table: the one rule behind the
 hybrids' ``imager="<name>"``, the main job's ``--images`` and the
-benchmarks."""
+benchmarks. Each imager class declares its name and its sizing (``_method``,
+``_for_table``); this module only reads the registry they fill."""
 
-import math
 from numbers import Integral
 
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._bar_graph import BarGraphImager
-from ._bits import BIEImager, FeatureWrapImager
-from ._clusters import ClustersImager
-from ._combination import CombinationImager
-from ._deepinsight import DeepInsightImager
-from ._distance_matrix import DistanceMatrixImager
-from ._drawing import bar_geometry
-from ._fotomics import FotomicsImager
-from ._igtd import IGTDImager
-from ._refined import RefinedImager
-from ._supertml import SuperTMLImager
-from ._tinto import TintoImager
+from ._base import _METHOD_NAMES, _METHODS
+from ._layout import _LayoutImager
 
-
-def _feature_wrap(n_features, random_state):
-    # the smallest square of at least 8x8 (the imager's default) that holds
-    # the table's bits: n_features x 10 bins, 8 bits a pixel
-    bins = FeatureWrapImager().bins
-    side = max(8, math.ceil(math.sqrt(n_features * bins / 8)))
-    return FeatureWrapImager(size=(side, side), bins=bins)
-
-
-def _bar_graph(n_features, random_state):
-    # its default gap of 0 leaves a table of two features no room for a bar
-    # between the paddings (a 2x2 image): a gap of 1 gives them one
-    _, _, height, _ = bar_geometry(n_features, 1, 0)
-    return BarGraphImager() if height >= 1 else BarGraphImager(gap=1)
-
-
-def _supertml(n_features, random_state):
-    # 20 px cells with a 6 px font (TINTOlib's 224 px image would make each
-    # batch's activations hundreds of times larger than the layouts')
-    return SuperTMLImager(pixels=20 * math.ceil(math.sqrt(n_features)), font_size=6)
-
-
-# name: the imager for a table of n_features columns, seeded by random_state
-# (the methods without randomness take none); layouts first, then drawings
-_MAKERS = {
-    "igtd": lambda n, seed: IGTDImager(random_state=seed),
-    "tinto": lambda n, seed: TintoImager(random_state=seed),
-    "refined": lambda n, seed: RefinedImager(random_state=seed),
-    "deepinsight": lambda n, seed: DeepInsightImager(random_state=seed),
-    "fotomics": lambda n, seed: FotomicsImager(),
-    "distance_matrix": lambda n, seed: DistanceMatrixImager(),
-    "bar_graph": _bar_graph,
-    "combination": lambda n, seed: CombinationImager(),
-    "bie": lambda n, seed: BIEImager(),
-    "feature_wrap": _feature_wrap,
-    "supertml": _supertml,
-    "clusters": lambda n, seed: ClustersImager(random_state=seed),
-}
+# the hybrids' image when imager=None
+DEFAULT_IMAGER = "igtd"
 
 
 def get_imager_names() -> list[str]:
-    """The names of the image methods: the layouts, then the drawings.
+    """The names of the image methods: the default, the layouts, then the drawings.
 
     Each is a name :func:`~skpermgrad.imaging.make_imager` knows.
 
@@ -78,14 +32,19 @@ def get_imager_names() -> list[str]:
     --------
     >>> from skpermgrad.imaging import get_imager_names
     >>> get_imager_names()[:3]
-    ['igtd', 'tinto', 'refined']
+    ['igtd', 'deepinsight', 'fotomics']
     """
-    return list(_MAKERS)
+
+    def order(name):  # the default, then the layouts, then the drawings
+        layout = issubclass(_METHODS[name], _LayoutImager)
+        return name != DEFAULT_IMAGER, not layout, name
+
+    return sorted(_METHODS, key=order)
 
 
 @validate_params(
     {
-        "name": [StrOptions(set(_MAKERS))],
+        "name": [StrOptions(_METHOD_NAMES)],
         "n_features": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     },
@@ -138,4 +97,48 @@ def make_imager(name: str, n_features: int, *, random_state=None):
     >>> make_imager("igtd", 8, random_state=0)
     IGTDImager(random_state=0)
     """
-    return _MAKERS[name](n_features, random_state)
+    return _METHODS[name]._for_table(n_features, random_state)
+
+
+def resolve_imager(imager, n_features: int, *, random_state=None):
+    """The unfitted imager that a hybrid's ``imager`` parameter stands for.
+
+    ``None`` is the default method's (``DEFAULT_IMAGER``, IGTD), a name that
+    method's sized to the table (:func:`make_imager`), an imager a clone of
+    it: the one rule behind the hybrids' fit and the main job's check that a
+    table can be imaged before it tunes.
+
+    Parameters
+    ----------
+    imager : imager, str or None
+        As the hybrids take it.
+    n_features : int
+        Columns of the table it will image.
+    random_state : int, RandomState instance or None, default=None
+        The seed of a method named (or the default); an instance keeps its own.
+
+    Returns
+    -------
+    imager : estimator
+        Unfitted.
+
+    See Also
+    --------
+    skpermgrad.imaging.make_imager : The imager of a name.
+
+    Examples
+    --------
+    >>> from skpermgrad import TintoImager
+    >>> from skpermgrad.imaging import resolve_imager
+    >>> resolve_imager(None, 8, random_state=0)
+    IGTDImager(random_state=0)
+    >>> resolve_imager(TintoImager(pixels=4), 8)
+    TintoImager(pixels=4)
+    """
+    from sklearn.base import clone
+
+    if imager is None:
+        imager = DEFAULT_IMAGER
+    if isinstance(imager, str):
+        return make_imager(imager, n_features, random_state=random_state)
+    return clone(imager)

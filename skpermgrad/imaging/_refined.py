@@ -11,7 +11,7 @@ from sklearn.manifold import MDS
 from sklearn.metrics import euclidean_distances, pairwise_distances
 from sklearn.utils._param_validation import Interval
 
-from ._base import _BaseImager
+from ._layout import _LayoutImager
 
 # the 9 moves of a pixel's swap, in REFINED's order (the 5th stays put)
 _MOVES = np.array(list(product([-1, 0, 1], repeat=2)))
@@ -129,7 +129,7 @@ def _hill_climb(feature_map, feature_dist, n_iterations):
     return feature_map
 
 
-class RefinedImager(_BaseImager):
+class RefinedImager(_LayoutImager):
     """Turn each row into a compact image with REFINED: MDS, then hill climbing.
 
     ``fit`` learns each feature's min/max from the training rows, embeds the
@@ -223,8 +223,9 @@ class RefinedImager(_BaseImager):
     True
     """
 
+    _method = "refined"
     _parameter_constraints: dict = {
-        **_BaseImager._parameter_constraints,
+        **_LayoutImager._parameter_constraints,
         "pixels": [Interval(Integral, 2, None, closed="left"), None],
         "n_iterations": [Interval(Integral, 0, None, closed="left")],
         "random_state": ["random_state"],

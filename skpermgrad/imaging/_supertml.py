@@ -15,7 +15,7 @@ from ._drawn import (
     _SHARED_ATTRIBUTES,
     _SHARED_DIFFERENCES,
     TINTOLIB_REFERENCE,
-    _BaseDrawnImager,
+    _DrawnImager,
 )
 
 
@@ -94,7 +94,7 @@ def _first_fit(boxes, pixels):
     return corners
 
 
-class SuperTMLImager(_BaseDrawnImager):
+class SuperTMLImager(_DrawnImager):
     __doc__ = """Turn each row into text: every value written in its own region.
 
     ``fit`` learns each feature's min/max from the training rows.
@@ -215,8 +215,16 @@ default=False
     """ % (_SHARED_ATTRIBUTES, _SHARED_DIFFERENCES, TINTOLIB_REFERENCE)
 
     differentiable = False  # whether a gradient reaches the values
+    _method = "supertml"
+
+    @classmethod
+    def _for_table(cls, n_features, random_state):
+        # 20 px cells with a 6 px font (TINTOlib's 224 px image would make
+        # each batch's activations hundreds of times larger than the layouts')
+        return cls(pixels=20 * math.ceil(math.sqrt(n_features)), font_size=6)
+
     _parameter_constraints: dict = {
-        **_BaseDrawnImager._parameter_constraints,
+        **_DrawnImager._parameter_constraints,
         "pixels": [Interval(Integral, 1, None, closed="left")],
         "font_size": [Interval(Integral, 1, None, closed="left")],
         "feature_importance": ["boolean", "array-like"],

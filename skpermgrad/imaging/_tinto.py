@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.manifold import TSNE
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import _BaseImager
-from ._layout import (
-    _blurred_footprints,
-    _feature_coordinates,
-    _grid_positions,
-    _place_colliding,
-)
+from ._layout import _LayoutImager, _pca_2d, _place_colliding
 
 
-class TintoImager(_BaseImager):
+class TintoImager(_LayoutImager):
     """Turn each tabular row into a small synthetic image with the TINTO method.
 
     ``fit`` learns, from the training rows only, each feature's min/max and a
@@ -146,8 +142,9 @@ class TintoImager(_BaseImager):
     ['feature', 'row', 'col']
     """
 
+    _method = "tinto"
     _parameter_constraints: dict = {
-        **_BaseImager._parameter_constraints,
+        **_LayoutImager._parameter_constraints,
         "pixels": [Interval(Integral, 2, None, closed="left")],
         "algorithm": [StrOptions({"pca", "tsne"})],
         "blur": ["boolean"],
@@ -232,3 +229,75 @@ class TintoImager(_BaseImager):
             grid, self.pixels, self.distance, self.steps, self.amplification
         )
         return weights, self.option
+
+
+def _feature_coordinates(X_scaled, algorithm, *, times, perplexity, random_state):
+    """2-D coordinates of the features (the rows of the transposed data)."""
+    X_t = X_scaled.T
+    if np.all(X_t == X_t[0]):  # identical features: one point, nothing to fit
+        return np.zeros((X_t.shape[0], 2))
+    if algorithm == "pca":
+        return _pca_2d(X_t)
+    n_features = X_t.shape[0]
+    n_points = n_features * 2**times
+    if n_points <= perplexity:
+        needed = times
+        while n_features * 2**needed <= perplexity:
+            needed += 1
+        raise ValueError(
+            f"t-SNE needs more points than its perplexity ({perplexity}), "
+            f"but TINTO gives it n_features * 2**times = {n_features} * "
+            f"2**{times} = {n_points}. Use times >= {needed}, a smaller "
+            "perplexity, or algorithm='pca'."
+        )
+    replicated = np.tile(X_t, (2**times, 1))
+    tsne = TSNE(n_components=2, perplexity=perplexity, random_state=random_state)
+    embedded = tsne.fit_transform(replicated)
+    return embedded.reshape(2**times, n_features, 2).mean(axis=0)
+
+
+def _grid_positions(coords, pixels):
+    """TINTO's square delimitation: exact and rounded (row, col) per feature."""
+    centred = coords - coords.mean(axis=0)
+    radius = math.ceil(max((centred[:, 0] ** 2 + centred[:, 1] ** 2) ** 0.5))
+    # All features on one point: any square works, they all collide.
+    radius = max(radius, 1)
+    shifted = centred - np.array([-radius, radius])
+    exact = np.abs((shifted / (2 * radius)) * (pixels - 1))
+    return exact, np.round(exact).astype(np.intp)
+
+
+def _blur_filter(distance, steps, amplification):
+    """TINTO's blurring stencil: rings of decreasing intensity around 1 at the centre.
+
+    Identical to TINTOlib's ``TINTO.__createFilter``: ring ``k`` (radius
+    ``distance * k``) holds ``min(amplification / (pi * radius**2), 1)`` and inner
+    rings overwrite outer ones.
+    """
+    size = 2 * distance * steps + 1
+    center = distance * steps
+    ii, jj = np.ogrid[:size, :size]
+    sq_dist = (center - ii) ** 2 + (center - jj) ** 2
+    stencil = np.zeros((size, size))
+    for step in reversed(range(steps)):
+        radius = int(distance * (step + 1))
+        stencil[sq_dist <= radius**2] = min(amplification * 1 / (np.pi * radius**2), 1)
+    stencil[center, center] = 1
+    return stencil
+
+
+def _blurred_footprints(grid, pixels, distance, steps, amplification):
+    """Each feature's blurred rings on the ``pixels x pixels`` grid, flattened."""
+    # A pixel at distance d from a feature takes the innermost ring of
+    # radius >= d: rings beyond the image's diagonal change no pixel, so
+    # a huge ``steps`` draws the same image without a huge stencil.
+    steps = min(steps, math.ceil(math.sqrt(2) * pixels / distance) + 1)
+    stencil = _blur_filter(distance, steps, amplification)
+    size, center = stencil.shape[0], distance * steps
+    weights = np.zeros((len(grid), pixels * pixels))
+    padded = np.zeros((size + pixels, size + pixels))
+    for j, (row, col) in enumerate(grid):
+        padded[:] = 0
+        padded[row : row + size, col : col + size] = stencil
+        weights[j] = padded[center : center + pixels, center : center + pixels].ravel()
+    return weights
