@@ -74,15 +74,13 @@ def _time_fits(epochs, repeats):
     values = imager.transform_values(X)
     inputs = {"tabular": values, "image_input": values}
     target = ((y - y.mean()) / y.std()).astype("float32")[:, None]
-    weights, mode = imager.get_render_weights()
+    drawing = imager.get_drawing()
 
     def raw():
         keras.utils.set_random_seed(0)
         model = build_hybrid_model(
             n_features=X.shape[1],
-            render_weights=weights,
-            render_mode=mode,
-            pixels=20,
+            drawing=drawing,
             **NETWORK,
         )
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")

@@ -17,6 +17,7 @@ from skpermgrad import (
     FeatureWrapImager,
     IGTDImager,
     SuperTMLImager,
+    TintoImager,
 )
 
 DRAWN = {
@@ -285,10 +286,14 @@ def test_the_graph_draws_what_transform_images_draws(name, table):
 def test_the_network_draws_a_layout_or_a_drawing():
     from skpermgrad.models import build_hybrid_model
 
-    with pytest.raises(TypeError, match="render_weights and pixels, or drawing"):
+    # one protocol: every imager, a layout too, gives the network a drawing
+    with pytest.raises(TypeError, match="drawing"):
         build_hybrid_model(n_features=3)
     model = build_hybrid_model(n_features=3, drawing=("distance_matrix", {"zoom": 2}))
     assert tuple(model.get_layer("image").output.shape[1:]) == (6, 6, 1)
+    layout = TintoImager(pixels=4, zoom=2, channels=3).fit(np.eye(3) + 0.5)
+    model = build_hybrid_model(n_features=3, drawing=layout.get_drawing())
+    assert tuple(model.get_layer("image").output.shape[1:]) == (8, 8, 3)
 
 
 def _hybrid_image(name):

@@ -102,9 +102,10 @@ def test_image_rendered_in_graph_equals_imager(reg9):
 def test_builder_is_pure_and_explicit():
     model = build_hybrid_model(
         n_features=4,
-        render_weights=np.eye(4, 16),
-        render_mode="linear",
-        pixels=4,
+        drawing=(
+            "footprints",
+            {"weights": np.eye(4, 16), "mode": "linear", "pixels": 4},
+        ),
         n_conv_layers=2,
     )
     assert model.get_layer("image").output.shape[1:] == (4, 4, 1)
@@ -285,9 +286,10 @@ def test_a_seeded_network_draws_nothing_from_the_global_random_state(seed):
         builds.append(
             build_hybrid_model(
                 n_features=3,
-                render_weights=np.eye(3, 4, dtype="float32"),
-                render_mode="linear",
-                pixels=2,
+                drawing=(
+                    "footprints",
+                    {"weights": np.eye(3, 4), "mode": "linear", "pixels": 2},
+                ),
                 ensemble_size=2,
                 seed=seed,
             )
@@ -569,3 +571,29 @@ def test_repr_shows_only_changed_parameters():
         "build_fn" not in repr(pipe)
         and "build_fn" not in HybridRegressor().get_params()
     )
+
+
+@pytest.mark.parametrize("cls", [HybridRegressor, HybridClassifier])
+def test_the_signature_and_the_docs_are_the_parameter_table(cls):
+    # the knobs are written once, in models/_params.py; the explicit __init__
+    # signatures (scikit-learn's rule) must give the same defaults, and the
+    # docstring documents each
+    import inspect
+
+    from skpermgrad.models import _params
+
+    own = (
+        _params._REGRESSOR_PARAMS
+        if cls is HybridRegressor
+        else _params._CLASSIFIER_PARAMS
+    )
+    table = {name: p.default for name, p in {**_params._PARAMS, **own}.items()}
+    signature = {
+        name: p.default
+        for name, p in inspect.signature(cls).parameters.items()
+        if p.kind is not p.VAR_KEYWORD
+    }
+    assert signature == table
+    assert set(signature) == set(cls().get_params())
+    for name in table:
+        assert f"\n    {name} : " in cls.__doc__

@@ -302,9 +302,8 @@ def test_a_large_image_is_pooled_to_at_most_32_pixels_a_side_before_the_convs(
     from skpermgrad.models import IMAGE, IMAGE_POOL, build_hybrid_model
 
     weights = np.eye(3, pixels * pixels, dtype="float32")
-    model = build_hybrid_model(
-        n_features=3, render_weights=weights, pixels=pixels, zoom=zoom
-    )
+    params = {"weights": weights, "mode": "linear", "pixels": pixels, "zoom": zoom}
+    model = build_hybrid_model(n_features=3, drawing=("footprints", params))
     names = [layer.name for layer in model.layers]
     # the image stays whole (Grad-CAM's maps are resized to it)
     assert model.get_layer(IMAGE).output.shape[1:3] == (pixels * zoom,) * 2

@@ -1,4 +1,4 @@
-"""Hybrid MLP + CNN networks on TINTO images, as scikit-learn estimators."""
+"""Hybrid MLP + CNN networks on tabular images, as scikit-learn estimators."""
 
 from ._architecture import (
     CNN_OUTPUT,
@@ -21,13 +21,13 @@ from ._layers import (
     DrawnRender,
     PeriodicEmbedding,
     QuantileMap,
-    TintoRender,
     quantile_knots,
 )
 from ._training import WarmupPlateau, one_cycle_learning_rate
+from ._view import NetworkView
 
-# the layer names (see build_hybrid_model's Notes): explanations look layers up
-# by them, in the library and out of it
+# the layer names (see build_hybrid_model's Notes): NetworkView looks layers
+# up by them, and so may explanations out of the library
 LAYER_NAMES = (
     INPUT_TABULAR,
     MLP_QUANTILE,
@@ -63,9 +63,9 @@ __all__ = [
     "EnsembleModel",
     "HybridClassifier",
     "HybridRegressor",
+    "NetworkView",
     "PeriodicEmbedding",
     "QuantileMap",
-    "TintoRender",
     "WarmupPlateau",
     "build_hybrid_model",
     "one_cycle_learning_rate",

@@ -12,7 +12,7 @@ import numpy as np
 from keras import layers
 
 from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleModel
-from ._layers import DrawnRender, PeriodicEmbedding, QuantileMap, TintoRender
+from ._layers import DrawnRender, PeriodicEmbedding, QuantileMap
 
 INPUT_TABULAR = "tabular"
 INPUT_IMAGE = "image_input"
@@ -110,12 +110,7 @@ def _pooled_sides(image_side: int, n_conv_layers: int) -> list[int]:
 def build_hybrid_model(
     *,
     n_features: int,
-    render_weights: np.ndarray | None = None,
-    render_mode: str = "linear",
-    pixels: int | None = None,
-    zoom: int = 1,
-    channels: int = 1,
-    drawing: tuple[str, dict] | None = None,
+    drawing: tuple[str, dict],
     branches: str = "both",
     quantile_knots: np.ndarray | None = None,
     numeric_embedding: str | None = "periodic",
@@ -160,9 +155,8 @@ def build_hybrid_model(
     ``branches="mlp"`` or ``"cnn"`` keeps one branch (the baselines); the
     model's inputs are then only that branch's.
 
-    The image is a layout's (``render_weights``, ``render_mode``, ``pixels``,
-    ``zoom``, ``channels``: :class:`TintoRender`) or a drawn imager's
-    (``drawing=imager.get_drawing()``: :class:`DrawnRender`).
+    The image is the imager's drawing (``drawing=imager.get_drawing()``, a
+    layout's or a drawn image's), drawn by :class:`DrawnRender`.
 
     ``seed`` seeds every random initialiser and dropout layer, each from its
     own stream derived from ``seed`` in the order they are built: the same
@@ -189,8 +183,8 @@ def build_hybrid_model(
       (:class:`PeriodicEmbedding`, only with ``numeric_embedding``);
     - ``mlp_output``: output of the MLP branch (its last Dropout);
     - ``image_input``: input, the same scaled values, drawn into the image;
-    - ``image``: the imager's image, rendered in the graph
-      (:class:`TintoRender` or :class:`DrawnRender`), at its full size
+    - ``image``: the imager's image, drawn in the graph
+      (:class:`DrawnRender`), at its full size
       (Grad-CAM's maps are resized to it);
     - ``image_pool``: the image average-pooled to at most 32 pixels a side
       (only for a larger image);
@@ -221,25 +215,13 @@ def build_hybrid_model(
     >>> from skpermgrad.models import LAST_CONV, build_hybrid_model
     >>> X = np.random.default_rng(0).normal(size=(40, 5))
     >>> imager = TintoImager(pixels=8).fit(X)
-    >>> weights, mode = imager.get_render_weights()
-    >>> model = build_hybrid_model(n_features=5, render_weights=weights,
-    ...                            render_mode=mode, pixels=8)
+    >>> model = build_hybrid_model(n_features=5, drawing=imager.get_drawing())
     >>> model.get_layer(LAST_CONV).output.shape
     (None, 4, 4, 32)
     """
-    if drawing is None:
-        if render_weights is None or pixels is None:
-            raise TypeError(
-                "build_hybrid_model needs render_weights and pixels, or drawing"
-            )
-        render = TintoRender(
-            render_weights, render_mode, pixels, zoom, channels, name=IMAGE
-        )
-        image_shape = (pixels * zoom, pixels * zoom)
-    else:
-        render = DrawnRender(*drawing, name=IMAGE)
-        spec = render.compute_output_spec(keras.KerasTensor((None, n_features)))
-        image_shape = tuple(spec.shape[1:3])
+    render = DrawnRender(*drawing, name=IMAGE)
+    spec = render.compute_output_spec(keras.KerasTensor((None, n_features)))
+    image_shape = tuple(spec.shape[1:3])
     pool = _image_pool(*image_shape)
     side = min(math.ceil(s / p) for s, p in zip(image_shape, pool))
     sides = [side] + _pooled_sides(side, n_conv_layers)

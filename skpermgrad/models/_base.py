@@ -9,12 +9,14 @@ the input and its repr.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
+from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 from numpy.typing import ArrayLike
+from scikeras._utils import route_params
+from scikeras.utils import metric_name
 from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
@@ -26,34 +28,14 @@ from sklearn.utils.validation import (
 from .._persistence import _VersionedPickleMixin
 from .._validation import check_fitted_columns, check_numeric_frame, holdout_split
 from . import _architecture as arch
-from ._encoders import _Batches, _HybridInputs, _WithTarget
-from ._params import (
-    _ARCHITECTURE_PARAMS,
-    _HYBRID_CONSTRAINTS,
-)
-from ._training import _tensorflow_seed, training_callbacks
+from ._encoders import _Batches, _HybridInputs
+from ._params import _ARCHITECTURE_PARAMS, _HYBRID_CONSTRAINTS, _SCIKERAS_PARAMS
+from ._training import int_seed, seeded, training_callbacks
 
 if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-# the constructor parameters SciKeras's own __init__ stores; the hybrids store
-# the others themselves
-_SCIKERAS_PARAMS = (
-    "optimizer",
-    "batch_size",
-    "epochs",
-    "random_state",
-    "verbose",
-    "class_weight",
-    "callbacks",
-    "loss",
-    "metrics",
-    "shuffle",
-    "validation_batch_size",
-    "warm_start",
-    "run_eagerly",
-)
 # SciKeras parameters the hybrids refuse (their own network, validation_fraction):
 # not parameters of theirs unless given, so that get_params, clone and the repr
 # leave them out; fit refuses a given one
@@ -95,32 +77,25 @@ class _HybridMixin(_VersionedPickleMixin):
 
     @property
     def feature_encoder(self):
-        encoder = _HybridInputs(
+        return _HybridInputs(
             imager=self.imager,
             branches=self.branches,
             mlp_input=self.mlp_input,
             random_state=self.random_state,
         )
-        target = getattr(self, "_encoder_target", None)  # set while _initialize runs
-        return encoder if target is None else _WithTarget(encoder, target)
 
-    def _keras_build_fn(self, meta, compile_kwargs, params=None, **unknown):
-        if unknown:  # SciKeras hands unrouted constructor kwargs to the builder
-            raise TypeError(
-                f"{type(self).__name__} got unexpected parameter(s) "
-                f"{sorted(unknown)}; see get_params() for its parameters (SciKeras's "
-                "routed ones start with fit__, predict__, compile__, optimizer__, "
-                "callbacks__...)."
-            )
+    def _build_network(self, meta, compile_kwargs, seed):
+        """The compiled network for the fitted encoders (``meta``), its layers
+        seeded from ``seed``'s own stream."""
         encoder = meta["feature_encoder_"]
         model = arch.build_hybrid_model(
             n_features=meta["n_features_in_"],
-            **_image_of(encoder.imager_),
+            drawing=encoder.imager_.get_drawing(),
             quantile_knots=encoder.quantile_knots_,
             **{name: getattr(self, name) for name in _ARCHITECTURE_PARAMS},
             n_outputs=self._n_model_outputs(meta),
             output_activation=self._output_activation,
-            seed=self._network_seed,
+            seed=seed,
         )
         if self.optimizer == "adamw":
             optimizer = keras.optimizers.AdamW(
@@ -142,54 +117,61 @@ class _HybridMixin(_VersionedPickleMixin):
         )
         return model
 
+    # SciKeras's steps, written out so that each passes what the next needs
+    # and nothing is set around a call of SciKeras's own: the feature encoder
+    # is fitted on the target too (an image may be drawn from it), the network
+    # is built with its seed and trained with the hybrid's callbacks, under
+    # seeding that leaves TensorFlow's op determinism as it found it
+    # (SciKeras's leaves it on).
+
     def _initialize(self, X, y=None):
-        # SciKeras fits the feature encoder on X alone: it reads y here
-        self._encoder_target = y
-        try:
-            X, y = super()._initialize(X, y)
-        finally:
-            del self._encoder_target
-        if isinstance(self.random_state, np.random.RandomState):
-            # SciKeras 0.13 seeds the network with RandomState.randint(low=1),
-            # which is always 0: every RandomState gave the same network. A seed
-            # drawn from a copy of the state (so it is not advanced) instead.
-            copy = np.random.RandomState()
-            copy.set_state(self.random_state.get_state())
-            self._random_state = int(copy.randint(2**31 - 1))
+        self._random_state = int_seed(self.random_state)
+        X, y = self._validate_data(X, y, reset=True)
+        self.target_encoder_ = self.target_encoder.fit(y)
+        vars(self).update(getattr(self.target_encoder_, "get_metadata", dict)())
+        self.feature_encoder_ = self.feature_encoder.fit(X, y)
+        self.model_ = self._build_keras_model()
+        self._initialize_callbacks()
         return X, y
 
-    @contextmanager
-    def _seeded(self):
-        # Keep SciKeras's own seeding (which leaks op determinism) out of the way.
-        seed, self._random_state = self._random_state, None
-        try:
-            if seed is None:
-                yield seed
-            else:
-                with _tensorflow_seed(seed):
-                    yield seed
-        finally:
-            self._random_state = seed
-
     def _build_keras_model(self):
-        # the network's layers are seeded from random_state through their own
-        # stream (build_hybrid_model's seed), not from Python's global random
-        # state, which other threads of the process may draw from meanwhile
-        with self._seeded() as seed:
-            self._network_seed = seed
-            try:
-                return super()._build_keras_model()
-            finally:
-                del self._network_seed
+        self._refuse_unknown_params()
+        seed = self._random_state
+        with seeded(seed):
+            return self._build_network(
+                self._get_metadata(), self._get_compile_kwargs(), seed
+            )
+
+    def _refuse_unknown_params(self):
+        """Refuse constructor kwargs that no step takes (SciKeras would hand
+        them to the network's builder)."""
+        unknown = route_params(
+            self.get_params(),
+            destination="model",
+            pass_filter=getattr(self, "_user_params", set()),
+            strict=True,
+        )
+        if unknown:
+            raise TypeError(
+                f"{type(self).__name__} got unexpected parameter(s) "
+                f"{sorted(unknown)}; see get_params() for its parameters (SciKeras's "
+                "routed ones start with fit__, predict__, compile__, optimizer__, "
+                "callbacks__...)."
+            )
 
     def _fit_keras_model(
         self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs
     ):
         seed = check_random_state(self._random_state).randint(2**31 - 1)
         train, val = self._split_rows(y, seed)
+        fit_args = route_params(
+            self.get_params(), destination="fit", pass_filter=self._fit_kwargs
+        )
+        fit_args = {k: v for k, v in fit_args.items() if not k.startswith("callbacks")}
+        fit_args.update(kwargs)
         if val is not None:
             val_batch = self.validation_batch_size or self.batch_size
-            kwargs["validation_data"] = _Batches(
+            fit_args["validation_data"] = _Batches(
                 X, y, sample_weight, val, val_batch, seed=None
             )
         callbacks = training_callbacks(
@@ -209,22 +191,32 @@ class _HybridMixin(_VersionedPickleMixin):
             self.batch_size,
             seed=seed if self.shuffle else None,
         )
-        kwargs.update(batch_size=None, validation_batch_size=None, shuffle=False)
+        fit_args.update(
+            batch_size=None,
+            validation_batch_size=None,
+            shuffle=False,
+            sample_weight=None,
+            epochs=initial_epoch + epochs,
+            initial_epoch=initial_epoch,
+            callbacks=[*self._fit_callbacks, *callbacks],
+        )
         # Keras builds the optimizer's variables inside the first trace of its
         # train step, which TensorFlow then traces a second time: built here,
         # one trace (a 300-row, 3-epoch fit: 4.8 s instead of 7.7)
         optimizer = self.model_.optimizer
         if not optimizer.built:
             optimizer.build(self.model_.trainable_variables)
-        user_callbacks = self._fit_callbacks
-        self._fit_callbacks = [*user_callbacks, *callbacks]
-        try:
-            with self._seeded():
-                super()._fit_keras_model(
-                    batches, None, None, warm_start, epochs, initial_epoch, **kwargs
-                )
-        finally:
-            self._fit_callbacks = user_callbacks
+        with seeded(self._random_state):
+            history = self.model_.fit(x=batches, y=None, **fit_args)
+        if not warm_start or not hasattr(self, "history_") or initial_epoch == 0:
+            self.history_ = defaultdict(list)
+        for key, values in history.history.items():
+            if key != "loss" and not key.startswith("val_"):
+                try:
+                    key = metric_name(key)  # SciKeras's names of metrics
+                except ValueError:
+                    pass  # a metric of the user's own
+            self.history_[key] += values
 
     def _split_rows(self, y, seed):
         """Training and validation row indices (``validation_fraction``)."""
@@ -373,18 +365,3 @@ class _HybridMixin(_VersionedPickleMixin):
         tags.target_tags.single_output = True
         tags.target_tags.multi_output = False
         return tags
-
-
-def _image_of(imager):
-    """The arguments of ``build_hybrid_model`` that draw ``imager``'s image:
-    a drawn imager's drawing, or a layout's render weights."""
-    if hasattr(imager, "get_drawing"):
-        return {"drawing": imager.get_drawing()}
-    weights, mode = imager.get_render_weights()
-    return {
-        "render_weights": weights,
-        "render_mode": mode,
-        "pixels": imager.image_shape_[0] // imager.zoom,
-        "zoom": imager.zoom,
-        "channels": imager.channels,
-    }

@@ -2,9 +2,9 @@
 
 import keras
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 
-from ..imaging import make_imager
+from ..imaging import resolve_imager
 from . import _architecture as arch
 from ._layers import quantile_knots
 
@@ -37,11 +37,9 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        imager = "igtd" if self.imager is None else self.imager
-        if isinstance(imager, str):
-            imager = make_imager(imager, X.shape[1], random_state=self.random_state)
+        imager = resolve_imager(self.imager, X.shape[1], random_state=self.random_state)
         # y: for an image drawn from the target (SuperTML-VF's font sizes)
-        self.imager_ = clone(imager).fit(X, y)
+        self.imager_ = imager.fit(X, y)
         self.quantile_knots_ = None
         if self.mlp_input == "quantile" and self.branches != "cnn":
             self.quantile_knots_ = quantile_knots(self.imager_.transform_values(X))
@@ -50,18 +48,6 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
     def transform(self, X):
         values = self.imager_.transform_values(X)
         return {name: values for name in _BRANCH_INPUTS[self.branches]}
-
-
-class _WithTarget:
-    """A feature encoder whose ``fit(X)`` also reads the training target:
-    SciKeras fits the feature encoder on ``X`` alone, and an image may be
-    drawn from ``y`` too (SuperTML-VF's font sizes)."""
-
-    def __init__(self, encoder, y):
-        self.encoder, self.y = encoder, y
-
-    def fit(self, X):
-        return self.encoder.fit(X, self.y)
 
 
 class _Batches(keras.utils.PyDataset):

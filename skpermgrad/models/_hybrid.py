@@ -11,14 +11,14 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scikeras.wrappers import KerasClassifier, KerasRegressor
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.multiclass import type_of_target
 
 from .._validation import check_target_scale
 from ._base import _HybridMixin
+from ._docs import _CLASSIFIER_DOC, _REGRESSOR_DOC
 from ._encoders import _StandardTarget
-from ._params import _CLASSIFIER_DOC, _HYBRID_CONSTRAINTS, _REGRESSOR_DOC
+from ._params import _CLASSIFIER_CONSTRAINTS, _REGRESSOR_CONSTRAINTS
 
 if TYPE_CHECKING:
     from sklearn.base import TransformerMixin
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class HybridRegressor(_HybridMixin, KerasRegressor):
     __doc__ = _REGRESSOR_DOC
 
-    _parameter_constraints = {**_HYBRID_CONSTRAINTS, "scale_target": ["boolean"]}
+    _parameter_constraints = _REGRESSOR_CONSTRAINTS
     _loss = "mse"
     _output_activation = "linear"
 
@@ -113,10 +113,7 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
 class HybridClassifier(_HybridMixin, KerasClassifier):
     __doc__ = _CLASSIFIER_DOC
 
-    _parameter_constraints = {
-        **_HYBRID_CONSTRAINTS,
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-    }
+    _parameter_constraints = _CLASSIFIER_CONSTRAINTS
     _loss = "sparse_categorical_crossentropy"
     _output_activation = "softmax"
 

@@ -1,6 +1,6 @@
 """The layers the hybrid network is made of beyond Keras's own: the in-graph
-image (a layout's pixels, or a drawing), the MLP branch's quantile map and
-periodic embeddings.
+image (any imager's drawing), the MLP branch's quantile map and periodic
+embeddings.
 
 Each is registered for Keras serialisation (package ``skpermgrad``), so a saved
 or pickled hybrid loads again.
@@ -22,107 +22,25 @@ N_QUANTILES = 64  # knots of the quantile map of each feature
 
 
 @keras.saving.register_keras_serializable(package="skpermgrad")
-class TintoRender(layers.Layer):
-    """Draw TINTO images from scaled values inside the graph (not trainable).
-
-    Holds a fitted :class:`~skpermgrad.TintoImager`'s render weights (see
-    :meth:`~skpermgrad.TintoImager.get_render_weights`) and reproduces its
-    :meth:`~skpermgrad.TintoImager.transform_images` on each batch, so training
-    never materialises the ``(n_samples, height, width, channels)`` array.
-
-    See Also
-    --------
-    skpermgrad.TintoImager : Learns the layout; its ``transform_images`` draws
-        the same images outside the graph.
-    build_hybrid_model : Puts this layer after the ``image_input`` input.
-
-    References
-    ----------
-    .. [1] M. Castillo-Cara et al., "TINTO: Converting Tidy Data into Image
-       for Classification with 2-Dimensional Convolutional Neural Networks",
-       SoftwareX 22, 101391, 2023. :doi:`10.1016/j.softx.2023.101391`
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skpermgrad import TintoImager
-    >>> from skpermgrad.models import TintoRender
-    >>> X = np.random.default_rng(0).uniform(size=(50, 3))
-    >>> imager = TintoImager(pixels=4).fit(X)
-    >>> weights, mode = imager.get_render_weights()
-    >>> layer = TintoRender(weights, mode, pixels=4)
-    >>> values = imager.transform_values(X[:2])
-    >>> bool(np.allclose(layer(values), imager.transform_images(X[:2])))
-    True
-    """
-
-    def __init__(
-        self,
-        render_weights: np.ndarray,
-        mode: str,
-        pixels: int,
-        zoom: int = 1,
-        channels: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.pop("trainable", None)  # present in a saved config; always False
-        super().__init__(trainable=False, **kwargs)
-        self.render_weights = np.asarray(render_weights, dtype="float32")
-        self.mode = mode
-        self.pixels = int(pixels)
-        self.zoom = int(zoom)
-        self.channels = int(channels)
-
-    def call(self, values: Any) -> Any:
-        weights = ops.convert_to_tensor(self.render_weights, dtype=values.dtype)
-        if self.mode == "max":
-            grid = ops.max(values[:, :, None] * weights[None], axis=1)
-        else:
-            grid = ops.matmul(values, weights)
-            if self.mode == "mean":
-                footprint = ops.cast(weights > 0, values.dtype)
-                counts = ops.matmul(ops.cast(values > 0, values.dtype), footprint)
-                grid = grid / ops.maximum(counts, 1.0)
-        image = ops.reshape(grid, (-1, self.pixels, self.pixels, 1))
-        if self.zoom > 1:
-            image = ops.repeat(ops.repeat(image, self.zoom, axis=1), self.zoom, axis=2)
-        if self.channels > 1:
-            image = ops.repeat(image, self.channels, axis=3)
-        return image
-
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        side = self.pixels * self.zoom
-        return (input_shape[0], side, side, self.channels)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "render_weights": self.render_weights.tolist(),
-            "mode": self.mode,
-            "pixels": self.pixels,
-            "zoom": self.zoom,
-            "channels": self.channels,
-        }
-
-
-@keras.saving.register_keras_serializable(package="skpermgrad")
 class DrawnRender(layers.Layer):
-    """Draw a drawn imager's images from scaled values inside the graph.
+    """Draw an imager's images from scaled values inside the graph.
 
-    Holds a fitted drawn imager's drawing (see
-    :meth:`~skpermgrad.DistanceMatrixImager.get_drawing`) and draws it on each
-    batch with ``keras.ops``: the same function as the imager's
-    :meth:`~skpermgrad.DistanceMatrixImager.transform_images`, in float32, so
-    training never materialises the ``(n_samples, height, width, channels)``
-    array. Not trainable; differentiable where the drawing is (the distance
-    matrix; not the bars, a step function of the values).
+    Holds a fitted imager's drawing (see
+    :meth:`~skpermgrad.TintoImager.get_drawing`: a layout's footprints, or a
+    drawn image) and draws it on each batch with ``keras.ops``: the same
+    function as the imager's :meth:`~skpermgrad.TintoImager.transform_images`,
+    in float32, so training never materialises the ``(n_samples, height,
+    width, channels)`` array. Not trainable; differentiable where the drawing
+    is (a layout, the distance matrix; not the bars, a step function of the
+    values).
 
     Parameters
     ----------
     kind : str
         The drawing's name (one :func:`skpermgrad.imaging.draw` knows).
     params : dict, default=None
-        Its keyword arguments (``zoom``, and the drawing's own: the bars'
+        Its keyword arguments (``zoom``, and the drawing's own: a layout's
+        ``weights``, ``mode``, ``pixels`` and ``channels``, the bars'
         ``pixel_width`` and ``gap``, the feature wrap's ``bins`` and
         ``size``, the text's glyphs and geometry); arrays among them are
         saved in the layer's config as lists.
@@ -131,11 +49,8 @@ class DrawnRender(layers.Layer):
 
     See Also
     --------
-    skpermgrad.DistanceMatrixImager, skpermgrad.BarGraphImager,
-    skpermgrad.CombinationImager, skpermgrad.BIEImager,
-    skpermgrad.FeatureWrapImager, skpermgrad.SuperTMLImager : The drawn
-        imagers.
-    TintoRender : The layouts' in-graph image.
+    skpermgrad.imaging.draw : The drawings, in NumPy or ``keras.ops``.
+    build_hybrid_model : Puts this layer after the ``image_input`` input.
 
     Examples
     --------

@@ -1,7 +1,11 @@
-"""The hybrids' parameters, written once: their constraints, the ones the
-network builder takes, and their documentation (shared by both estimators)."""
+"""The hybrids' parameters, written once: one table from which their
+constraints, the ones the network builder takes, the ones SciKeras stores and
+their documentation (``_docs.py``, shared by both estimators) are built. The estimators'
+``__init__`` signatures stay explicit, as scikit-learn requires;
+``tests/test_hybrid.py`` checks them against the table."""
 
 from numbers import Integral, Real
+from typing import Any, NamedTuple
 
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
@@ -9,65 +13,24 @@ from ..imaging import get_imager_names
 from . import _architecture as arch
 from ._training import LR_SCHEDULES
 
-_HYBRID_CONSTRAINTS = {
-    "imager": [
-        HasMethods(["fit", "transform_values", "transform_images"]),
-        StrOptions(set(get_imager_names())),
+
+class _Param(NamedTuple):
+    """One constructor parameter of the hybrids."""
+
+    default: Any
+    kind: str  # its type, as the docs give it
+    doc: str  # its description, indented as in the docstring
+    constraints: list | None = None  # scikit-learn's; None: not validated
+    architecture: bool = False  # build_hybrid_model's, passed as it is
+    scikeras: bool = False  # stored by SciKeras's own __init__
+    other: bool = False  # documented under "Other Parameters"
+
+
+_PARAMS = {
+    "imager": _Param(
         None,
-    ],
-    "branches": [StrOptions({"both", "mlp", "cnn"})],
-    "mlp_input": [StrOptions(set(arch.MLP_INPUTS))],
-    "numeric_embedding": [StrOptions(set(arch.NUMERIC_EMBEDDINGS) - {None}), None],
-    "n_dense_layers": [Interval(Integral, 1, None, closed="left")],
-    "dense_units": [Interval(Integral, 1, None, closed="left")],
-    "n_conv_layers": [Interval(Integral, 1, None, closed="left")],
-    "base_filters": [Interval(Integral, 1, None, closed="left")],
-    "n_head_layers": [Interval(Integral, 0, None, closed="left")],
-    "head_units": [Interval(Integral, 1, None, closed="left")],
-    "ensemble_size": [Interval(Integral, 1, None, closed="left")],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
-    "normalization": [StrOptions(set(arch.NORMALIZATIONS) - {None}), None],
-    "activation": [str],
-    "kernel_initializer": [str],
-    "optimizer": [StrOptions({"adam", "adamw"})],
-    "learning_rate": [Interval(Real, 0, None, closed="neither")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "epochs": [Interval(Integral, 1, None, closed="left")],
-    "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
-    "patience": [Interval(Integral, 1, None, closed="left")],
-    "lr_schedule": [StrOptions(set(LR_SCHEDULES))],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-    "shuffle": ["boolean"],
-    "validation_batch_size": [Interval(Integral, 1, None, closed="left"), None],
-    "warm_start": ["boolean"],
-    "run_eagerly": ["boolean"],
-}
-
-
-# the constructor parameters that are build_hybrid_model's, passed as they are
-_ARCHITECTURE_PARAMS = (
-    "branches",
-    "numeric_embedding",
-    "n_dense_layers",
-    "dense_units",
-    "n_conv_layers",
-    "base_filters",
-    "n_head_layers",
-    "head_units",
-    "ensemble_size",
-    "dropout",
-    "normalization",
-    "activation",
-    "kernel_initializer",
-)
-
-
-_SHARED_DOC = """
-    Parameters
-    ----------
-    imager : imager, str or None, default=None
+        "imager, str or None",
+        """\
         How rows become images: a layout (:class:`~skpermgrad.TintoImager`,
         :class:`~skpermgrad.IGTDImager`, :class:`~skpermgrad.RefinedImager`,
         :class:`~skpermgrad.DeepInsightImager`,
@@ -93,85 +56,228 @@ _SHARED_DOC = """
         (:func:`skpermgrad.imaging.make_imager`): a search over names,
         ``{"imager": ["igtd", "bie", "clusters"]}``, is a plain grid or an
         Optuna categorical.
-    branches : {"both", "mlp", "cnn"}, default="both"
+""",
+        constraints=[
+            HasMethods(["fit", "transform_values", "transform_images"]),
+            StrOptions(set(get_imager_names())),
+            None,
+        ],
+    ),
+    "branches": _Param(
+        "both",
+        '{"both", "mlp", "cnn"}',
+        """\
         ``"both"`` is the hybrid; ``"mlp"`` and ``"cnn"`` keep one branch (the
         baselines of the PermGrad paper) with the same head and training.
-    mlp_input : {"quantile", "minmax"}, default="quantile"
+""",
+        constraints=[StrOptions({"both", "mlp", "cnn"})],
+        architecture=True,
+    ),
+    "mlp_input": _Param(
+        "quantile",
+        '{"quantile", "minmax"}',
+        """\
         What the MLP branch reads. ``"quantile"``: the imager's min-max scaled
         values mapped to normal scores by a quantile transform learned on the
         training rows (64 knots a feature), held inside the network (the
         ``mlp_quantile`` layer) so explanations still permute the same input;
         it spreads heavy-tailed columns (counts, prices) out. ``"minmax"``:
         the min-max scaled values themselves, as the image holds them (the
-        PermGrad notebook's). The default was chosen by the ablation in
-        ``benchmarks/results/bench_defaults.md``: the default configuration
-        (quantile input, periodic embeddings, batch 128, 8 ensemble members)
-        has the best mean rank, 5.11 of 18, of the configurations where every
-        seed trains; the notebook's training (``"minmax"``, no embeddings,
-        batch 32, one head) ranks 12.44.
-    numeric_embedding : {"periodic"} or None, default="periodic"
+        PermGrad notebook's). Chosen, as every default here, by the ablation
+        in ``benchmarks/results/bench_defaults.md``.
+""",
+        constraints=[StrOptions(set(arch.MLP_INPUTS))],
+    ),
+    "numeric_embedding": _Param(
+        "periodic",
+        '{"periodic"} or None',
+        """\
         ``"periodic"``: each MLP-branch input becomes periodic embeddings
         (16 trainable frequencies, cos and sin, a shared Dense of 8 units and
         ReLU: "PLR lite", Gorishniy et al. 2022) before the Dense blocks (the
         ``mlp_embedding`` layer). ``None``: the values go in as they are.
-        Chosen by the ablation (with ``ensemble_size=8``; without the ensemble
-        some seeds of a linear target did not train, R² 0.935).
-    n_dense_layers : int, default=2
+        Chosen by the ablation (with ``ensemble_size=8``, without which some
+        seeds of a linear target did not train).
+""",
+        constraints=[StrOptions(set(arch.NUMERIC_EMBEDDINGS) - {None}), None],
+        architecture=True,
+    ),
+    "n_dense_layers": _Param(
+        2,
+        "int",
+        """\
         MLP branch depth: Dense + BatchNorm + Dropout blocks.
-    dense_units : int, default=64
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        architecture=True,
+    ),
+    "dense_units": _Param(
+        64,
+        "int",
+        """\
         Units of each MLP Dense layer.
-    n_conv_layers : int, default=2
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        architecture=True,
+    ),
+    "n_conv_layers": _Param(
+        2,
+        "int",
+        """\
         CNN branch depth: Conv2D 3x3 + BatchNorm + MaxPool 2x2 + Dropout blocks;
         at most ``log2(image side)``.
-    base_filters : int, default=16
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        architecture=True,
+    ),
+    "base_filters": _Param(
+        16,
+        "int",
+        """\
         Filters of the first conv layer; layer ``i`` has ``base_filters * 2**i``.
-    n_head_layers : int, default=1
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        architecture=True,
+    ),
+    "n_head_layers": _Param(
+        1,
+        "int",
+        """\
         Dense + BatchNorm + Dropout blocks after the concatenation.
-    head_units : int, default=64
+""",
+        constraints=[Interval(Integral, 0, None, closed="left")],
+        architecture=True,
+    ),
+    "head_units": _Param(
+        64,
+        "int",
+        """\
         Units of each head Dense layer.
-    ensemble_size : int, default=8
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        architecture=True,
+    ),
+    "ensemble_size": _Param(
+        8,
+        "int",
+        """\
         ``k > 1`` makes the head a parameter-efficient ensemble of ``k``
         members (TabM-mini, Gorishniy et al. 2025): each member scales the
         concatenated branch outputs by its own vector, shares the head's Dense
         layers and has its own output layer; each is trained on its own loss
         and their predictions are averaged. The branches are shared, so the
-        explanations are unchanged. ``1``: one head. Chosen by the ablation:
-        8 members rank 6.89 against 11.78 for one head (both at batch 64 with
-        the quantile input), 32 members 6.11 at 1.3-1.9 times the fit time.
-    dropout : float, default=0.1
+        explanations are unchanged. ``1``: one head.
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        architecture=True,
+    ),
+    "dropout": _Param(
+        0.1,
+        "float",
+        """\
         Dropout rate of every block.
-    normalization : {"batch", "layer"} or None, default="batch"
+""",
+        constraints=[Interval(Real, 0, 1, closed="left")],
+        architecture=True,
+    ),
+    "normalization": _Param(
+        "batch",
+        '{"batch", "layer"} or None',
+        """\
         The normalisation layer of every block: batch normalisation (the
         PermGrad notebook's, with a moving-average momentum of 0.9), layer
         normalisation, or none.
-    activation : str, default="relu"
+""",
+        constraints=[StrOptions(set(arch.NORMALIZATIONS) - {None}), None],
+        architecture=True,
+    ),
+    "activation": _Param(
+        "relu",
+        "str",
+        """\
         Keras activation of the hidden layers.
-    kernel_initializer : str, default="he_normal"
+""",
+        constraints=[str],
+        architecture=True,
+    ),
+    "kernel_initializer": _Param(
+        "he_normal",
+        "str",
+        """\
         Keras initializer of every Dense and Conv2D layer.
-    optimizer : {"adam", "adamw"}, default="adam"
+""",
+        constraints=[str],
+        architecture=True,
+    ),
+    "optimizer": _Param(
+        "adam",
+        '{"adam", "adamw"}',
+        """\
         Keras optimizer.
-    learning_rate : float, default=1e-3
+""",
+        constraints=[StrOptions({"adam", "adamw"})],
+        scikeras=True,
+    ),
+    "learning_rate": _Param(
+        0.001,
+        "float",
+        """\
         Peak learning rate (of the one-cycle schedule when it is on).
-    weight_decay : float, default=1e-4
+""",
+        constraints=[Interval(Real, 0, None, closed="neither")],
+    ),
+    "weight_decay": _Param(
+        0.0001,
+        "float",
+        """\
         AdamW's decoupled weight decay (ignored by Adam).
-    batch_size : int, default=128
-        Rows per gradient step. 128 is the ablation's choice: it ranks 5.11
-        against 5.56 for 64 with the same network, at 0.91 times the fit time
-        (64 fit in half the time of the notebook's 32).
-    epochs : int, default=100
+""",
+        constraints=[Interval(Real, 0, None, closed="left")],
+    ),
+    "batch_size": _Param(
+        128,
+        "int",
+        """\
+        Rows per gradient step.
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        scikeras=True,
+    ),
+    "epochs": _Param(
+        100,
+        "int",
+        """\
         Maximum number of epochs.
-    validation_fraction : float or None, default=0.1
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+        scikeras=True,
+    ),
+    "validation_fraction": _Param(
+        0.1,
+        "float or None",
+        """\
         Fraction of the training rows held out (shuffled with ``random_state``,
         stratified for a classifier) for early stopping on the validation
         loss, best weights restored; ``None`` trains all ``epochs`` on every
         row.
-    patience : int, default=6
+""",
+        constraints=[Interval(Real, 0, 1, closed="neither"), None],
+    ),
+    "patience": _Param(
+        6,
+        "int",
+        """\
         Early stopping patience, in epochs. Epochs of the schedule's warm-up
         do not count: early stopping watches the validation loss only from
         the end of the warm-up, so it never stops a network whose learning
         rate is still rising.
-    lr_schedule : {"one_cycle", "warmup_plateau", "constant"}, \
-default="one_cycle"
+""",
+        constraints=[Interval(Integral, 1, None, closed="left")],
+    ),
+    "lr_schedule": _Param(
+        "one_cycle",
+        '{"one_cycle", "warmup_plateau", "constant"}',
+        """\
         ``"one_cycle"``: the PermGrad notebook's schedule, linear warm-up over
         the first quarter of ``epochs`` then cosine decay
         (:func:`~skpermgrad.models.one_cycle_learning_rate`).
@@ -181,144 +287,142 @@ default="one_cycle"
         ``batch_size`` and ``patience``. ``"constant"``: ``learning_rate``
         throughout. The defaults were chosen by an ablation on nine datasets
         (``benchmarks/results/bench_defaults.md``).
-    random_state : int, RandomState instance or None, default=None
+""",
+        constraints=[StrOptions(set(LR_SCHEDULES))],
+    ),
+    "random_state": _Param(
+        None,
+        "int, RandomState instance or None",
+        """\
         Seeds weights, dropout, shuffling and the validation split; the same
         int gives identical predictions on CPU. Global random states are
         restored after each fit.
-    verbose : int, default=0
+""",
+        constraints=["random_state"],
+        scikeras=True,
+    ),
+    "verbose": _Param(
+        0,
+        "int",
+        """\
         Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
-"""
-
-_OTHER_PARAMETERS_DOC = """    **kwargs
-        SciKeras's routed parameters (``fit__*``, ``predict__*``,
-        ``compile__*``, ``optimizer__*``, ``loss__*``, ``callbacks__*``).
-
-    Other Parameters
-    ----------------
-    callbacks : list of keras.callbacks.Callback, default=None
+""",
+        constraints=["verbose"],
+        scikeras=True,
+    ),
+    "callbacks": _Param(
+        None,
+        "list of keras.callbacks.Callback",
+        """\
         Extra Keras callbacks (instances, or classes built for each fit), run
         before the hybrid's own (schedule, early stopping) at each step.
-    loss : str or keras.losses.Loss, default=None
+""",
+        scikeras=True,
+        other=True,
+    ),
+    "loss": _Param(
+        None,
+        "str or keras.losses.Loss",
+        """\
         A Keras loss; ``None`` means mean squared error for the regressor and
         sparse categorical cross-entropy for the classifier.
-    metrics : list of str, default=None
+""",
+        scikeras=True,
+        other=True,
+    ),
+    "metrics": _Param(
+        None,
+        "list of str",
+        """\
         Keras metrics recorded in ``history_`` each epoch.
-    shuffle : bool, default=True
+""",
+        scikeras=True,
+        other=True,
+    ),
+    "shuffle": _Param(
+        True,
+        "bool",
+        """\
         Reshuffle the training rows each epoch (seeded by ``random_state``);
         ``False`` keeps them in order.
-    validation_batch_size : int or None, default=None
+""",
+        constraints=["boolean"],
+        scikeras=True,
+        other=True,
+    ),
+    "validation_batch_size": _Param(
+        None,
+        "int or None",
+        """\
         Rows per batch when scoring the validation rows; ``None`` means
         ``batch_size``.
-    warm_start : bool, default=False
+""",
+        constraints=[Interval(Integral, 1, None, closed="left"), None],
+        scikeras=True,
+        other=True,
+    ),
+    "warm_start": _Param(
+        False,
+        "bool",
+        """\
         A later ``fit`` continues training the fitted network (the imager and
         the quantile map stay as first fitted) instead of starting again.
-    run_eagerly : bool, default=False
+""",
+        constraints=["boolean"],
+        scikeras=True,
+        other=True,
+    ),
+    "run_eagerly": _Param(
+        False,
+        "bool",
+        """\
         Run Keras eagerly (slow; for debugging).
-    model, build_fn, validation_split
-        SciKeras's, not the hybrids' parameters: given through ``**kwargs``,
-        they are refused by ``fit`` (the hybrid builds its own network and
-        holds out ``validation_fraction`` of the rows).
-"""
-
-_REFERENCES_DOC = """
-    See Also
-    --------
-    skpermgrad.TintoImager : How rows become images.
-    skpermgrad.permgrad_importance : Explain a fitted hybrid.
-    skpermgrad.PermGradExplainer : Fit and explain in one estimator.
-
-    References
-    ----------
-    .. [1] F. Escalera-González, M. Castillo-Cara, M. Rincón-Zamorano and
-       L. Orozco-Barbosa, "PermGrad: A Hybrid Neural Network Framework for
-       Global Feature Attribution Using Synthetic Image Representations",
-       code: https://github.com/felescgon/PermGrad,
-       :doi:`10.5281/zenodo.17613159` (the hybrid network).
-    .. [2] M. Castillo-Cara et al., "TINTO: Converting Tidy Data into Image for
-       Classification with 2-Dimensional Convolutional Neural Networks",
-       SoftwareX 22, 101391, 2023. :doi:`10.1016/j.softx.2023.101391`
-    .. [3] Y. Gorishniy, I. Rubachev and A. Babenko, "On Embeddings for
-       Numerical Features in Tabular Deep Learning", NeurIPS 2022
-       (``numeric_embedding="periodic"``).
-"""
-
-_ATTRIBUTES_DOC = """
-    Attributes
-    ----------
-    model_ : keras.Model
-        The fitted network; layer names are listed in
-        :func:`~skpermgrad.models.build_hybrid_model` (``tabular``, ``image_input``,
-        ``image``, ``mlp_output``, ``last_conv``, ``cnn_output``,
-        ``concatenate``, ``output``).
-    feature_encoder_ : object
-        Holds the fitted imager as ``feature_encoder_.imager_``.
-    history_ : dict
-        Keras training history (``loss``, ``val_loss`` ...).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of str
-        Names of features seen during ``fit``, when ``X`` has string column names.
-"""
-
-
-_REGRESSOR_DOC = (
-    """Hybrid MLP + CNN regressor on tabular images (the PermGrad network).
-
-    The MLP branch reads the scaled numeric values; the CNN branch reads the
-    same row drawn as an image (``imager``: IGTD by default, TINTO or another
-    layout), rendered inside the Keras graph batch by
-    batch (training memory is O(batch), not O(n_samples * height * width)).
-    The target is standardised for training (mean 0, variance 1, learned on the
-    training rows) and predictions are mapped back; ``scale_target=False``
-    trains on the raw target.
-"""
-    + _SHARED_DOC
-    + """    scale_target : bool, default=True
+""",
+        constraints=["boolean"],
+        scikeras=True,
+        other=True,
+    ),
+}
+_REGRESSOR_PARAMS = {
+    "scale_target": _Param(
+        True,
+        "bool",
+        """\
         Standardise ``y`` internally.
-"""
-    + _OTHER_PARAMETERS_DOC
-    + _ATTRIBUTES_DOC
-    + _REFERENCES_DOC
-    + """
-    Examples
-    --------
-    >>> from sklearn.datasets import make_regression
-    >>> from skpermgrad import HybridRegressor, TintoImager
-    >>> X, y = make_regression(60, 9, random_state=0)
-    >>> reg = HybridRegressor(TintoImager(pixels=4), n_conv_layers=1, epochs=2,
-    ...                       random_state=0).fit(X, y)
-    >>> reg.predict(X[:3]).shape
-    (3,)
-"""
-)
-
-
-_CLASSIFIER_DOC = (
-    """Hybrid MLP + CNN classifier on tabular images (the PermGrad network).
-
-    Binary and multiclass, with string or integer labels: the network ends in a
-    softmax over ``classes_`` trained with sparse categorical cross-entropy;
-    ``predict_proba`` returns one column per class.
-"""
-    + _SHARED_DOC
-    + """    class_weight : dict, "balanced" or None, default=None
+""",
+        constraints=["boolean"],
+    ),
+}
+_CLASSIFIER_PARAMS = {
+    "class_weight": _Param(
+        None,
+        'dict, "balanced" or None',
+        """\
         Weights of the classes in the loss (as in scikit-learn classifiers).
-"""
-    + _OTHER_PARAMETERS_DOC
-    + _ATTRIBUTES_DOC
-    + """    classes_ : ndarray of shape (n_classes,)
-        The class labels.
-"""
-    + _REFERENCES_DOC
-    + """
-    Examples
-    --------
-    >>> from sklearn.datasets import make_classification
-    >>> from skpermgrad import HybridClassifier, TintoImager
-    >>> X, y = make_classification(60, 9, random_state=0)
-    >>> clf = HybridClassifier(TintoImager(pixels=4), n_conv_layers=1, epochs=2,
-    ...                        random_state=0).fit(X, y)
-    >>> clf.predict_proba(X[:3]).shape
-    (3, 2)
-"""
+""",
+        constraints=[dict, StrOptions({"balanced"}), None],
+        scikeras=True,
+    ),
+}
+
+
+def _constraints(params):
+    return {
+        name: param.constraints
+        for name, param in params.items()
+        if param.constraints is not None
+    }
+
+
+_HYBRID_CONSTRAINTS = _constraints(_PARAMS)
+_REGRESSOR_CONSTRAINTS = {**_HYBRID_CONSTRAINTS, **_constraints(_REGRESSOR_PARAMS)}
+_CLASSIFIER_CONSTRAINTS = {**_HYBRID_CONSTRAINTS, **_constraints(_CLASSIFIER_PARAMS)}
+
+# the constructor parameters that are build_hybrid_model's, passed as they are
+_ARCHITECTURE_PARAMS = tuple(name for name, p in _PARAMS.items() if p.architecture)
+
+# the constructor parameters SciKeras's own __init__ stores; the hybrids store
+# the others themselves
+_SCIKERAS_PARAMS = tuple(
+    name for name, p in {**_PARAMS, **_CLASSIFIER_PARAMS}.items() if p.scikeras
 )

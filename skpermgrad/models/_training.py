@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import random
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import keras
 import numpy as np
@@ -256,3 +256,21 @@ def _tensorflow_seed(seed):
         random.setstate(py_state)
         np.random.set_state(np_state)
         tf.random.set_seed(tf_seed)
+
+
+def seeded(seed):
+    """A block seeded by ``seed`` (:func:`_tensorflow_seed`), or left as it
+    is for ``None``."""
+    return nullcontext() if seed is None else _tensorflow_seed(seed)
+
+
+def int_seed(random_state):
+    """The integer seed of a fit: ``random_state`` itself (an int or None),
+    or, for a RandomState, one drawn from a copy of its state (so it is not
+    advanced; SciKeras 0.13 seeds with ``randint(low=1)``, always 0, so that
+    every RandomState gave the same network)."""
+    if not isinstance(random_state, np.random.RandomState):
+        return random_state
+    copy = np.random.RandomState()
+    copy.set_state(random_state.get_state())
+    return int(copy.randint(2**31 - 1))
