@@ -17,7 +17,7 @@ from skpermgrad import (  # noqa: E402
     permgrad_importance,
 )
 from skpermgrad.inspection._fusion import _minmax, _share  # noqa: E402
-from skpermgrad.inspection._network import _Network  # noqa: E402
+from skpermgrad.models import NetworkView  # noqa: E402
 
 # The network these checks of the explanation's mechanics were calibrated on:
 # min-max input, no embeddings, one head, batch 32. The defaults since (the
@@ -178,16 +178,15 @@ def _hand_built(imager, mlp_weight, cnn_weight):
     conv with weight 1, flattened). Output: ``mlp_weight * mlp + cnn_weight *
     sum(image)``.
     """
-    from skpermgrad.models import TintoRender
+    from skpermgrad.models import DrawnRender
 
     n_features = imager.n_features_in_
     side = imager.image_shape_[0]
-    weights, mode = imager.get_render_weights()
     tab = keras.Input((n_features,), name="tabular")
     val = keras.Input((n_features,), name="image_input")
     mlp_layer = keras.layers.Dense(1, name="mlp_output")
     mlp = mlp_layer(tab)
-    img = TintoRender(weights, mode, side, name="image")(val)
+    img = DrawnRender(*imager.get_drawing(), name="image")(val)
     conv = keras.layers.Conv2D(1, 1, name="last_conv")
     cnn = keras.layers.Flatten(name="cnn_output")(conv(img))
     both = keras.layers.Concatenate(name="concatenate")([mlp, cnn])
@@ -284,11 +283,13 @@ def test_gradcam_is_read_at_row_col_of_the_image():
     # instead would hit empty pixels: the layout is asymmetric.
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(40, 5)) * np.array([1, 2, 3, 4, 5])
-    imager = TintoImager(pixels=7, random_state=0).fit(X)
+    reg = HybridRegressor(TintoImager(pixels=7, random_state=0), **TINY)
+    imager = reg.fit(X, X[:, 0]).feature_encoder_.imager_
     rows, cols = imager.feature_positions_.T
     assert not np.array_equal(rows, cols)
     assert np.array_equal(np.argwhere(imager.feature_masks_)[:, 1:], np.c_[rows, cols])
-    net = _Network(_hand_built(imager, 0.0, 1.0), imager.feature_masks_, 1)
+    reg.model_ = _hand_built(imager, 0.0, 1.0)
+    net = NetworkView(reg)
     values = imager.transform_values(X)
     cam, heat, image, _ = (t.numpy() for t in net.gradcam(values, np.zeros((1, 1))))
     np.testing.assert_allclose(cam[0], values, rtol=1e-5, atol=1e-7)

@@ -306,24 +306,15 @@ default="permutation"
             self.estimator_ = clone(self.estimator).fit(
                 _safe_indexing(X, train), _safe_indexing(y, train), **fit_weight
             )
+        # the explanation's options are the explainer's parameters of the same
+        # names (their constraint table is shared), the seed drawn above
+        options = {name: getattr(self, name) for name in EXPLANATION_CONSTRAINTS}
         self.explanation_ = permgrad_importance(
             self.estimator_,
             _safe_indexing(X, explain),
             _safe_indexing(y, explain),
-            scoring=self.scoring,
-            n_repeats=self.n_repeats,
-            n_bootstrap=self.n_bootstrap,
-            n_jobs=self.n_jobs,
-            random_state=rng,
             sample_weight=None if sample_weight is None else sample_weight[explain],
-            max_samples=self.max_samples,
-            batch_size=self.batch_size,
-            permutation=self.permutation,
-            fusion=self.fusion,
-            cnn_importance=self.cnn_importance,
-            scale=self.scale,
-            feature_groups=self.feature_groups,
-            verbose=self.verbose,
+            **{**options, "random_state": rng},
         )
         result = self.explanation_
         self.importances_ = result.importances

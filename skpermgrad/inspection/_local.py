@@ -15,13 +15,8 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 
-from ._network import (
-    IG_STEPS,
-    _integrated_gradients,
-    _network_rows,
-    _prepare,
-    _require_image_for,
-)
+from ._passes import IG_STEPS, _integrated_gradients
+from ._setup import _network_rows, _prepare, _require_image_for
 
 
 @validate_params(
@@ -138,7 +133,9 @@ def explain_rows(
             )
         reference = setup.rows
     else:
-        _, reference, _, _ = _network_rows(estimator, background, "background")
+        _, reference, _, _ = _network_rows(
+            estimator, background, "background", view=setup.network
+        )
     baseline = reference.mean(axis=0)
     net = setup.network
     mlp, cnn = (
@@ -165,7 +162,7 @@ def explain_rows(
         extra = {"classes": hybrid.classes_}
         baseline_prediction, predictions = outputs[0], outputs[1:]
     else:
-        decode = hybrid.target_encoder_.inverse_transform
+        decode = net.decode
         unit = float(decode(np.ones((1, 1)))[0] - decode(np.zeros((1, 1)))[0])
         mlp, cnn = mlp[0] * unit, cnn[0] * unit
         extra = {}

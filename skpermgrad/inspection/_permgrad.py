@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from functools import partial
 from numbers import Real
 
 import numpy as np
@@ -23,18 +22,12 @@ from ._fusion import (
     DEFAULT_SCALE,
     EXPLANATION_CONSTRAINTS,
     _drops_bunch,
-    _fuse,
+    _fusion_rule,
     _weighted_mean,
 )
-from ._network import (
-    IG_STEPS,
-    _forward_passes,
-    _integrated_gradients,
-    _prepare,
-    _require_image_for,
-    _Responses,
-)
+from ._passes import _forward_passes
 from ._scoring import _check_scorer_fits, _explained_rows, _explanation_scorer
+from ._setup import _prepare, _require_image_for, _Responses
 
 
 @validate_params(
@@ -281,62 +274,119 @@ default="permutation"
     """
     check_consistent_length(X, y, *([] if sample_weight is None else [sample_weight]))
     setup = _prepare(estimator, X, feature_groups)
-    if fusion == "branch_weights":
+    rule = _fusion_rule(fusion, cnn_importance)
+    if rule.image_need is not None:
         _require_image_for(setup, cnn_importance, f"cnn_importance={cnn_importance!r}")
-    hybrid, values, groups = setup.hybrid, setup.rows, setup.groups
-    membership = setup.membership
-    y = np.asarray(y)
-    if sample_weight is not None:
-        sample_weight = _check_sample_weight(
-            sample_weight, values, dtype=np.float64, ensure_non_negative=True
-        )
-
     rng = check_random_state(random_state)
-    rows = _explained_rows(len(values), max_samples, rng)
-    if len(rows) < len(values):
-        values, y = values[rows], y[rows]
-        sample_weight = None if sample_weight is None else sample_weight[rows]
+    rows = _explained_rows(len(setup.rows), max_samples, rng)
+    values, y = setup.rows[rows], np.asarray(y)[rows]
+    weights = np.ones(len(rows))
+    if sample_weight is not None:
+        weights = _check_sample_weight(
+            sample_weight, setup.rows, dtype=np.float64, ensure_non_negative=True
+        )[rows]
     seed = rng.randint(2**31 - 1)
-    weights = (np.ones(len(values)) if sample_weight is None else sample_weight).astype(
-        np.float64
+    scorer = _explanation_scorer(setup.hybrid, scoring, y)
+    _check_scorer_fits(
+        scorer, scoring, estimator, setup.hybrid, _safe_indexing(X, rows), y
     )
-    scorer = _explanation_scorer(hybrid, scoring, y)
-    _check_scorer_fits(scorer, scoring, estimator, hybrid, _safe_indexing(X, rows), y)
 
-    net, size = setup.network, setup.image_size
+    view, passes = setup.network, {"batch_size": batch_size, "n_jobs": n_jobs}
     outputs = _forward_passes(
-        net,
-        values,
-        weights.astype("float32"),
-        groups,
-        n_repeats,
-        seed,
-        permutation,
-        fusion == "model_split" or cnn_importance == "permutation",
-        batch_size,
-        n_jobs,
-        verbose,
+        view, values, weights.astype("float32"), setup.groups, n_repeats=n_repeats,
+        seed=seed, permutation=permutation, image_permutation=rule.image_permutation,
+        verbose=verbose, **passes,
+    )  # fmt: skip
+    gradcam_rows = outputs.gradcam @ setup.membership  # per output, row and group
+    per_row = rule.per_row(
+        view, values, weights, gradcam_rows, setup.membership, **passes
     )
-    gradcam_rows = outputs.gradcam @ membership  # per output, row and group
-    if fusion == "branch_weights" and cnn_importance == "integrated_gradients":
-        _, image_attributions = _integrated_gradients(
-            net, values, weights @ values / weights.sum(), IG_STEPS, batch_size, n_jobs
+    explained = Bunch(
+        X=values, y=y, weights=weights, weighted=sample_weight is not None
+    )
+    parts = _Parts(rule, scorer, view, outputs, explained, per_row)
+    mlp_drops, cnn_values, branch_drops = parts(np.arange(len(values)))
+    fused, w_mlp, contributions = rule.fuse(mlp_drops, cnn_values, branch_drops, scale)
+    weights_defined = bool(max(branch_drops[0], 0) + max(branch_drops[1], 0) > 0)
+    if not weights_defined:
+        warnings.warn(
+            f"Neither branch's ablation lowered the score (drops: MLP "
+            f"{branch_drops[0]:.4g}, CNN {branch_drops[1]:.4g}), so the branch "
+            "weights are undefined and set to 0.5/0.5 "
+            "(result.branch_weights_defined is False). Explain on more rows, or "
+            "with a scoring that the model's outputs move (e.g. the log loss).",
+            UserWarning,
+            stacklevel=3,  # the caller of permgrad_importance's validation wrapper
         )
-        per_row = np.abs(image_attributions @ membership).mean(axis=0, keepdims=True)
-    elif fusion == "branch_weights" and cnn_importance == "gradcam":
-        per_row = gradcam_rows
 
-    def parts(rows, repeats):
-        """Every part on ``rows``: all repeats' drops, or one per feature."""
-        row_weights = weights[rows]
-        fit = {} if sample_weight is None else {"sample_weight": row_weights}
+    draws = parts.bootstrap(n_bootstrap, n_repeats, seed, scale)
+    tail = 100 * (1 - confidence_level) / 2
+    interval = np.moveaxis(np.percentile(draws, [tail, 100 - tail], axis=0), 0, -1)
+
+    classifier = is_classifier(setup.hybrid)
+    floor = zero_tolerance * np.clip(fused, 0, None).sum(axis=-1, keepdims=True)
+
+    def squeezed(a, per_output=classifier and rule.per_output):  # one output's axis
+        return np.asarray(a) if per_output else np.asarray(a)[0]
+
+    result = Bunch(
+        importances=squeezed(fused),
+        importances_std=squeezed(draws.std(axis=0)),
+        importances_ci=squeezed(interval),
+        indistinguishable_from_zero=squeezed(interval[..., 0] <= floor),
+        branch_contributions=Bunch(
+            mlp=squeezed(np.broadcast_to(contributions.mlp, fused.shape)),
+            cnn=squeezed(contributions.cnn),
+        ),
+        permutation=_drops_bunch(mlp_drops),
+        gradcam=squeezed(_weighted_mean(gradcam_rows, weights), classifier),
+        branch_weights={"mlp": float(w_mlp), "cnn": float(1 - w_mlp)},
+        branch_score_drops={
+            "mlp": float(branch_drops[0]),
+            "cnn": float(branch_drops[1]),
+        },
+        branch_weights_defined=weights_defined,
+        fusion=fusion,
+        cnn_importance=cnn_importance,
+        scale=scale,
+        confidence_level=confidence_level,
+        zero_tolerance=zero_tolerance,
+        feature_names=setup.feature_names,
+        feature_groups=setup.feature_groups,
+        encoded_feature_names=setup.encoded_feature_names,
+        heatmap=squeezed(outputs.heatmap.reshape(-1, *setup.image_size), classifier),
+        mean_image=outputs.mean_image.reshape(setup.image_size),
+        feature_positions=setup.imager.feature_positions_.copy(),
+    )
+    rule.store(result, cnn_values)
+    if classifier:
+        result.classes = setup.hybrid.classes_
+    return result
+
+
+class _Parts:
+    """PermGrad's parts on a sample of the explained rows, from the outputs
+    of the forward passes: ``parts(rows)`` gives every repeat's drops,
+    ``parts(rows, repeats)`` one repeat a feature (a bootstrap draw)."""
+
+    def __init__(self, rule, scorer, view, outputs, explained, per_row):
+        self.rule, self.scorer, self.view = rule, scorer, view
+        self.outputs, self.explained, self.per_row = outputs, explained, per_row
+
+    def __call__(self, rows, repeats=None):
+        explained = self.explained
+        row_weights = explained.weights[rows]
+        fit = {"sample_weight": row_weights} if explained.weighted else {}
 
         def score(raw):
-            return scorer(
-                _Responses(hybrid, raw[..., rows, :]), values[rows], y[rows], **fit
+            return self.scorer(
+                _Responses(self.view, raw[..., rows, :]),
+                explained.X[rows],
+                explained.y[rows],
+                **fit,
             )
 
-        baseline = score(outputs.baseline)
+        baseline = score(self.outputs.baseline)
         if repeats is None and not np.isfinite(baseline):
             raise ValueError(
                 f"The model's score on the {len(rows)} row(s) explained is "
@@ -354,99 +404,30 @@ default="permutation"
                 [baseline - score(permuted[j, r]) for j, r in enumerate(repeats)]
             )[:, None]
 
-        mlp = drops(outputs.permuted)
-        if fusion == "model_split":  # (image permutation, whole-model) drops
-            cnn = np.stack([drops(outputs.image_permuted), drops(outputs.joint)])
-        elif cnn_importance == "permutation":
-            cnn = drops(outputs.image_permuted)
-        else:
-            cnn = _weighted_mean(per_row[:, rows], row_weights)
+        outputs = self.outputs
+        cnn = self.rule.cnn_part(drops, outputs, self.per_row, rows, row_weights)
         branch_drops = (
             baseline - score(outputs.no_mlp),
             baseline - score(outputs.no_cnn),
         )
-        return mlp, cnn, branch_drops
+        return drops(outputs.permuted), cnn, branch_drops
 
-    fuse = partial(_fuse, fusion=fusion, cnn_importance=cnn_importance, scale=scale)
-
-    mlp_drops, cnn_values, branch_drops = parts(np.arange(len(values)), None)
-    fused, w_mlp, contributions = fuse(mlp_drops, cnn_values, branch_drops)
-    weights_defined = bool(max(branch_drops[0], 0) + max(branch_drops[1], 0) > 0)
-    if not weights_defined:
-        warnings.warn(
-            f"Neither branch's ablation lowered the score (drops: MLP "
-            f"{branch_drops[0]:.4g}, CNN {branch_drops[1]:.4g}), so the branch "
-            "weights are undefined and set to 0.5/0.5 "
-            "(result.branch_weights_defined is False). Explain on more rows, or "
-            "with a scoring that the model's outputs move (e.g. the log loss).",
-            UserWarning,
-            stacklevel=3,  # the caller of permgrad_importance's validation wrapper
+    def bootstrap(self, n_bootstrap, n_repeats, seed, scale):
+        """The fused score on ``n_bootstrap`` draws of the rows (with
+        replacement, among those of positive weight) and, a feature, of one
+        of its ``n_repeats`` permutations."""
+        boot = np.random.RandomState(seed)
+        weighted = np.flatnonzero(self.explained.weights > 0)  # others change nothing
+        n_groups = len(self.outputs.permuted)
+        return np.array(
+            [
+                self.rule.fuse(
+                    *self(
+                        boot.choice(weighted, size=len(weighted)),
+                        boot.randint(n_repeats, size=n_groups),
+                    ),
+                    scale,
+                )[0]
+                for _ in range(n_bootstrap)
+            ]
         )
-
-    boot = np.random.RandomState(seed)
-    weighted = np.flatnonzero(weights > 0)  # a zero-weight row changes nothing
-    draws = np.array(
-        [
-            fuse(
-                *parts(
-                    boot.choice(weighted, size=len(weighted)),
-                    boot.randint(n_repeats, size=len(groups)),
-                )
-            )[0]
-            for _ in range(n_bootstrap)
-        ]
-    )
-    tail = 100 * (1 - confidence_level) / 2
-    interval = np.moveaxis(np.percentile(draws, [tail, 100 - tail], axis=0), 0, -1)
-
-    per_class = (
-        is_classifier(hybrid)
-        and fusion == "branch_weights"
-        and cnn_importance == "gradcam"
-    )
-    floor = zero_tolerance * np.clip(fused, 0, None).sum(axis=-1, keepdims=True)
-
-    def squeezed(a, per_output=per_class):  # drop a one-output axis
-        return np.asarray(a) if per_output else np.asarray(a)[0]
-
-    gradcam = squeezed(_weighted_mean(gradcam_rows, weights), is_classifier(hybrid))
-    heatmap = outputs.heatmap.reshape(-1, *size)
-    result = Bunch(
-        importances=squeezed(fused),
-        importances_std=squeezed(draws.std(axis=0)),
-        importances_ci=squeezed(interval),
-        indistinguishable_from_zero=squeezed(interval[..., 0] <= floor),
-        branch_contributions=Bunch(
-            mlp=squeezed(np.broadcast_to(contributions.mlp, fused.shape)),
-            cnn=squeezed(contributions.cnn),
-        ),
-        permutation=_drops_bunch(mlp_drops),
-        gradcam=gradcam,
-        branch_weights={"mlp": float(w_mlp), "cnn": float(1 - w_mlp)},
-        branch_score_drops={
-            "mlp": float(branch_drops[0]),
-            "cnn": float(branch_drops[1]),
-        },
-        branch_weights_defined=weights_defined,
-        fusion=fusion,
-        cnn_importance=cnn_importance,
-        scale=scale,
-        confidence_level=confidence_level,
-        zero_tolerance=zero_tolerance,
-        feature_names=setup.feature_names,
-        feature_groups=setup.feature_groups,
-        encoded_feature_names=setup.encoded_feature_names,
-        heatmap=squeezed(heatmap, is_classifier(hybrid)),
-        mean_image=outputs.mean_image.reshape(size),
-        feature_positions=setup.imager.feature_positions_.copy(),
-    )
-    if fusion == "model_split":
-        result.image_permutation = _drops_bunch(cnn_values[0])
-        result.model_permutation = _drops_bunch(cnn_values[1])
-    elif cnn_importance == "permutation":
-        result.image_permutation = _drops_bunch(cnn_values)
-    elif cnn_importance == "integrated_gradients":
-        result.integrated_gradients = cnn_values[0]
-    if is_classifier(hybrid):
-        result.classes = hybrid.classes_
-    return result
