@@ -68,7 +68,7 @@ def record_trials(name, trials, max_rows, seed):
     scores, fit seconds and parameters, in trial order."""
     import optuna
 
-    from skpermgrad._study._models import make_pipeline
+    from skpermgrad._study._pipeline import make_pipeline
     from skpermgrad._study._progress import Monitor
     from skpermgrad._study._settings import DEFAULT
     from skpermgrad._study._tuning import study_space, tune, tuning_scoring

@@ -428,7 +428,7 @@ def test_run_refuses_before_tuning_and_writes_nothing(
 
 
 def test_run_refuses_a_text_column_of_too_many_values(tmp_path, capsys):
-    from skpermgrad._study._base import MAX_CATEGORIES
+    from skpermgrad._study._common import MAX_CATEGORIES
 
     n = MAX_CATEGORIES + 20
     frame, path = _table(tmp_path, ["a", "b", "y"], n=n)
@@ -471,7 +471,7 @@ def test_string_columns_with_pd_na_are_imputed():
     # the "string" dtype (Parquet's) marks a missing value pd.NA, which
     # scikit-learn's imputer cannot compare: read_table makes it NaN
     from skpermgrad._study._data import _plain_missing
-    from skpermgrad._study._models import make_pipeline
+    from skpermgrad._study._pipeline import make_pipeline
 
     frame = pd.DataFrame(
         {
@@ -576,7 +576,7 @@ class _Fixed:
 
 @pytest.mark.parametrize("task", ["regression", "classification"])
 def test_the_verdict_says_ahead_behind_or_within_noise(task):
-    from skpermgrad._study._models import compare
+    from skpermgrad._study._pipeline import compare
     from skpermgrad._study._report import verdict_sentence, verdict_summary
 
     rng = np.random.default_rng(0)
@@ -643,7 +643,7 @@ def test_two_runs_finishing_together_leave_one_complete_set(tmp_path, monkeypatc
     import time
     from pathlib import Path
 
-    from skpermgrad._study._base import REPORT_FILES
+    from skpermgrad._study._common import REPORT_FILES
     from skpermgrad._study._run import _staging
 
     barrier = threading.Barrier(2)
@@ -914,7 +914,7 @@ def test_a_second_ctrl_c_stops_at_once_in_one_line(tmp_path):
 
     import optuna
 
-    from skpermgrad._study._tuning import fail_dead_trials
+    from skpermgrad._study._storage import fail_dead_trials
 
     frame, path = _table(tmp_path, ["a", "b", "y"])
     frame.to_csv(path, index=False)
@@ -963,7 +963,7 @@ def test_workers_share_one_journal_study(tmp_path, capfd):
     from optuna.storages.journal import JournalFileBackend
     from optuna.trial import TrialState
 
-    from skpermgrad._study._tuning import tried_trials
+    from skpermgrad._study._trials import tried_trials
 
     frame, path = _table(tmp_path, ["a", "b"], n=80)
     frame.assign(y=frame.a - frame.b).to_csv(path, index=False)
@@ -1009,7 +1009,7 @@ def test_bad_workers_are_refused_in_one_line(tmp_path, extra, message, capsys):
 
 def test_workers_refuse_a_studys_sqlite_file(tmp_path):
     from skpermgrad._study import StudyError
-    from skpermgrad._study._tuning import storage_url
+    from skpermgrad._study._storage import storage_url
 
     assert storage_url(None, tmp_path).startswith("sqlite:///")
     assert storage_url(None, tmp_path, workers=2).endswith("study.journal")
@@ -1121,7 +1121,7 @@ def test_resume_keeps_every_stored_setting(tmp_path):
 def test_resume_keeps_or_changes_the_pruner_and_reads_an_older_run_as_unpruned(
     tmp_path,
 ):
-    from skpermgrad._study._base import resume_changes
+    from skpermgrad._study._common import resume_changes
 
     out = _stored_run(tmp_path, [*STARTED, "--pruner", "none"])
     assert _resolved(["--resume"], out)[0]["pruner"] == "none"
@@ -1170,7 +1170,7 @@ def test_workers_default_to_one_a_core_but_never_on_sqlite(tmp_path, monkeypatch
 
 
 def test_resume_applies_a_new_trial_count_and_time_limit_and_says_so(tmp_path):
-    from skpermgrad._study._base import resume_changes
+    from skpermgrad._study._common import resume_changes
 
     out = _stored_run(tmp_path, STARTED)
     settings, _ = _resolved(["--resume", "--trials", "8", "--time-limit", "2h"], out)
@@ -1203,7 +1203,7 @@ def test_resume_refuses_a_different_setting_naming_both(
 
 
 def test_too_few_test_rows_give_no_verdict():
-    from skpermgrad._study._models import MIN_TEST_ROWS, compare
+    from skpermgrad._study._pipeline import MIN_TEST_ROWS, compare
     from skpermgrad._study._report import verdict_sentence, verdict_summary
 
     y = np.arange(MIN_TEST_ROWS - 1, dtype=float)
@@ -1248,7 +1248,8 @@ def test_user_strings_are_escaped_in_the_report_and_neutralised_in_csv():
 def test_the_trial_budget_holds_when_runs_start_trials_at_once():
     import optuna
 
-    from skpermgrad._study._tuning import OVER_BUDGET_ATTR, _WithinBudget
+    from skpermgrad._study._trials import OVER_BUDGET_ATTR
+    from skpermgrad._study._tuning import _WithinBudget
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize")
@@ -1274,7 +1275,8 @@ def test_a_running_trial_of_a_dead_process_is_failed_not_counted():
 
     import optuna
 
-    from skpermgrad._study._tuning import WORKER_ATTR, _WithinBudget, fail_dead_trials
+    from skpermgrad._study._storage import WORKER_ATTR, fail_dead_trials
+    from skpermgrad._study._tuning import _WithinBudget
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize")
@@ -1307,7 +1309,7 @@ def test_two_runs_started_at_once_on_a_new_out_share_the_budget(tmp_path):
     study = optuna.load_study(
         study_name="skpermgrad", storage=f"sqlite:///{out / 'study.db'}"
     )
-    from skpermgrad._study._tuning import tried_trials
+    from skpermgrad._study._trials import tried_trials
 
     states = [t.state.name for t in study.trials]
     # complete or pruned after a fold (the trials pruned because the budget was
@@ -1318,7 +1320,7 @@ def test_two_runs_started_at_once_on_a_new_out_share_the_budget(tmp_path):
 
 def test_the_bar_graph_of_two_features_passes_the_checks_before_tuning(tmp_path):
     from skpermgrad._study._data import check_before_tuning
-    from skpermgrad._study._models import make_pipeline
+    from skpermgrad._study._pipeline import make_pipeline
 
     frame, _ = _table(tmp_path, ["a", "b", "y"])
     X, y = frame[["a", "b"]], frame.y
@@ -1363,7 +1365,7 @@ def _tune_ridge(study, alphas, trials, pruner):
 def test_a_hopeless_trial_is_pruned_after_its_first_fold(pruner):
     import optuna
 
-    from skpermgrad._study._tuning import pruned_trials, tried_trials
+    from skpermgrad._study._trials import pruned_trials, tried_trials
 
     study = optuna.create_study(direction="maximize")
     # each alpha no better than the one before scores below the defaults' (the

@@ -187,11 +187,11 @@ def test_a_worker_killed_before_its_first_heartbeat_does_not_stall_the_others(
     import optuna
     from optuna.trial import TrialState
 
-    from skpermgrad._study import _progress, _tuning
+    from skpermgrad._study import _progress, _storage, _tuning
 
-    monkeypatch.setattr(_tuning, "HEARTBEAT", 1)
-    monkeypatch.setattr(_tuning, "GRACE", 2)
-    storage = _tuning.optuna_storage(postgres_url)
+    monkeypatch.setattr(_storage, "HEARTBEAT", 1)
+    monkeypatch.setattr(_storage, "GRACE", 2)
+    storage = _storage.optuna_storage(postgres_url)
     study = optuna.create_study(storage=storage, study_name="silent")
     silent = storage.create_new_trial(study._study_id)  # RUNNING, never beats
     assert study.trials[0].state == TrialState.RUNNING
@@ -206,7 +206,7 @@ def test_a_worker_killed_before_its_first_heartbeat_does_not_stall_the_others(
 def test_only_the_worker_that_finished_last_reports():
     import optuna
 
-    from skpermgrad._study._tuning import finished_last
+    from skpermgrad._study._trials import finished_last
 
     study = optuna.create_study()
     for value in (1.0, 2.0, 3.0):

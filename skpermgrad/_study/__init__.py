@@ -5,7 +5,7 @@ calls :func:`run_study` or :func:`predict_table`; everything a step can refuse
 is checked before anything is written (:class:`StudyError`).
 """
 
-from ._base import (
+from ._common import (
     SETTINGS_FILE,
     STUDY_DB,
     STUDY_JOURNAL,
@@ -14,8 +14,9 @@ from ._base import (
     clock,
     quiet_tensorflow,
 )
-from ._models import metrics
-from ._run import predict_table, run_study
+from ._pipeline import metrics
+from ._predict import predict_table
+from ._run import run_study
 from ._settings import (
     DEFAULT,
     MAX_BASE_FILTERS,
@@ -24,7 +25,8 @@ from ._settings import (
     parse_images,
     resolve_settings,
 )
-from ._tuning import DEFAULT_PRUNER, PRUNERS, optuna_storage, storage_url
+from ._storage import optuna_storage, storage_url
+from ._tuning import DEFAULT_PRUNER, PRUNERS
 
 __all__ = [
     "DEFAULT",

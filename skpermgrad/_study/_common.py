@@ -1,8 +1,11 @@
-"""What every part of the study shares: its files, its settings, its error."""
+"""What every part of the study shares: its files, its settings, its error,
+Ctrl-C."""
 
 import os
+import signal
 import sys
 import time
+from contextlib import contextmanager
 
 MODEL_FILE = "model.joblib"
 # the model file's SHA-256 beside it (as sha256sum writes it), which
@@ -129,3 +132,49 @@ def quiet_tensorflow(verbose=False):
         os.close(saved)
         os.close(devnull)
     tf.get_logger().setLevel("ERROR")
+
+
+@contextmanager
+def ctrl_c(stopping=None, last_words=None):
+    """How Ctrl-C (SIGINT) stops the run while the block runs.
+
+    With a list ``stopping`` (tuning), a first Ctrl-C lets the running trial
+    finish and be recorded (``stopping`` gets an item; the tuning stops
+    after it); without one, a first Ctrl-C raises ``KeyboardInterrupt`` as
+    usual. A second Ctrl-C stops the process at once, from the handler
+    (``os._exit(130)``), after printing ``last_words()`` (a line saying what
+    is kept, or nothing): a ``KeyboardInterrupt`` raised inside a trial
+    could be swallowed by a finaliser ("Exception ignored") and the trial
+    run on, or unwind through pages of Optuna and TensorFlow frames. The
+    trial it leaves running is failed when the study is next opened (its
+    process is gone: :func:`._storage.fail_dead_trials`).
+    """
+    pressed = []
+
+    def handler(signum, frame):
+        if pressed:
+            if last_words is not None:
+                print(f"\n{last_words()}", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
+        pressed.append(True)
+        if stopping is None:
+            raise KeyboardInterrupt
+        stopping.append(True)
+        print(
+            "\nCtrl-C: stopping after the running trial is recorded (Ctrl-C "
+            "again to stop now and lose it)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: Ctrl-C keeps its default
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

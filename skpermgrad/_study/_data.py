@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_target_scale
-from ._base import MAX_CATEGORIES, NUMERIC_SHARE, TARGET_CLASSES_MAX, StudyError
+from ._common import MAX_CATEGORIES, NUMERIC_SHARE, TARGET_CLASSES_MAX, StudyError
 
 # the first bytes of the compressed files pandas reads (by their suffix)
 _COMPRESSED = {
@@ -385,10 +385,16 @@ def check_before_tuning(pipeline, X_train, y_train, y_test, task, cv):
                 f"class(es) {missing} have no test row; use a larger --test-size "
                 "or more rows of those classes."
             )
+    from ..imaging import resolve_imager
+
     encoded = clone(pipeline[:-1]).fit_transform(X_train)
+    hybrid = pipeline[-1]
     try:
-        # the hybrid's inputs as its fit makes them (SciKeras's feature_encoder:
-        # a new, unfitted one each time): its imager, the default one when None
-        pipeline[-1].feature_encoder.fit(encoded, y_train)
+        # the hybrid's image as its fit draws it (its imager, the default one
+        # when None), fitted on the encoded training rows
+        imager = resolve_imager(
+            hybrid.imager, encoded.shape[1], random_state=hybrid.random_state
+        )
+        imager.fit(encoded, y_train)
     except ValueError as exc:
         raise StudyError(f"cannot draw the table as images: {exc}") from None

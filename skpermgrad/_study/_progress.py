@@ -13,7 +13,7 @@ import time
 
 import keras
 
-from ._base import clock
+from ._common import clock
 
 # What each step after tuning costs, in fits of the hybrid on the training
 # rows: the refit is one, the MLP-only and CNN-only variants 0.30 and 0.94

@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._base import resume_changes
-from ._models import MIN_TEST_ROWS
+from ._common import resume_changes
+from ._pipeline import MIN_TEST_ROWS
 from ._text import markdown, printable, safe_csv
-from ._tuning import completed_trials, defaults_trial, pruned_trials
+from ._trials import completed_trials, defaults_trial, pruned_trials
 
 _NAMES = {
     "hist_gradient_boosting": "HistGradientBoosting",
@@ -220,7 +220,7 @@ def write_report(
     best = dict(study.best_params) if tuned else {}
     defaults = defaults_trial(study)
     document = {
-        "settings": settings,
+        "settings": dict(settings),
         "data": summary,
         "verdicts": verdicts,
         "best_params": best,

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from .._validation import DEFAULT_CNN_IMPORTANCE, DEFAULT_FUSION
-from ._base import DEFAULT_IMAGES, SETTINGS_FILE, STUDY_SETTINGS, StudyError, clock
+from ._common import DEFAULT_IMAGES, SETTINGS_FILE, STUDY_SETTINGS, StudyError, clock
 from ._tuning import DEFAULT_PRUNER
 from ._workers import default_workers
 

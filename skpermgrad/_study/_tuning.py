@@ -1,26 +1,34 @@
-"""The Optuna study: its storage, its sampler, the tuning run and its errors."""
+"""The tuning: the study's sampler within the trial budget, the pruner, the
+run of trials, their counts, Ctrl-C and a trial's errors (the study's storage
+is ``_storage.py``'s)."""
 
-import os
-import signal
 import statistics
 import sys
 import time
 import warnings
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._base import STUDY_DB, STUDY_JOURNAL, StudyError, clock
+from . import _storage
+from ._common import StudyError, clock, ctrl_c
+from ._storage import (
+    WORKER_ATTR,
+    _alive,
+    _beat_once,
+    _worker,
+    fail_dead_trials,
+    shared_by_machines,
+)
+from ._trials import (
+    DEFAULTS_ATTR,
+    OVER_BUDGET_ATTR,
+    _over_budget,
+    completed_trials,
+    tried_trials,
+)
 
-DEFAULTS_ATTR = "skpermgrad_defaults"  # the user attribute of the defaults' trial
-# a trial's system attribute: the "host:pid" of the process running it
-WORKER_ATTR = "skpermgrad_worker"
-# the user attribute of a trial pruned before it ran: the budget was reached
-OVER_BUDGET_ATTR = "skpermgrad_over_budget"
-# seconds between a running trial's heartbeats on a database server, and
-# without one before the trial counts as its dead worker's and is failed
-HEARTBEAT, GRACE = 10, 30
 # what stops a trial after a fold (--pruner), chosen by
 # benchmarks/bench_pruning.py: the running mean of its fold scores against the
 # other trials' on the same folds
@@ -53,111 +61,6 @@ def tuning_scoring(task) -> str:
     """What the study's CV maximises: the RMSE (negated) or the log loss
     (negated)."""
     return "neg_root_mean_squared_error" if task == "regression" else "neg_log_loss"
-
-
-def sqlite_study(storage, out) -> bool:
-    """Whether the study is SQLite: an SQLite ``--storage`` URL, or (none
-    given) the ``study.db`` an earlier run left in ``out``."""
-    if storage is None:
-        return (Path(out) / STUDY_DB).exists()
-    return storage.startswith("sqlite")
-
-
-def storage_url(storage, out, workers=1) -> str:
-    """The study's storage: ``storage`` as given, or (``None``) a file in
-    ``out`` wherever the folder now is, so a copied or moved folder resumes its
-    own study and never writes into the original's.
-
-    The file is SQLite (``study.db``) for one worker, an Optuna journal
-    (``study.journal``) for several or where one already is: Optuna's FAQ
-    rules out SQLite for parallel workers (concurrent writers lock it) and
-    recommends its ``JournalStorage`` for processes on one machine. Several
-    workers on an SQLite study are refused, in one line saying what to use.
-    """
-    out = Path(out)
-    if storage is None:
-        journal, sqlite = out / STUDY_JOURNAL, out / STUDY_DB
-        if workers > 1 and sqlite_study(storage, out):
-            raise StudyError(
-                f"the study in {out} is in SQLite ({STUDY_DB}), which parallel "
-                "workers must not share: continue it with --workers 1, or start "
-                "the parallel run in a new --out"
-            )
-        if workers > 1 or journal.exists():
-            return str(journal.resolve())
-        return f"sqlite:///{sqlite.resolve()}"
-    if workers > 1 and sqlite_study(storage, out):
-        raise StudyError(
-            f"--workers {workers} cannot share the SQLite study {storage} (Optuna "
-            "advises against SQLite for parallel workers): leave --storage out "
-            "(a journal file in --out), or pass a PostgreSQL or MySQL URL"
-        )
-    return storage
-
-
-def shared_by_machines(storage) -> bool:
-    """Whether ``storage`` is a database server's URL (PostgreSQL, MySQL...):
-    the storage of workers on several machines, which heartbeats watch."""
-    return "://" in storage and not storage.startswith("sqlite")
-
-
-def optuna_storage(storage):
-    """What Optuna opens: a ``.journal`` file as a ``JournalStorage`` (its
-    file lock lets processes share it); a server's URL as an ``RDBStorage``
-    whose running trials beat every ``HEARTBEAT`` seconds, so that a trial
-    whose worker died (``kill -9``, a lost machine) is failed after ``GRACE``
-    seconds and run again (once or twice) by a worker still alive; an SQLite
-    URL as it is."""
-    if storage.endswith(".journal") and "://" not in storage:
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        return JournalStorage(JournalFileBackend(storage))
-    if shared_by_machines(storage):
-        import optuna
-        from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-
-        with warnings.catch_warnings():  # Optuna marks heartbeats experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                storage,
-                heartbeat_interval=HEARTBEAT,
-                grace_period=GRACE,
-                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(2),
-            )
-    return storage
-
-
-def open_study(storage, name, seed, worker=0):
-    """Create or load the Optuna study (``maximize`` the CV score).
-
-    The TPE sampler's seed is drawn from ``seed``, the number of trials the
-    study already holds and the ``worker``'s number: a run is reproducible,
-    yet a continued study, or a second worker joining it (even at the same
-    moment), never replays the trials of the first.
-    """
-    import optuna
-
-    # errors only: a failed trial's warning carries pages of traceback (a
-    # Ctrl-C's too), and the run says why a trial failed in one line itself
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    try:
-        study = optuna.create_study(
-            storage=optuna_storage(storage),
-            study_name=name,
-            direction="maximize",
-            load_if_exists=True,
-        )
-    except Exception as exc:  # Optuna's, or SQLAlchemy's (a bad URL, no permission)
-        lines = str(exc).strip().splitlines()
-        raise StudyError(
-            f"cannot open the study in --storage {storage}: "
-            f"{type(exc).__name__}: {lines[0] if lines else ''}"
-        ) from None
-    entropy = [seed, len(study.trials)] + ([worker] if worker else [])
-    sampler_seed = np.random.SeedSequence(entropy).generate_state(1)
-    study.sampler = optuna.samplers.TPESampler(seed=int(sampler_seed[0]))
-    return study
 
 
 class _WithinBudget:
@@ -259,71 +162,6 @@ class _FoldScorer:
                 f"pruned after fold {step + 1}/{self.folds}: mean score {mean:.4g}"
             )
         return score
-
-
-def _over_budget(trial):
-    return bool(trial.user_attrs.get(OVER_BUDGET_ATTR))
-
-
-def _worker():
-    import socket
-
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _alive(trial):
-    """Whether the process running ``trial`` lives: unknown (True) for a
-    trial of another machine or one that did not say which process runs it."""
-    import socket
-
-    host, _, pid = trial.system_attrs.get(WORKER_ATTR, "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
-def fail_dead_trials(study):
-    """Fail the running trials whose process on this machine is gone (killed,
-    or the machine restarted): a file storage has no heartbeat to find them,
-    and they would stand as running for ever. A storage with heartbeats (a
-    database server's, see ``optuna_storage``) is left to Optuna's
-    ``fail_stale_trials``, which also runs such a trial again."""
-    from optuna.trial import TrialState
-
-    if getattr(study._storage, "get_heartbeat_interval", lambda: None)():
-        return
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if not _alive(trial):
-            study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-
-
-def completed_trials(study):
-    from optuna.trial import TrialState
-
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-
-
-def pruned_trials(study):
-    """The trials the pruner stopped after a fold (not those stopped before
-    they ran because the budget was reached)."""
-    from optuna.trial import TrialState
-
-    return [
-        t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))
-        if not _over_budget(t)
-    ]
-
-
-def tried_trials(study):
-    """The trials that count towards ``--trials``: complete or pruned."""
-    return completed_trials(study) + pruned_trials(study)
 
 
 def defaults_of(pipeline, space):
@@ -509,21 +347,36 @@ def tune(
         raise KeyboardInterrupt  # the running trial is recorded: stop the run
 
 
-def tune_run(settings, storage, pipeline, X, y, study, monitor, **options):
-    """:func:`tune` with what a run's ``settings`` say (trials, folds, scoring,
+class Tuning(NamedTuple):
+    """What every tuning step of a run reads: its settings, the study's
+    storage and the study, the pipeline tuned on the training rows ``X``,
+    ``y``, and the run's time budget (``monitor``)."""
+
+    settings: Mapping
+    storage: str
+    pipeline: Any
+    X: Any
+    y: Any
+    study: Any
+    monitor: Any
+
+
+def tune_run(tuning, **options):
+    """:func:`tune` with what a run's settings say (trials, folds, scoring,
     seed, search space), counting other workers' running trials on a server."""
+    settings = tuning.settings
     tune(
-        pipeline,
-        X,
-        y,
-        study,
+        tuning.pipeline,
+        tuning.X,
+        tuning.y,
+        tuning.study,
         trials=settings["trials"],
         cv=settings["cv"],
         scoring=settings["scoring"],
         seed=settings["seed"],
         space=study_space(settings),
-        monitor=monitor,
-        count_running=shared_by_machines(storage),
+        monitor=tuning.monitor,
+        count_running=shared_by_machines(tuning.storage),
         pruner=settings["pruner"],
         **options,
     )
@@ -532,7 +385,7 @@ def tune_run(settings, storage, pipeline, X, y, study, monitor, **options):
 def wait_for_other_workers(study, monitor, poll=2.0):
     """Wait until no trial of the study runs (those of other workers: this
     process has none running), failing on the way those whose worker stopped
-    beating (see ``optuna_storage``); stops waiting at the tuning deadline.
+    beating (see ``_storage.optuna_storage``); stops waiting at the tuning deadline.
 
     Optuna marks a trial running, then starts its heartbeat: a worker killed
     in between leaves a running trial with no heartbeat, which Optuna never
@@ -565,87 +418,10 @@ def wait_for_other_workers(study, monitor, poll=2.0):
         now = time.monotonic()
         for trial in running:
             since = watched.setdefault(trial.number, now)
-            if since is not None and now - since > GRACE:
+            if since is not None and now - since > _storage.GRACE:
                 _beat_once(study, trial)
                 watched[trial.number] = None
         time.sleep(poll)
-
-
-def _beat_once(study, trial):
-    """Record one heartbeat of another worker's running ``trial`` (the
-    storage's public ``record_heartbeat``; Optuna's own ``fail_stale_trials``
-    reads the study's storage the same way)."""
-    storage = study._storage
-    if getattr(storage, "get_heartbeat_interval", lambda: None)():
-        storage.record_heartbeat(trial._trial_id)
-
-
-def finished_last(study, ran) -> bool:
-    """Whether the study's last trial to finish (complete, pruned after a fold
-    or failed) is one of ``ran``: the worker that ran it refits and reports,
-    the others stop."""
-    from optuna.trial import TrialState
-
-    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-    done = [t for t in tried_trials(study) + failed if t.datetime_complete]
-    if not done:
-        return True
-    last = max(done, key=lambda t: (t.datetime_complete, t.number))
-    return last.number in ran
-
-
-@contextmanager
-def ctrl_c(stopping=None, last_words=None):
-    """How Ctrl-C (SIGINT) stops the run while the block runs.
-
-    With a list ``stopping`` (tuning), a first Ctrl-C lets the running trial
-    finish and be recorded (``stopping`` gets an item; the tuning stops
-    after it); without one, a first Ctrl-C raises ``KeyboardInterrupt`` as
-    usual. A second Ctrl-C stops the process at once, from the handler
-    (``os._exit(130)``), after printing ``last_words()`` (a line saying what
-    is kept, or nothing): a ``KeyboardInterrupt`` raised inside a trial
-    could be swallowed by a finaliser ("Exception ignored") and the trial
-    run on, or unwind through pages of Optuna and TensorFlow frames. The
-    trial it leaves running is failed when the study is next opened (its
-    process is gone: :func:`fail_dead_trials`).
-    """
-    pressed = []
-
-    def handler(signum, frame):
-        if pressed:
-            if last_words is not None:
-                print(f"\n{last_words()}", file=sys.stderr)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(130)
-        pressed.append(True)
-        if stopping is None:
-            raise KeyboardInterrupt
-        stopping.append(True)
-        print(
-            "\nCtrl-C: stopping after the running trial is recorded (Ctrl-C "
-            "again to stop now and lose it)",
-            file=sys.stderr,
-            flush=True,
-        )
-
-    try:
-        previous = signal.signal(signal.SIGINT, handler)
-    except ValueError:  # not the main thread: Ctrl-C keeps its default
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def defaults_trial(study):
-    """The study's trial of the hybrid's defaults, if complete (else None)."""
-    for trial in completed_trials(study):
-        if trial.user_attrs.get(DEFAULTS_ATTR):
-            return trial
-    return None
 
 
 def _trial_error(pipeline, X, y, study, cv, scoring, exc):

@@ -13,15 +13,10 @@ import multiprocessing
 import os
 import sys
 
-from ._base import StudyError, quiet_tensorflow
-from ._tuning import (
-    completed_trials,
-    ctrl_c,
-    enqueue_defaults,
-    sqlite_study,
-    study_space,
-    tried_trials,
-)
+from ._common import StudyError, ctrl_c, quiet_tensorflow
+from ._storage import sqlite_study
+from ._trials import completed_trials, tried_trials
+from ._tuning import enqueue_defaults, study_space
 
 
 def cores() -> int:
@@ -65,15 +60,23 @@ def shares(missing, workers) -> list[int]:
     return [n for n in (base + (i < extra) for i in range(workers)) if n]
 
 
-def tune_in_workers(settings, storage, pipeline, X, y, study, monitor, last_words=None):
-    """Run the study's missing trials on ``settings["workers"]`` processes and
-    wait for them; raises :class:`StudyError` when one fails and
-    ``KeyboardInterrupt`` after a Ctrl-C (each worker records the trial it is
-    running first; a second Ctrl-C stops at once, printing ``last_words()``)."""
+def tune_in_workers(tuning, last_words=None):
+    """Run the study's missing trials on the settings' ``workers`` processes
+    and wait for them (``tuning``: a :class:`~._tuning.Tuning`); raises
+    :class:`StudyError` when one fails and ``KeyboardInterrupt`` after a
+    Ctrl-C (each worker records the trial it is running first; a second
+    Ctrl-C stops at once, printing ``last_words()``)."""
+    settings, storage, study, monitor = (
+        dict(tuning.settings),  # a worker process is handed a plain dict
+        tuning.storage,
+        tuning.study,
+        tuning.monitor,
+    )
+    X, y = tuning.X, tuning.y
     missing = settings["trials"] - len(tried_trials(study))
     if missing <= 0:
         return
-    enqueue_defaults(pipeline, study, study_space(settings))
+    enqueue_defaults(tuning.pipeline, study, study_space(settings))
     split = shares(missing, settings["workers"])
     threads = threads_per_worker(len(split))
     left = monitor.left() if monitor.limited() else None
@@ -119,9 +122,10 @@ def _worker(settings, storage, X, y, number, workers, n_trials, threads, left):
 
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     tf.config.threading.set_inter_op_parallelism_threads(threads)
-    from ._models import make_pipeline
+    from ._pipeline import make_pipeline
     from ._progress import FitMonitor, Monitor
-    from ._tuning import open_study, tune_run
+    from ._storage import open_study
+    from ._tuning import Tuning, tune_run
 
     name = f"worker {number}/{workers}"
     monitor = Monitor(left, worker=name)
@@ -137,7 +141,8 @@ def _worker(settings, storage, X, y, number, workers, n_trials, threads, left):
         study = open_study(
             storage, settings["study_name"], settings["seed"], worker=number
         )
-        tune_run(settings, storage, pipeline, X, y, study, monitor, n_trials=n_trials)
+        tuning = Tuning(settings, storage, pipeline, X, y, study, monitor)
+        tune_run(tuning, n_trials=n_trials)
     except StudyError as exc:
         print(f"skpermgrad run: {name}: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
