@@ -20,17 +20,9 @@ import statistics
 import time
 from pathlib import Path
 
+from _predictive_data import DATA_DIR, DATASETS, _load, cv_splits
+from _predictive_models import LAYOUTS, PRIMARY, _layouts, _scores
 from _results import RESULTS, merge_dataset, parse_names
-from bench_predictive import (
-    DATA_DIR,
-    DATASETS,
-    LAYOUTS,
-    PRIMARY,
-    _layouts,
-    _load,
-    _scores,
-    cv_splits,
-)
 
 # The PermGrad notebook's training, and the candidates for the new defaults.
 _LARGE_BATCHES = dict(batch_size=256, lr_schedule="warmup_plateau", patience=16)

@@ -35,8 +35,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _predictive_models import DEFAULT_LAYOUT, LAYOUTS, _layouts
 from _results import RESULTS, merge_dataset, parse_names
-from bench_predictive import DEFAULT_LAYOUT, LAYOUTS, _layouts
 
 OUT = RESULTS / "bench_faithfulness.json"
 SHAP_BACKGROUND = 50  # rows; SHAP's cost grows with rows x background x evals

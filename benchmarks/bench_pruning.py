@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _predictive_data import DATA_DIR, DATASETS, _load
 from _results import RESULTS, merge_dataset, parse_names
-from bench_predictive import DATA_DIR, DATASETS, _load
 
 # name: what the Optuna pruner is. The run's default is "median_startup1"
 # (skpermgrad run --pruner median).

@@ -21,6 +21,21 @@ def bench_predictive(monkeypatch):
     return bench_predictive
 
 
+@pytest.fixture
+def predictive(bench_predictive):
+    """The predictive benchmark's modules by job: ``data`` (tables and folds),
+    ``models``, ``report``."""
+    from types import SimpleNamespace
+
+    import _predictive_data
+    import _predictive_models
+    import _predictive_report
+
+    return SimpleNamespace(
+        data=_predictive_data, models=_predictive_models, report=_predictive_report
+    )
+
+
 def test_unknown_benchmark_is_refused():
     out = subprocess.run(
         [sys.executable, str(RUN), "--only", "nope"], capture_output=True, text=True
@@ -89,7 +104,7 @@ def test_predictive_summary_ranks_the_hybrid(tmp_path):
     )
 
 
-def test_layouts_are_ranked_by_the_hybrids_metric_ties_to_the_faster(bench_predictive):
+def test_layouts_are_ranked_by_the_hybrids_metric_ties_to_the_faster(predictive):
     models = _scores(
         hybrid=1.0,  # the default image, IGTD
         mlp_only=2.5,
@@ -101,7 +116,7 @@ def test_layouts_are_ranked_by_the_hybrids_metric_ties_to_the_faster(bench_predi
     )
     models["hybrid_refined"]["fit_seconds"] = 0.5  # ties tinto, and is faster
     results = {"toy": {"task": "regression", "models": models}}
-    ranks = bench_predictive.layout_ranks(results)
+    ranks = predictive.report.layout_ranks(results)
     assert ranks == {
         "toy": {
             "igtd": 1,
@@ -113,18 +128,18 @@ def test_layouts_are_ranked_by_the_hybrids_metric_ties_to_the_faster(bench_predi
         }
     }
     partial = {"toy": {"task": "regression", "models": _scores(hybrid=1.0)}}
-    assert bench_predictive.layout_ranks(partial) == {}
-    table = "\n".join(bench_predictive.layout_markdown(results))
+    assert predictive.report.layout_ranks(partial) == {}
+    table = "\n".join(predictive.report.layout_markdown(results))
     assert "| toy | igtd | 1.0000 | — | — | 1.0 |" in table
     assert "| igtd | 1.00 |" in table
     # no drawing measured: the table has no row
-    assert bench_predictive.drawing_markdown(results)[-3:-2] == [
-        "|---" + "|---:" * (len(bench_predictive.DRAWINGS) + 2) + "|"
+    assert predictive.report.drawing_markdown(results)[-3:-2] == [
+        "|---" + "|---:" * (len(predictive.models.DRAWINGS) + 2) + "|"
     ]
     models.update(_scores(hybrid_distance_matrix=0.5, hybrid_combination=1.2))
-    table = "\n".join(bench_predictive.drawing_markdown(results))
+    table = "\n".join(predictive.report.drawing_markdown(results))
     # the default, then the drawings in DRAWINGS' order: two of them measured
-    rest = len(bench_predictive.DRAWINGS) - 3
+    rest = len(predictive.models.DRAWINGS) - 3
     cells = "| toy | 1.0000 | **0.5000** | — | 1.2000 |" + " — |" * rest
     fits = " 1 / 1 / — / 1" + " / —" * rest + " |"
     assert cells + fits in table
@@ -148,13 +163,13 @@ def test_results_merge_per_dataset_across_runs(tmp_path, monkeypatch):
     assert fresh == {"b": {"models": {}}}
 
 
-def test_predictive_models_can_be_measured_alone(bench_predictive):
+def test_predictive_models_can_be_measured_alone(bench_predictive, predictive):
     # --models reruns some models (the hybrids after their defaults change);
     # the names it accepts are the models the benchmark builds
     pytest.importorskip("keras")
     for task in ("regression", "classification"):
-        models = bench_predictive._models(task, 1, 0, n_features=8)
-        assert tuple(models) == bench_predictive.MODELS
+        models = predictive.models._models(task, 1, 0, n_features=8)
+        assert tuple(models) == predictive.models.MODELS
     script = RUN.parent / "bench_predictive.py"
     out = subprocess.run(
         [sys.executable, str(script), "--models", "hybrid,tabm"],
@@ -164,7 +179,7 @@ def test_predictive_models_can_be_measured_alone(bench_predictive):
     assert out.returncode == 2 and "tabm" in out.stderr
 
 
-def test_image_choice_sets_the_chosen_image_beside_the_best_one(bench_predictive):
+def test_image_choice_sets_the_chosen_image_beside_the_best_one(predictive):
     # issue 28's third goal: the image chosen inside each training fold
     # (hybrid_selected, where measured) and the best over the test folds,
     # each against HistGradientBoosting
@@ -176,7 +191,7 @@ def test_image_choice_sets_the_chosen_image_beside_the_best_one(bench_predictive
         "other": {"task": "regression", "models": plain},
     }
     plain["hybrid_tuned"] = {**_scores(s=1.85)["s"], "chosen": ["bie", "igtd"]}
-    table = "\n".join(bench_predictive.image_choice_markdown(results))
+    table = "\n".join(predictive.report.image_choice_markdown(results))
     # lower RMSE is better; the searched hybrids are not images of their own
     assert (
         "| toy | 1.7000 (igtd, tinto) | yes | — | — | 2 | tinto | 1.5000 | yes | "
@@ -194,7 +209,7 @@ def test_image_choice_sets_the_chosen_image_beside_the_best_one(bench_predictive
 
 
 def test_a_stopped_predictive_run_keeps_the_models_it_finished(
-    bench_predictive, monkeypatch
+    bench_predictive, monkeypatch, predictive
 ):
     # each model's result is handed on as soon as its folds are done, so a
     # run of many hours killed midway keeps what it measured
@@ -236,7 +251,7 @@ def test_a_stopped_predictive_run_keeps_the_models_it_finished(
     assert written[0]["rows"] == 40 and "rmse" in models["hist_gradient_boosting"]
     # and the report of what it kept renders: the summary waits for all six
     partial = {"toy": written[0], "toy2": {**written[0], "models": {}}}
-    table = bench_predictive.markdown(
+    table = predictive.report.markdown(
         partial, {"folds": 2, "max_rows": 40, "epochs": 1}
     )
     assert "on 0 of 0 datasets" in table
@@ -244,7 +259,7 @@ def test_a_stopped_predictive_run_keeps_the_models_it_finished(
 
 
 def test_a_stopped_model_goes_on_from_its_kept_folds(
-    bench_predictive, monkeypatch, tmp_path, capsys
+    bench_predictive, monkeypatch, tmp_path, capsys, predictive
 ):
     # a model of more hours than a session keeps each fold as it ends; the
     # next run with the same settings fits only the folds still missing
@@ -289,7 +304,7 @@ def test_a_stopped_model_goes_on_from_its_kept_folds(
     assert entry["fold_cpus"][1:] == ["Other CPU, 2 cores, avx2"] * 2
     assert entry["fold_cpus"][0] != entry["fold_cpus"][1]
     assert len(entry["fold_fit_seconds"]) == 3
-    report = bench_predictive.provenance(
+    report = predictive.report.provenance(
         {"datasets": {"toy": {"models": {"m": entry}}}}
     )
     assert "Entries whose folds ran on different CPUs" in report
@@ -353,7 +368,7 @@ def _markdown_table(text, header):
 
 
 @pytest.mark.parametrize("doc", sorted(_QUOTED))
-def test_docs_quote_the_committed_predictive_results(doc, bench_predictive):
+def test_docs_quote_the_committed_predictive_results(doc, bench_predictive, predictive):
     # the tables are written by hand from bench_predictive.json: each number
     # must be the file's, to the digits shown, "—" where it has none, and the
     # bold cell the row's best (in drawn.md, the best image)
@@ -367,7 +382,7 @@ def test_docs_quote_the_committed_predictive_results(doc, bench_predictive):
     for row in rows:
         result = saved["datasets"][row[0].split(" (")[0]]
         # the main metric, and sign +1 where lower is better
-        metric, sign = bench_predictive.PRIMARY[result["task"]]
+        metric, sign = predictive.models.PRIMARY[result["task"]]
         quoted = {}
         for name, cell in zip(names[1:], row[1:]):
             model = columns[name]
@@ -419,14 +434,16 @@ def test_wrapper_only_needs_the_timing_it_keeps(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_tuned_hybrid_tunes_as_the_run_does_from_the_defaults(bench_predictive):
+def test_the_tuned_hybrid_tunes_as_the_run_does_from_the_defaults(
+    bench_predictive, predictive
+):
     # hybrid_tuned (issue 28's third goal): the run's search space and first
     # trial, inside the training fold; each fold's image and parameters kept
     pytest.importorskip("optuna_integration")
     from skpermgrad import HybridRegressor
 
     X, y, task = bench_predictive._load("no-such-folder", "puma8NH", 120, 0)
-    tuned = bench_predictive._models(task, 1, 0, X.shape[1])["hybrid_tuned"]
+    tuned = predictive.models._models(task, 1, 0, X.shape[1])["hybrid_tuned"]
     tuned.set_params(trials=2)
     half = np.arange(len(X)) % 2 == 0
     folds = [
@@ -435,7 +452,7 @@ def test_the_tuned_hybrid_tunes_as_the_run_does_from_the_defaults(bench_predicti
     ]
     entry = bench_predictive._summary("toy", "hybrid_tuned", folds, None)
     assert len(entry["chosen"]) == 2
-    assert all(image in bench_predictive.SELECT_AMONG for image in entry["chosen"])
+    assert all(image in predictive.models.SELECT_AMONG for image in entry["chosen"])
     params = entry["params"][0]
     assert {"hybrid__imager", "hybrid__learning_rate", "hybrid__n_conv_layers"} <= set(
         params
@@ -446,7 +463,7 @@ def test_the_tuned_hybrid_tunes_as_the_run_does_from_the_defaults(bench_predicti
     fitted = tuned.fit(X, y)
     first = fitted.study_.trials[0].params
     defaults = HybridRegressor().get_params()
-    assert first.pop("hybrid__imager") == bench_predictive.DEFAULT_LAYOUT
+    assert first.pop("hybrid__imager") == predictive.models.DEFAULT_LAYOUT
     assert first == {name: defaults[name.removeprefix("hybrid__")] for name in first}
     assert len(fitted.study_.trials) == 2
 

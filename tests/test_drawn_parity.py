@@ -1,6 +1,6 @@
 """Parity of the drawn images with TINTOlib 1.3.1: DistanceMatrix, BarGraph,
 Combination, BIE, FeatureWrap, SuperTML, Clusters (runs in the parity
-environment, pandas<3; see the README)."""
+environment, pandas<3; see docs/install.md)."""
 
 import warnings
 
@@ -21,7 +21,7 @@ from skpermgrad import (
 pytest.importorskip(
     "TINTOlib.barGraph",
     reason="TINTOlib (the parity extra, pandas<3) runs in its own environment: "
-    "see the README",
+    "see docs/install.md",
 )
 from TINTOlib.barGraph import BarGraph  # noqa: E402
 from TINTOlib.bie import BIE  # noqa: E402

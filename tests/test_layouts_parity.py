@@ -1,5 +1,5 @@
 """Parity of the learned layouts with TINTOlib 1.3.1: IGTD, REFINED, DeepInsight,
-Fotomics (runs in the parity environment, pandas<3; see the README)."""
+Fotomics (runs in the parity environment, pandas<3; see docs/install.md)."""
 
 import warnings
 
@@ -12,7 +12,7 @@ from skpermgrad import DeepInsightImager, FotomicsImager, IGTDImager, RefinedIma
 pytest.importorskip(
     "TINTOlib.igtd",
     reason="TINTOlib (the parity extra, pandas<3) runs in its own environment: "
-    "see the README",
+    "see docs/install.md",
 )
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 from TINTOlib.deepInsight import DeepInsight  # noqa: E402

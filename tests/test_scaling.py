@@ -318,7 +318,7 @@ def test_a_fold_on_a_dask_worker_records_the_workers_cpu(dask_client, monkeypatc
     monkeypatch.syspath_prepend(str(folder))
     import bench_predictive
 
-    for module in ("_results.py", "bench_predictive.py"):
+    for module in bench_predictive.MODULES:
         dask_client.upload_file(str(folder / module))
 
     def hold_to_one_core():

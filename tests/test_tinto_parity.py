@@ -9,7 +9,7 @@ from skpermgrad import TintoImager
 tinto = pytest.importorskip(
     "TINTOlib.tinto",
     reason="TINTOlib (the parity extra, pandas<3) runs in its own environment: "
-    "see the README",
+    "see docs/install.md",
 )
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 

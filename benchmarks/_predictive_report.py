@@ -1,0 +1,395 @@
+"""bench_predictive's report: the summary against the other models, the
+markdown tables (every metric, every image, the image chosen), the README's
+table and where each entry was measured."""
+
+import statistics
+
+from _predictive_models import (
+    CORE,
+    DEFAULT_LAYOUT,
+    DRAWINGS,
+    LAYOUTS,
+    PRIMARY,
+    SELECT_AMONG,
+    layout_model,
+)
+from _results import describe_machine
+
+# the models the summary compares the hybrid with, and their column labels
+_RIVALS = {
+    "mlp_only": "MLP-only",
+    "cnn_only": "CNN-only",
+    "hist_gradient_boosting": "HistGB",
+    "sklearn_mlp": "sklearn MLP",
+}
+
+
+def summary(results):
+    """Per dataset: the hybrid's main metric, its rank and whom it beats."""
+    rows = []
+    for name, result in results.items():
+        if not set(CORE) <= set(result["models"]):
+            continue  # ranked once all six are measured (a run may stop midway)
+        metric, sign = PRIMARY[result["task"]]
+        loss = {
+            m: sign * r[metric]["mean"]
+            for m, r in result["models"].items()
+            if m in CORE
+        }
+        ordered = sorted(loss, key=loss.get)
+        rows.append(
+            dict(
+                dataset=name,
+                metric=metric,
+                hybrid=sign * loss["hybrid"],
+                rank=ordered.index("hybrid") + 1,
+                best_model=ordered[0],
+                best=sign * loss[ordered[0]],
+                **{f"beats_{other}": loss["hybrid"] < loss[other] for other in _RIVALS},
+            )
+        )
+    return rows
+
+
+def provenance(saved):
+    """Where and on which commit each dataset was measured, from a results file."""
+    lines = [
+        "## Measured",
+        "",
+        f"Last written {saved.get('date', '?')}, on "
+        f"{describe_machine(saved.get('machine', {}))}; "
+        "commit per dataset: "
+        + ", ".join(f"{k} {str(v)[:7]}" for k, v in saved.get("commits", {}).items())
+        + " (the entries without a commit of their own).",
+    ]
+    later, machines = {}, []
+    for name, result in saved.get("datasets", {}).items():
+        for model, entry in result["models"].items():
+            if "commit" in entry:
+                later.setdefault(str(entry["commit"])[:7], {}).setdefault(
+                    name, []
+                ).append(model)
+            if "fold_cpus" in entry:
+                machines.append(
+                    f"{name} {model}: "
+                    + ", ".join(
+                        f"fold {i} {s:.0f} s on {c or 'a CPU not recorded'}"
+                        for i, (c, s) in enumerate(
+                            zip(entry["fold_cpus"], entry["fold_fit_seconds"]), 1
+                        )
+                    )
+                )
+    for commit, datasets in later.items():
+        lines += [
+            "",
+            f"Entries measured at {commit} (each records its commit): "
+            + "; ".join(f"{n}: {', '.join(m)}" for n, m in datasets.items())
+            + ".",
+        ]
+    if machines:
+        lines += [
+            "",
+            "Entries whose folds ran on different CPUs (fit seconds compare on one "
+            "CPU only): " + "; ".join(machines) + ".",
+        ]
+    if saved.get("note"):
+        lines += ["", saved["note"]]
+    return "\n".join(lines + [""])
+
+
+def _measured(models, results):
+    """The ``models`` measured on at least one of ``results``' datasets."""
+    results = list(results)
+    return [m for m in models if any(m in r["models"] for r in results)]
+
+
+def _cell(result, model, text):
+    """``text(entry)`` of ``model``'s entry on a dataset, or "—" where the
+    model (or the figure ``text`` reads) was not measured there."""
+    try:
+        return text(result["models"][model])
+    except KeyError:
+        return "—"
+
+
+def markdown(results, settings):
+    lines = [
+        "# Predictive benchmark",
+        "",
+        f"{settings['folds']}-fold CV (same folds for every model), at most "
+        f"{settings['max_rows']} rows per dataset, hybrids untuned (defaults, at "
+        f"most {settings['epochs']} epochs with early stopping) but "
+        "`hybrid_tuned`, tuned inside each training fold.",
+        "",
+        "## Summary: the hybrid (RMSE or accuracy, mean over folds)",
+        "",
+        "| dataset | metric | hybrid | rank of 6 | best model | best | "
+        + " | ".join(f"beats {label}" for label in _RIVALS.values())
+        + " |",
+        "|---|---|---:|---:|---|---:|" + ":-:|" * len(_RIVALS),
+    ]
+    rows = summary(results)
+    for row in rows:
+        marks = ["yes" if row[f"beats_{other}"] else "no" for other in _RIVALS]
+        lines.append(
+            f"| {row['dataset']} | {row['metric']} | {row['hybrid']:.5g} | "
+            f"{row['rank']} | {row['best_model']} | {row['best']:.5g} | "
+            + " | ".join(marks)
+            + " |"
+        )
+    both = sum(r["beats_mlp_only"] and r["beats_cnn_only"] for r in rows)
+    counts = {o: sum(r[f"beats_{o}"] for r in rows) for o in _RIVALS}
+    lines += [
+        "",
+        f"The hybrid beats both its MLP-only and CNN-only variants on {both} of "
+        f"{len(rows)} datasets, scikit-learn's MLP on {counts['sklearn_mlp']} and "
+        f"HistGradientBoosting on {counts['hist_gradient_boosting']}.",
+        "",
+    ]
+    for task, metrics in (
+        ("regression", ("rmse", "r2")),
+        ("classification", ("accuracy", "roc_auc")),
+    ):
+        names = [n for n, r in results.items() if r["task"] == task]
+        if not names:
+            continue
+        models = _measured(CORE, (results[n] for n in names))
+        for metric in metrics:
+            lines += [f"## {task}: {metric}", ""]
+            lines.append("| dataset | " + " | ".join(models) + " |")
+            lines.append("|---|" + "---:|" * len(models))
+            for name in names:
+                cells = [
+                    _cell(
+                        results[name],
+                        m,
+                        lambda e: f"{e[metric]['mean']:.4f} ± {e[metric]['std']:.4f}",
+                    )
+                    for m in models
+                ]
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append("")
+    models = _measured(CORE, results.values())
+    for key, title in (("fit_seconds", "fit"), ("predict_seconds", "predict")):
+        lines += [f"## {title} seconds per fold (mean)", ""]
+        lines.append("| dataset | " + " | ".join(models) + " |")
+        lines.append("|---|" + "---:|" * len(models))
+        for name, result in results.items():
+            cells = [_cell(result, m, lambda e: f"{e[key]:.2f}") for m in models]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(
+        lines
+        + layout_markdown(results)
+        + drawing_markdown(results)
+        + image_choice_markdown(results)
+    )
+
+
+def _readme_cell(value, metric):
+    """A README number: thousands whole, RMSE to 3 decimals, scores to 4."""
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3f}" if metric == "rmse" else f"{value:.4f}"
+
+
+def readme_table(results):
+    """The README's table: the default hybrid, its variants, the boosted trees
+    (the main metric's mean; the best of the four in bold)."""
+    shown = ("hybrid", "mlp_only", "cnn_only", "hist_gradient_boosting")
+    lines = [
+        "| dataset | hybrid | MLP-only | CNN-only | HistGradientBoosting |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, result in results.items():
+        metric, sign = PRIMARY[result["task"]]
+        if not all(m in result["models"] for m in shown):
+            continue
+        means = [result["models"][m][metric]["mean"] for m in shown]
+        best = min(range(len(means)), key=lambda i: sign * means[i])
+        cells = [_readme_cell(v, metric) for v in means]
+        cells[best] = f"**{cells[best]}**"
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def layout_ranks(results):
+    """Per dataset with every layout measured: each layout's rank (1: best) by
+    the default hybrid's main metric, and its fit seconds a fold."""
+    ranks = {}
+    for name, result in results.items():
+        models = result["models"]
+        labels = {lay: layout_model("hybrid", lay) for lay in LAYOUTS}
+        if not all(label in models for label in labels.values()):
+            continue
+        metric, sign = PRIMARY[result["task"]]
+        loss = {lay: sign * models[m][metric]["mean"] for lay, m in labels.items()}
+        fit = {lay: models[m]["fit_seconds"] for lay, m in labels.items()}
+        ordered = sorted(loss, key=lambda lay: (loss[lay], fit[lay]))
+        ranks[name] = {lay: ordered.index(lay) + 1 for lay in labels}
+    return ranks
+
+
+def layout_markdown(results):
+    """The hybrid and its CNN-only variant on each image layout."""
+    lines = [
+        "## The hybrid on each image layout",
+        "",
+        f"`{DEFAULT_LAYOUT}` is the hybrids' default image (`imager=None`); "
+        "`tinto`: `TintoImager()` (20x20, the default before); `tinto_sized`: "
+        "TINTO on ceil(sqrt(2 n)) pixels a side (at least 4); the learned layouts "
+        "with their imagers' defaults. Main metric (RMSE or accuracy, mean over "
+        "folds), then the CNN-only variant's, then the hybrid's fit seconds a fold.",
+        "",
+        "| dataset | layout | hybrid | CNN-only | ahead of MLP-only and CNN-only | "
+        "fit s |",
+        "|---|---|---:|---:|:-:|---:|",
+    ]
+    for name, result in results.items():
+        models = result["models"]
+        metric, sign = PRIMARY[result["task"]]
+        for layout in LAYOUTS:
+            hybrid = models.get(layout_model("hybrid", layout))
+            cnn = models.get(layout_model("cnn_only", layout))
+            if hybrid is None:
+                continue
+            cnn_cell = f"{cnn[metric]['mean']:.4f}" if cnn else "—"
+            ahead = "—"
+            if cnn and "mlp_only" in models:
+                rivals = (cnn, models["mlp_only"])
+                own = sign * hybrid[metric]["mean"]
+                beaten = all(own < sign * r[metric]["mean"] for r in rivals)
+                ahead = "yes" if beaten else "no"
+            lines.append(
+                f"| {name} | {layout} | {hybrid[metric]['mean']:.4f} | {cnn_cell} | "
+                f"{ahead} | {hybrid['fit_seconds']:.1f} |"
+            )
+    ranks = layout_ranks(results)
+    lines += ["", "### Mean rank of each layout (the hybrid's main metric)", ""]
+    if not ranks:
+        return lines + ["No dataset has every layout measured yet.", ""]
+    layouts = list(next(iter(ranks.values())))
+    mean = {lay: statistics.fmean(r[lay] for r in ranks.values()) for lay in layouts}
+    lines += [
+        f"Over {len(ranks)} dataset(s) with every layout measured "
+        f"({', '.join(ranks)}); ties go to the faster fit.",
+        "",
+        "| layout | mean rank |",
+        "|---|---:|",
+    ]
+    lines += [f"| {lay} | {mean[lay]:.2f} |" for lay in sorted(mean, key=mean.get)]
+    return lines + ["", ""]
+
+
+def drawing_markdown(results):
+    """The hybrid on each drawn image, next to it on the default image."""
+    lines = [
+        "## The hybrid on each drawn image",
+        "",
+        f"The default hybrid on its default image (`{DEFAULT_LAYOUT}`) and on each "
+        "drawing (the imagers' defaults); main metric (RMSE or accuracy, mean over "
+        "folds), then fit seconds a fold; the best of the row in bold.",
+        "",
+        "| dataset | " + " | ".join([DEFAULT_LAYOUT, *DRAWINGS]) + " | fit s |",
+        "|---|" + "---:|" * (len(DRAWINGS) + 2),
+    ]
+    for name, result in results.items():
+        models = result["models"]
+        labels = ["hybrid", *(f"hybrid_{d}" for d in DRAWINGS)]
+        if not any(f"hybrid_{d}" in models for d in DRAWINGS):
+            continue
+        metric, sign = PRIMARY[result["task"]]
+        means = [models[m][metric]["mean"] if m in models else None for m in labels]
+        known = [i for i, v in enumerate(means) if v is not None]
+        best = min(known, key=lambda i: sign * means[i])
+        cells = ["—" if v is None else f"{v:.4f}" for v in means]
+        cells[best] = f"**{cells[best]}**"
+        fits = " / ".join(
+            f"{models[m]['fit_seconds']:.0f}" if m in models else "—" for m in labels
+        )
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {fits} |")
+    return lines + ["", ""]
+
+
+# the hybrids whose image a search chooses inside each training fold, and
+# their columns in the image-choice table
+SEARCHED = {
+    "hybrid_selected": "chosen in each training fold",
+    "hybrid_tuned": "tuned in each training fold",
+}
+
+
+def image_choice_markdown(results):
+    """Issue 28's third goal: per dataset, the hybrid whose image is chosen
+    inside each training fold (``hybrid_selected``; ``hybrid_tuned``, which
+    tunes the rest too; where measured) and, as an optimistic reference, on
+    the image whose mean over the test folds is best (every layout and
+    drawing measured there), each against HistGradientBoosting."""
+    lines = [
+        "## The image chosen per dataset against HistGradientBoosting",
+        "",
+        "`chosen in each training fold`: `hybrid_selected`, the hybrid whose image "
+        f"a grid search chose among {', '.join(SELECT_AMONG)} on an 80/20 split of "
+        "each training fold, never seeing the test fold (the images it chose, "
+        "fold by fold, in brackets). `tuned in each training fold`: "
+        "`hybrid_tuned`, the hybrid tuned there as `skpermgrad run --images` "
+        "tunes it (the image among the same five and the notebook's search "
+        "space, 8 trials, the defaults first), each trial scored on the same "
+        "split. `best over the test folds`: the image "
+        "(layout or drawing) with the best mean over the test folds, an "
+        "optimistic reference (the choice sees the test folds; only a rule that "
+        "hit each fold's own winner could do better).",
+        "",
+        "| dataset | "
+        + " | ".join(f"{title} | ahead" for title in SEARCHED.values())
+        + " | images measured | best over the test folds | its score | ahead | "
+        "HistGradientBoosting |",
+        "|---|" + "---|:-:|" * len(SEARCHED) + "---:|---|---:|:-:|---:|",
+    ]
+    ahead = {label: 0 for label in (*SEARCHED, "best")}
+    measured = {label: 0 for label in (*SEARCHED, "best")}
+    for name, result in results.items():
+        models = result["models"]
+        images = [
+            m
+            for m in models
+            if (m == "hybrid" or m.startswith("hybrid_")) and m not in SEARCHED
+        ]
+        if "hist_gradient_boosting" not in models or not images:
+            continue
+        metric, sign = PRIMARY[result["task"]]
+        rival = models["hist_gradient_boosting"][metric]["mean"]
+
+        def verdict(label, score):
+            beats = sign * score < sign * rival
+            measured[label] += 1
+            ahead[label] += beats
+            return "yes" if beats else "no"
+
+        cells = []
+        for label in SEARCHED:
+            if label not in models:
+                cells += ["—", "—"]
+                continue
+            entry = models[label]
+            score = entry[metric]["mean"]
+            cells += [
+                f"{score:.4f} ({', '.join(entry['chosen'])})",
+                verdict(label, score),
+            ]
+        best = min(images, key=lambda m: sign * models[m][metric]["mean"])
+        own = models[best][metric]["mean"]
+        image = DEFAULT_LAYOUT if best == "hybrid" else best.removeprefix("hybrid_")
+        cells += [str(len(images)), image, f"{own:.4f}", verdict("best", own)]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {rival:.4f} |")
+    lines += [
+        "",
+        "Ahead of HistGradientBoosting: with its image chosen inside each "
+        f"training fold, on {ahead['hybrid_selected']} of the "
+        f"{measured['hybrid_selected']} datasets measured so; tuned there, on "
+        f"{ahead['hybrid_tuned']} of {measured['hybrid_tuned']}; on the image "
+        f"best over the test folds, on {ahead['best']} of {measured['best']}.",
+        "",
+        "",
+    ]
+    return lines
