@@ -161,7 +161,7 @@ class TunedHybrid(BaseEstimator):
         from sklearn.base import clone
 
         from skpermgrad._study._settings import DEFAULT, MAX_BASE_FILTERS
-        from skpermgrad._study._tuning import enqueue_defaults, study_space
+        from skpermgrad._study._trials import enqueue_defaults, study_space
 
         space = study_space(
             {"max_base_filters": MAX_BASE_FILTERS, "images": list(SELECT_AMONG)}

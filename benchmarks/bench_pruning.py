@@ -71,7 +71,8 @@ def record_trials(name, trials, max_rows, seed):
     from skpermgrad._study._pipeline import make_pipeline
     from skpermgrad._study._progress import Monitor
     from skpermgrad._study._settings import DEFAULT
-    from skpermgrad._study._tuning import study_space, tune, tuning_scoring
+    from skpermgrad._study._trials import study_space
+    from skpermgrad._study._tuning import tune, tuning_scoring
 
     X, y, task = _load(DATA_DIR, name, max_rows, seed)
     X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])

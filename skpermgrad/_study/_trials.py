@@ -1,5 +1,6 @@
-"""The study's trials by state: which count towards ``--trials`` (complete,
-or pruned after a fold), which is the defaults', which finished last."""
+"""The study's search space and trials: the space, the defaults' trial first,
+which trials count towards ``--trials`` (complete, or pruned after a fold),
+which finished last."""
 
 DEFAULTS_ATTR = "skpermgrad_defaults"  # the user attribute of the defaults' trial
 # the user attribute of a trial pruned before it ran: the budget was reached
@@ -53,3 +54,35 @@ def finished_last(study, ran) -> bool:
         return True
     last = max(done, key=lambda t: (t.datetime_complete, t.number))
     return last.number in ran
+
+
+def defaults_of(pipeline, space):
+    """The pipeline's own values of the tuned parameters (trial 0's)."""
+    params = pipeline.get_params()
+    return {name: params[name] for name in space}
+
+
+def study_space(settings):
+    """The study's search space: the hybrid's (the notebook's, up to
+    ``max_base_filters``), and the image method among the run's ``images``
+    when it names several (chosen, as the rest, by the training split's CV)."""
+    from optuna.distributions import CategoricalDistribution
+
+    from ..model_selection import hybrid_search_space
+
+    space = hybrid_search_space(
+        "hybrid__", max_base_filters=settings["max_base_filters"]
+    )
+    if len(settings["images"]) > 1:
+        space["hybrid__imager"] = CategoricalDistribution(settings["images"])
+    return space
+
+
+def enqueue_defaults(pipeline, study, space):
+    """Make the hybrid's defaults the study's next trial, unless it has them
+    (so the tuned model's CV score is never below theirs)."""
+    study.enqueue_trial(
+        defaults_of(pipeline, space),
+        user_attrs={DEFAULTS_ATTR: True},
+        skip_if_exists=True,
+    )

@@ -26,6 +26,8 @@ from ._trials import (
     OVER_BUDGET_ATTR,
     _over_budget,
     completed_trials,
+    enqueue_defaults,
+    study_space,
     tried_trials,
 )
 
@@ -162,38 +164,6 @@ class _FoldScorer:
                 f"pruned after fold {step + 1}/{self.folds}: mean score {mean:.4g}"
             )
         return score
-
-
-def defaults_of(pipeline, space):
-    """The pipeline's own values of the tuned parameters (trial 0's)."""
-    params = pipeline.get_params()
-    return {name: params[name] for name in space}
-
-
-def study_space(settings):
-    """The study's search space: the hybrid's (the notebook's, up to
-    ``max_base_filters``), and the image method among the run's ``images``
-    when it names several (chosen, as the rest, by the training split's CV)."""
-    from optuna.distributions import CategoricalDistribution
-
-    from ..model_selection import hybrid_search_space
-
-    space = hybrid_search_space(
-        "hybrid__", max_base_filters=settings["max_base_filters"]
-    )
-    if len(settings["images"]) > 1:
-        space["hybrid__imager"] = CategoricalDistribution(settings["images"])
-    return space
-
-
-def enqueue_defaults(pipeline, study, space):
-    """Make the hybrid's defaults the study's next trial, unless it has them
-    (so the tuned model's CV score is never below theirs)."""
-    study.enqueue_trial(
-        defaults_of(pipeline, space),
-        user_attrs={DEFAULTS_ATTR: True},
-        skip_if_exists=True,
-    )
 
 
 def tune(

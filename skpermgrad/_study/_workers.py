@@ -15,8 +15,7 @@ import sys
 
 from ._common import StudyError, ctrl_c, quiet_tensorflow
 from ._storage import sqlite_study
-from ._trials import completed_trials, tried_trials
-from ._tuning import enqueue_defaults, study_space
+from ._trials import completed_trials, enqueue_defaults, study_space, tried_trials
 
 
 def cores() -> int:
