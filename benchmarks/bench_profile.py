@@ -32,7 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-from _results import RESULTS, describe_machine, merge_dataset, parse_names
+from _profile_report import markdown
+from _results import RESULTS, merge_dataset, parse_names
 
 STEPS = "steps_per_execution"
 THREADS = "tensorflow_threads"
@@ -348,93 +349,6 @@ def _run_config(label, params, X_train, X_test, y_train, y_test, repeats):
     }
 
 
-def markdown(result):
-    configs = result["datasets"][DATASET]["configs"]
-    machine = describe_machine(result["machine"])
-    lines = [
-        "# Where one fit of the hybrid spends its time",
-        "",
-        f"puma8NH, 80/20 split, one fit (seed 0) per configuration; {machine}; "
-        f"commit {result['commits'].get(DATASET)}, {result['date']}. Seconds.",
-        "",
-        "| configuration | fit | epochs | setup | first epoch | epoch (median) "
-        "| its train steps | its validation | its rest | teardown | test RMSE |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for label, r in configs.items():
-        lines.append(
-            f"| `{label}` | {r['fit_seconds']:.1f} | {r['epochs']} | {r['setup']:.2f}"
-            f" | {r['first_epoch']:.2f} | {r['epoch_median']:.3f} | "
-            f"{r['train_steps_median']:.3f} | {r['validation_median']:.3f} | "
-            f"{r['epoch_rest_median']:.3f} | {r['teardown']:.2f} | {r['rmse']:.4f} |"
-        )
-    feeds = ("own_batches", "numpy_arrays", "one_batch_repeated")
-    lines += _table(
-        "One train step on one batch held in memory (milliseconds), the whole "
-        "network and its parts, at each configuration's batch size:",
-        ["batch", *PARTS],
-        {
-            label: [
-                r["batch_size"],
-                *(f"{r['step_seconds'][p] * 1e3:.2f}" for p in PARTS),
-            ]
-            for label, r in configs.items()
-        },
-    )
-    lines += _table(
-        "One epoch of train steps (no validation, no callbacks), fed three ways "
-        "(seconds):",
-        feeds,
-        {
-            label: [f"{r['epoch_of_train_steps'][f]:.3f}" for f in feeds]
-            for label, r in configs.items()
-        },
-    )
-    images = result["datasets"][DATASET].get("images")
-    if images:
-        lines += [
-            "",
-            "Seconds an epoch of the default hybrid on other images (fits of 3 and "
-            "of 1 epoch, no validation: their difference halved), SuperTML's "
-            "60x60 drawing pooled to 30x30 before the convolutions (the library's "
-            "rule: at most 32 pixels a side) and not pooled (as before):",
-            "",
-            "| image | s an epoch | of the default image's |",
-            "|---|---:|---:|",
-        ]
-        base = images.get("igtd")
-        for label, seconds in images.items():
-            ratio = f"{seconds / base:.1f}x" if base else "—"
-            lines.append(f"| `{label}` | {seconds:.3f} | {ratio} |")
-    timed = result["datasets"][DATASET].get("inference")
-    if timed:
-        lines += [
-            "",
-            f"Inference on {timed['rows']:,} rows (the test rows repeated) with a "
-            "default hybrid, best of 3 after a first call (seconds): "
-            + ", ".join(
-                f"`{label}` {seconds:.2f}"
-                for label, seconds in timed.items()
-                if label != "rows"
-            )
-            + " (`permgrad_importance` with `n_repeats=5`; published: "
-            '`fusion="branch_weights", cnn_importance="gradcam", scale="minmax"`).',
-        ]
-    if result.get("note"):
-        lines += ["", result["note"]]
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _table(intro, columns, rows):
-    """A paragraph and a table of one row per configuration."""
-    lines = ["", intro, "", "| configuration | " + " | ".join(columns) + " |"]
-    lines.append("|---|" + "---:|" * len(columns))
-    for label, cells in rows.items():
-        lines.append(f"| `{label}` | " + " | ".join(map(str, cells)) + " |")
-    return lines
-
-
 PARTS_OF_RUN = ("configs", "images", "inference")
 
 
@@ -484,7 +398,7 @@ def main(argv=None):
     if "inference" in parts:
         save("inference", {"rows": rows, **inference(*data, rows)})
     result = json.loads(out.read_text())
-    out.with_suffix(".md").write_text(markdown(result))
+    out.with_suffix(".md").write_text(markdown(result, DATASET, PARTS))
     print(f"wrote {out.with_suffix('.md')}")
 
 
