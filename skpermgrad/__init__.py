@@ -17,8 +17,8 @@ imported only when one of those is first used.
 """
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 
+from ._version import __version__
 from .imaging import (
     BarGraphImager,
     BIEImager,
@@ -33,11 +33,6 @@ from .imaging import (
     SuperTMLImager,
     TintoImager,
 )
-
-try:
-    __version__ = version("skpermgrad")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
 
 __all__ = [
     "BIEImager",

@@ -13,7 +13,7 @@ _STATE_KEY = "_skpermgrad_versions"
 
 def _installed_version(package):
     if package == "skpermgrad":
-        from . import __version__
+        from ._version import __version__
 
         return __version__
     return str(getattr(import_module(package), "__version__", "unknown"))

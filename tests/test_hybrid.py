@@ -597,3 +597,22 @@ def test_the_signature_and_the_docs_are_the_parameter_table(cls):
     assert set(signature) == set(cls().get_params())
     for name in table:
         assert f"\n    {name} : " in cls.__doc__
+
+
+def test_a_fit_scales_X_once(reg9, monkeypatch):
+    # the feature encoder's fit hands the network the training rows' inputs:
+    # X is not scaled again for training (nor for the quantile knots)
+    from skpermgrad.imaging import _base
+
+    scaled, scale = [], _base._RootImager._scale
+
+    def counted(self, X):
+        scaled.append(len(X))
+        return scale(self, X)
+
+    monkeypatch.setattr(_base._RootImager, "_scale", counted)
+    X, y = reg9
+    weights = np.r_[np.zeros(5), np.ones(len(y) - 5)]  # zero-weight rows left out
+    reg = HybridRegressor(TintoImager(pixels=4), **TINY).fit(X, y, weights)
+    assert scaled == [len(X)]
+    assert reg.predict(X[:3]).shape == (3,)

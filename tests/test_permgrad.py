@@ -426,10 +426,11 @@ def test_undefined_branch_weights_warn_and_are_flagged(linear_task):
     def constant_score(estimator, X, y):
         return 0.0
 
-    with pytest.warns(UserWarning, match="branch weights are undefined"):
+    with pytest.warns(UserWarning, match="branch weights are undefined") as caught:
         result = permgrad_importance(
             reg, X, y, n_repeats=1, random_state=0, scoring=constant_score
         )
+    assert caught[0].filename == __file__  # it points at the caller's line
     assert result.branch_weights == {"mlp": 0.5, "cnn": 0.5}
     assert result.branch_weights_defined is False
 

@@ -7,6 +7,8 @@ import sys
 import time
 from contextlib import contextmanager
 
+from ..imaging import DEFAULT_IMAGER
+
 MODEL_FILE = "model.joblib"
 # the model file's SHA-256 beside it (as sha256sum writes it), which
 # ``skpermgrad predict`` checks before loading: a pickle runs code on load
@@ -48,9 +50,9 @@ class StudyError(Exception):
     """A problem with the user's input; the CLI prints it and exits with 2."""
 
 
-# the image methods a run chooses among when it names none (and a run stored
-# before --images existed read the hybrids' default image)
-DEFAULT_IMAGES = ["igtd"]
+# the image methods a run chooses among when it names none (and what a stored
+# run without "images" read): the hybrids' default image
+DEFAULT_IMAGES = [DEFAULT_IMAGER]
 
 
 def settings_conflicts(stored, wanted):

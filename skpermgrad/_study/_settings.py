@@ -184,8 +184,8 @@ def _stored_settings(out):
         ) from None
     if not isinstance(stored, dict):
         raise StudyError(f"{stored_path} is not a run; choose another --out.")
-    # a run from before --images read the default image; one from before
-    # --pruner ran every trial's folds
+    # a stored run without "images" read the default image, one without
+    # "pruner" ran every trial's folds
     return {"images": DEFAULT_IMAGES, "pruner": "none", **stored}
 
 

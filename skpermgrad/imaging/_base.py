@@ -90,6 +90,32 @@ class _RootImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         self : object
             The fitted imager.
         """
+        self._fit_values(X, y)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform_values(
+        self, X: ArrayLike, y: ArrayLike | None = None
+    ) -> np.ndarray:
+        """Fit, and return the training rows' values as :meth:`transform_values`
+        gives them, reading and scaling ``X`` once (what a hybrid's fit needs).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric training data, at least 2 rows and 2 features.
+        y : array-like of shape (n_samples,), default=None
+            The target, as :meth:`fit` takes it.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_samples, n_features), float32
+            Each feature's value as its pixel shows it.
+        """
+        return self._fit_values(X, y)
+
+    def _fit_values(self, X, y):
+        """Validate ``X``, learn the scaling and the image; the scaled values."""
         check_numeric_frame(X, type(self).__name__)
         X = validate_data(
             self, X, dtype=np.float64, ensure_min_samples=2, ensure_min_features=2
@@ -98,9 +124,10 @@ class _RootImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         self._fit_scaling(X)
         # _scale copies (its first step is a clip): X is left as it is
         values = self._scale(X)
+        scaled = values.astype(np.float32)  # before the image may use values
         self._fit_target(values, y)
         self._fit_image(values)
-        return self
+        return scaled
 
     def _fit_target(self, values, y):
         """Learn what the image takes from the target (nothing here)."""

@@ -27,7 +27,7 @@ def _pca_2d(X):
     loading is positive). A table has few features and many rows, so the
     component scores come from the eigen-decomposition of the small
     ``(n_features, n_features)`` Gram matrix instead of a randomized SVD of the
-    whole table: the same result, deterministic and about 30x faster.
+    whole table: the same result, deterministic and faster.
     """
     centred = X - X.mean(axis=0)
     if centred.shape[0] <= centred.shape[1]:

@@ -31,10 +31,9 @@ def _font_path():
 # its random forest reads at most
 _PADDING = 5
 _MAX_FOREST_ROWS = 100_000
-# each tree's bootstrap, a share of those rows (TINTOlib: all of them): 3x
+# each tree's bootstrap, a share of those rows (TINTOlib: all of them):
 # faster, and the font sizes agree with a full forest's as often as two full
-# forests' agree with each other (8 seeds each: puma8NH 100%, spambase 97.1%
-# against 97.1% at its 3 px font, 87.9% against 86.7% at 10 px)
+# forests' agree with each other (measured on puma8NH and spambase)
 _TREE_SAMPLES = 0.25
 
 
@@ -187,8 +186,8 @@ default=False
       box can differ by a pixel between strings). Its random forest reads
       the rows in their order, or a seeded sample of 100,000 (TINTOlib: an
       unseeded shuffle of them, so its importances vary run to run), each
-      tree a bootstrap of a quarter of them (TINTOlib: of all): 3 times
-      faster, and its font sizes agree with a full forest's as often as two
+      tree a bootstrap of a quarter of them (TINTOlib: of all): faster, and
+      its font sizes agree with a full forest's as often as two
       full forests' agree with each other (measured on puma8NH and
       spambase).
 

@@ -152,7 +152,7 @@ def _integrated_gradients(net, values, baseline, n_steps, batch_size, n_jobs):
     most ``batch_size`` points a pass). Returns ``(mlp, cnn)``, each
     (n_outputs, n_samples, n_features): the attributions through the tabular
     input (the MLP branch) and through the image input (the CNN branch, via
-    the in-graph TINTO rendering, blur included). Summed over features and
+    the in-graph drawing of the image, TINTO's blur included). Summed over features and
     both branches they give the output at the row minus the output at the
     baseline (completeness; Sundararajan et al. 2017), up to the quadrature
     error.

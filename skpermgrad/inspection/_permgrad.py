@@ -76,7 +76,7 @@ def permgrad_importance(
        of the first, the score drop when the column is permuted in the image
        input only, the MLP's input held fixed. ``"integrated_gradients"``:
        the mean absolute integrated gradient of the output through the image
-       input, whose TINTO rendering is part of the graph, so each feature's
+       input, whose drawing is part of the graph, so each feature's
        value is attributed exactly. ``"gradcam"`` (PermGrad as published):
        Grad-CAM of the ``last_conv`` layer per output (per class for a
        classifier, from that class's score before the softmax), upsampled
@@ -307,17 +307,7 @@ default="permutation"
     parts = _Parts(rule, scorer, view, outputs, explained, per_row)
     mlp_drops, cnn_values, branch_drops = parts(np.arange(len(values)))
     fused, w_mlp, contributions = rule.fuse(mlp_drops, cnn_values, branch_drops, scale)
-    weights_defined = bool(max(branch_drops[0], 0) + max(branch_drops[1], 0) > 0)
-    if not weights_defined:
-        warnings.warn(
-            f"Neither branch's ablation lowered the score (drops: MLP "
-            f"{branch_drops[0]:.4g}, CNN {branch_drops[1]:.4g}), so the branch "
-            "weights are undefined and set to 0.5/0.5 "
-            "(result.branch_weights_defined is False). Explain on more rows, or "
-            "with a scoring that the model's outputs move (e.g. the log loss).",
-            UserWarning,
-            stacklevel=3,  # the caller of permgrad_importance's validation wrapper
-        )
+    weights_defined = _branch_weights_defined(branch_drops)
 
     draws = parts.bootstrap(n_bootstrap, n_repeats, seed, scale)
     tail = 100 * (1 - confidence_level) / 2
@@ -431,3 +421,20 @@ class _Parts:
                 for _ in range(n_bootstrap)
             ]
         )
+
+
+def _branch_weights_defined(branch_drops):
+    """Whether either branch's ablation lowered the score; warn where neither
+    did (the weights are then 0.5/0.5)."""
+    if max(branch_drops[0], 0) + max(branch_drops[1], 0) > 0:
+        return True
+    warnings.warn(
+        f"Neither branch's ablation lowered the score (drops: MLP "
+        f"{branch_drops[0]:.4g}, CNN {branch_drops[1]:.4g}), so the branch "
+        "weights are undefined and set to 0.5/0.5 "
+        "(result.branch_weights_defined is False). Explain on more rows, or "
+        "with a scoring that the model's outputs move (e.g. the log loss).",
+        UserWarning,
+        stacklevel=4,  # the caller of permgrad_importance's validation wrapper
+    )
+    return False

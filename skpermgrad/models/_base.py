@@ -29,17 +29,11 @@ from .._persistence import _VersionedPickleMixin
 from .._validation import check_fitted_columns, check_numeric_frame, holdout_split
 from . import _architecture as arch
 from ._encoders import _Batches, _HybridInputs
-from ._params import _ARCHITECTURE_PARAMS, _HYBRID_CONSTRAINTS, _SCIKERAS_PARAMS
+from ._params import _ARCHITECTURE_PARAMS, _HYBRID_CONSTRAINTS
 from ._training import int_seed, seeded, training_callbacks
 
 if TYPE_CHECKING:
     from typing_extensions import Self
-
-
-# SciKeras parameters the hybrids refuse (their own network, validation_fraction):
-# not parameters of theirs unless given, so that get_params, clone and the repr
-# leave them out; fit refuses a given one
-_REFUSED_SCIKERAS_PARAMS = ("model", "build_fn", "validation_split")
 
 
 # train steps in one call of Keras's compiled train function
@@ -63,17 +57,19 @@ class _HybridMixin(_VersionedPickleMixin):
     def _store_params(self, params):
         """Store the constructor's parameters as given (scikit-learn's rule).
 
-        ``params`` is the constructor's ``locals()``: SciKeras's own parameters
-        and the routed ``**kwargs`` go to its ``__init__``, the rest are set here.
+        ``params`` is the constructor's ``locals()``. SciKeras's routed
+        ``**kwargs`` are stored as SciKeras stores them (as attributes, their
+        names in ``_user_params``); SciKeras's ``__init__`` itself is not
+        called: it would also store the SciKeras parameters the hybrids refuse
+        (``model``, ``build_fn``, ``validation_split``), which stay class
+        attributes, out of ``get_params`` and the repr, unless given.
         """
         params = {k: v for k, v in params.items() if k not in ("self", "__class__")}
         kwargs = params.pop("kwargs")
-        own = {k: params.pop(k) for k in _SCIKERAS_PARAMS if k in params}
-        super().__init__(**own, **kwargs)
-        for name in set(_REFUSED_SCIKERAS_PARAMS) - kwargs.keys():
-            del self.__dict__[name]  # the class default stands in for SciKeras
-        for name, value in params.items():
+        for name, value in {**params, **kwargs}.items():
             setattr(self, name, value)
+        if kwargs:
+            self._user_params = set(kwargs)
 
     @property
     def feature_encoder(self):
@@ -125,14 +121,49 @@ class _HybridMixin(_VersionedPickleMixin):
     # (SciKeras's leaves it on).
 
     def _initialize(self, X, y=None):
+        X, y, _ = self._start(X, y)
+        return X, y
+
+    def _start(self, X, y):
+        """A new fit's first step: X and y validated, the encoders fitted, the
+        network built; returns them and the training rows' network inputs."""
         self._random_state = int_seed(self.random_state)
         X, y = self._validate_data(X, y, reset=True)
         self.target_encoder_ = self.target_encoder.fit(y)
         vars(self).update(getattr(self.target_encoder_, "get_metadata", dict)())
-        self.feature_encoder_ = self.feature_encoder.fit(X, y)
+        encoder = self.feature_encoder
+        inputs = encoder.fit_transform(X, y)
+        self.feature_encoder_ = encoder
         self.model_ = self._build_keras_model()
         self._initialize_callbacks()
-        return X, y
+        return X, y, inputs
+
+    def _fit(self, X, y, sample_weight, warm_start, epochs, initial_epoch, **kwargs):
+        # X is read and scaled once: the feature encoder's fit gives the
+        # training rows' inputs (SciKeras would transform X again)
+        if (self.warm_start or warm_start) and self.initialized_:
+            X, y = self._validate_data(X, y)
+            inputs = self.feature_encoder_.transform(X)
+        else:
+            X, y, inputs = self._start(X, y)
+        self._ensure_compiled_model()
+        if sample_weight is not None:
+            # SciKeras's check and rule: the rows of weight 0 are left out
+            rows, y, sample_weight = self._validate_sample_weight(
+                np.arange(len(y)), y, sample_weight
+            )
+            inputs = {name: values[rows] for name, values in inputs.items()}
+        y = self.target_encoder_.transform(y)
+        self._check_model_compatibility(y)
+        self._fit_keras_model(
+            inputs,
+            y,
+            sample_weight=sample_weight,
+            warm_start=warm_start,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            **kwargs,
+        )
 
     def _build_keras_model(self):
         self._refuse_unknown_params()
@@ -202,7 +233,7 @@ class _HybridMixin(_VersionedPickleMixin):
         )
         # Keras builds the optimizer's variables inside the first trace of its
         # train step, which TensorFlow then traces a second time: built here,
-        # one trace (a 300-row, 3-epoch fit: 4.8 s instead of 7.7)
+        # one trace (benchmarks/bench_profile.py times a fit's first epoch)
         optimizer = self.model_.optimizer
         if not optimizer.built:
             optimizer.build(self.model_.trainable_variables)

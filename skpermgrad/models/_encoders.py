@@ -37,16 +37,24 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X, y=None):
-        imager = resolve_imager(self.imager, X.shape[1], random_state=self.random_state)
-        # y: for an image drawn from the target (SuperTML-VF's font sizes)
-        self.imager_ = imager.fit(X, y)
-        self.quantile_knots_ = None
-        if self.mlp_input == "quantile" and self.branches != "cnn":
-            self.quantile_knots_ = quantile_knots(self.imager_.transform_values(X))
+        self.fit_transform(X, y)
         return self
 
+    def fit_transform(self, X, y=None):
+        """Fit, and the training rows' inputs: ``X`` read and scaled once."""
+        imager = resolve_imager(self.imager, X.shape[1], random_state=self.random_state)
+        # y: for an image drawn from the target (SuperTML-VF's font sizes)
+        values = imager.fit_transform_values(X, y)
+        self.imager_ = imager
+        self.quantile_knots_ = None
+        if self.mlp_input == "quantile" and self.branches != "cnn":
+            self.quantile_knots_ = quantile_knots(values)
+        return self._inputs(values)
+
     def transform(self, X):
-        values = self.imager_.transform_values(X)
+        return self._inputs(self.imager_.transform_values(X))
+
+    def _inputs(self, values):
         return {name: values for name in _BRANCH_INPUTS[self.branches]}
 
 

@@ -1,6 +1,6 @@
 """The hybrids' parameters, written once: one table from which their
-constraints, the ones the network builder takes, the ones SciKeras stores and
-their documentation (``_docs.py``, shared by both estimators) are built. The estimators'
+constraints, the ones the network builder takes and their documentation
+(``_docs.py``, shared by both estimators) are built. The estimators'
 ``__init__`` signatures stay explicit, as scikit-learn requires;
 ``tests/test_hybrid.py`` checks them against the table."""
 
@@ -22,7 +22,6 @@ class _Param(NamedTuple):
     doc: str  # its description, indented as in the docstring
     constraints: list | None = None  # scikit-learn's; None: not validated
     architecture: bool = False  # build_hybrid_model's, passed as it is
-    scikeras: bool = False  # stored by SciKeras's own __init__
     other: bool = False  # documented under "Other Parameters"
 
 
@@ -216,7 +215,6 @@ _PARAMS = {
         Keras optimizer.
 """,
         constraints=[StrOptions({"adam", "adamw"})],
-        scikeras=True,
     ),
     "learning_rate": _Param(
         0.001,
@@ -241,7 +239,6 @@ _PARAMS = {
         Rows per gradient step.
 """,
         constraints=[Interval(Integral, 1, None, closed="left")],
-        scikeras=True,
     ),
     "epochs": _Param(
         100,
@@ -250,7 +247,6 @@ _PARAMS = {
         Maximum number of epochs.
 """,
         constraints=[Interval(Integral, 1, None, closed="left")],
-        scikeras=True,
     ),
     "validation_fraction": _Param(
         0.1,
@@ -299,7 +295,6 @@ _PARAMS = {
         restored after each fit.
 """,
         constraints=["random_state"],
-        scikeras=True,
     ),
     "verbose": _Param(
         0,
@@ -308,7 +303,6 @@ _PARAMS = {
         Keras progress output (0 silent, 1 progress bar, 2 one line per epoch).
 """,
         constraints=["verbose"],
-        scikeras=True,
     ),
     "callbacks": _Param(
         None,
@@ -317,7 +311,6 @@ _PARAMS = {
         Extra Keras callbacks (instances, or classes built for each fit), run
         before the hybrid's own (schedule, early stopping) at each step.
 """,
-        scikeras=True,
         other=True,
     ),
     "loss": _Param(
@@ -327,7 +320,6 @@ _PARAMS = {
         A Keras loss; ``None`` means mean squared error for the regressor and
         sparse categorical cross-entropy for the classifier.
 """,
-        scikeras=True,
         other=True,
     ),
     "metrics": _Param(
@@ -336,7 +328,6 @@ _PARAMS = {
         """\
         Keras metrics recorded in ``history_`` each epoch.
 """,
-        scikeras=True,
         other=True,
     ),
     "shuffle": _Param(
@@ -347,7 +338,6 @@ _PARAMS = {
         ``False`` keeps them in order.
 """,
         constraints=["boolean"],
-        scikeras=True,
         other=True,
     ),
     "validation_batch_size": _Param(
@@ -358,7 +348,6 @@ _PARAMS = {
         ``batch_size``.
 """,
         constraints=[Interval(Integral, 1, None, closed="left"), None],
-        scikeras=True,
         other=True,
     ),
     "warm_start": _Param(
@@ -369,7 +358,6 @@ _PARAMS = {
         the quantile map stay as first fitted) instead of starting again.
 """,
         constraints=["boolean"],
-        scikeras=True,
         other=True,
     ),
     "run_eagerly": _Param(
@@ -379,7 +367,6 @@ _PARAMS = {
         Run Keras eagerly (slow; for debugging).
 """,
         constraints=["boolean"],
-        scikeras=True,
         other=True,
     ),
 }
@@ -401,7 +388,6 @@ _CLASSIFIER_PARAMS = {
         Weights of the classes in the loss (as in scikit-learn classifiers).
 """,
         constraints=[dict, StrOptions({"balanced"}), None],
-        scikeras=True,
     ),
 }
 
@@ -420,9 +406,3 @@ _CLASSIFIER_CONSTRAINTS = {**_HYBRID_CONSTRAINTS, **_constraints(_CLASSIFIER_PAR
 
 # the constructor parameters that are build_hybrid_model's, passed as they are
 _ARCHITECTURE_PARAMS = tuple(name for name, p in _PARAMS.items() if p.architecture)
-
-# the constructor parameters SciKeras's own __init__ stores; the hybrids store
-# the others themselves
-_SCIKERAS_PARAMS = tuple(
-    name for name, p in {**_PARAMS, **_CLASSIFIER_PARAMS}.items() if p.scikeras
-)
