@@ -180,3 +180,21 @@ def ctrl_c(stopping=None, last_words=None):
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
+def locked(folder):
+    """Hold an exclusive lock on ``folder`` (``flock``, where the system has
+    it) while the block runs: what one run writes into ``--out`` together,
+    another reads together."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; the moves are not serialised
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -24,6 +24,7 @@ from ._common import (
     elapsed,
     file_sha256,
     interrupted,
+    locked,
     resume_changes,
     settings_conflicts,
 )
@@ -159,11 +160,14 @@ class _Study:
         out.mkdir(parents=True, exist_ok=True)
         ran = set()  # the trials this process runs
         try:
-            with _locked(out):  # two runs starting on one new --out create it once
+            # two runs starting on one new --out create it once, and another
+            # run reading --out sees the study with its settings or neither
+            with locked(out):
                 self.study = open_study(
                     storage, settings["study_name"], settings["seed"]
                 )
-            (out / SETTINGS_FILE).write_text(json.dumps(dict(settings), indent=2))
+                settings_text = json.dumps(dict(settings), indent=2)
+                (out / SETTINGS_FILE).write_text(settings_text)
             self._say_start(storage)
             tuning = Tuning(
                 settings,
@@ -393,26 +397,11 @@ def _staging(out):
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
         yield staging
-        with _locked(out):
+        with locked(out):
             for file in REPORT_FILES:
                 os.replace(staging / file, out / file)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-@contextmanager
-def _locked(folder):
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; the moves are not serialised
-        yield
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _remove(paths):

@@ -5,7 +5,14 @@ import json
 from pathlib import Path
 
 from .._validation import DEFAULT_CNN_IMPORTANCE, DEFAULT_FUSION
-from ._common import DEFAULT_IMAGES, SETTINGS_FILE, STUDY_SETTINGS, StudyError, clock
+from ._common import (
+    DEFAULT_IMAGES,
+    SETTINGS_FILE,
+    STUDY_SETTINGS,
+    StudyError,
+    clock,
+    locked,
+)
 from ._tuning import DEFAULT_PRUNER
 from ._workers import default_workers
 
@@ -165,9 +172,18 @@ def resolve_settings(args, out):
 def _stored_settings(out):
     """The settings of the run stored in ``out`` (None for none), or a
     StudyError where ``out`` holds something else."""
-    stored_path = out / SETTINGS_FILE
     if out.exists() and not out.is_dir():
         raise StudyError(f"--out {out} is a file; choose a folder.")
+    if not out.exists():
+        return None
+    # under the folder's lock: a run starting there writes its study and its
+    # settings under it, so both are read, or neither
+    with locked(out):
+        return _read_stored(out)
+
+
+def _read_stored(out):
+    stored_path = out / SETTINGS_FILE
     if not stored_path.is_file():
         if out.exists() and any(out.iterdir()):
             raise StudyError(

@@ -49,10 +49,9 @@ def explain_rows(
     the same values inside its graph, so a feature's attribution is what it
     moves the prediction by through either branch. The attributions of a row
     sum to its prediction minus the baseline's (completeness), up to the
-    quadrature error of ``n_steps`` Gauss-Legendre nodes: under 1% on smooth
-    networks, more across the kinks of the MLP branch's quantile map and
-    ReLUs (8% of the gap in the example below, the default network after 3
-    epochs; 2.6% with ``n_steps=256``); ``mlp`` and ``cnn`` split each one by
+    quadrature error of ``n_steps`` Gauss-Legendre nodes: small on smooth
+    networks, larger across the kinks of the MLP branch's quantile map and
+    ReLUs (more nodes make it smaller); ``mlp`` and ``cnn`` split each one by
     branch.
 
     Parameters
