@@ -41,6 +41,8 @@ def _drawings(n_features, seed):
 
 
 def _models(task, epochs, seed, n_features):
+    # the peers first: PyTorch imported after TensorFlow crashes the process
+    peers = _peers(task, seed)
     from sklearn.ensemble import (
         HistGradientBoostingClassifier,
         HistGradientBoostingRegressor,
@@ -93,7 +95,26 @@ def _models(task, epochs, seed, n_features):
             ),
         ),
         **per_layout,
+        **peers,
     }
+
+
+def _peers(task, seed):
+    """pytabkit's RealMLP-TD and TabM-D with their defaults, on CPU and one
+    thread a fit (as the hybrids are measured), or None each where the
+    ``peers`` extra (pytabkit, with PyTorch) is not installed."""
+    try:
+        import pytabkit
+    except ImportError:
+        return dict.fromkeys(PEERS)
+    regression = task == "regression"
+    realmlp, tabm = (
+        (pytabkit.RealMLP_TD_Regressor, pytabkit.TabM_D_Regressor)
+        if regression
+        else (pytabkit.RealMLP_TD_Classifier, pytabkit.TabM_D_Classifier)
+    )
+    common = dict(device="cpu", random_state=seed, n_threads=1, verbosity=0)
+    return {"realmlp_td": realmlp(**common), "tabm_d": tabm(**common)}
 
 
 def _inner_split(task, seed):
@@ -230,6 +251,10 @@ DRAWINGS = (
 # the images "hybrid_selected" chooses among inside each training fold: the
 # layouts measured on every table (by make_imager's names)
 SELECT_AMONG = ("igtd", "tinto", "refined", "deepinsight", "fotomics")
+# the best tabular networks' defaults, as peers (the ``peers`` extra):
+# RealMLP's defaults were tuned on wine_quality_white, spambase, satimage and
+# pendigits (in-sample for it there)
+PEERS = ("realmlp_td", "tabm_d")
 MODELS = (
     CORE
     + tuple(
@@ -240,6 +265,7 @@ MODELS = (
     )
     + tuple(f"hybrid_{drawing}" for drawing in DRAWINGS)
     + ("hybrid_selected", "hybrid_tuned")
+    + PEERS
 )
 
 

@@ -144,6 +144,14 @@ def run_dataset(
         for label, model in _models(task, epochs, seed, X.shape[1]).items()
         if label in models
     }
+    absent = [label for label, model in chosen.items() if model is None]
+    if absent:
+        print(
+            f"  {name:20} skipped {', '.join(absent)}: the peers extra (pytabkit, "
+            "with PyTorch) is not installed: pip install -e '.[peers]'",
+            flush=True,
+        )
+        chosen = {k: m for k, m in chosen.items() if m is not None}
     results = {}
 
     def done(label, per_fold, commits=None, cpus=None):

@@ -491,3 +491,23 @@ def test_a_replayed_pruner_stops_a_hopeless_trial_and_counts_what_it_saves(
     assert replayed["seconds_saved"] == pytest.approx(80 / 210)
     assert replayed["best_trial"] == 3
     assert bench_pruning.replay(records, "median_startup4")["pruned"] == 0
+
+
+def test_the_peers_are_skipped_with_a_note_without_their_extra(
+    bench_predictive, monkeypatch, capsys
+):
+    # pytabkit (the peers extra, with PyTorch) is never in CI's install: the
+    # benchmark measures the rest and says why the peers are missing
+    monkeypatch.setitem(sys.modules, "pytabkit", None)  # its import fails
+    result = bench_predictive.run_dataset(
+        "puma8NH",
+        "no-such-folder",  # puma8NH is bundled
+        folds=2,
+        max_rows=120,
+        epochs=1,
+        seed=0,
+        models=("realmlp_td", "tabm_d", "hist_gradient_boosting"),
+    )
+    assert set(result["models"]) == {"hist_gradient_boosting"}
+    out = capsys.readouterr().out
+    assert "skipped realmlp_td, tabm_d: the peers extra" in out
