@@ -42,9 +42,6 @@ _CHUNK_ROWS = 1024
 # ``imager="<name>"``, the run's ``--images``), registered as its class is
 # defined: a class declares its name (``_method``) and nothing else lists it.
 _METHODS: dict[str, type] = {}
-# the same names, one set that the parameter constraints hold (filled as the
-# classes are defined, so a constraint built before the last one sees it)
-_METHOD_NAMES: set[str] = set()
 
 
 class _RootImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
@@ -308,7 +305,6 @@ class _RootImager(_VersionedPickleMixin, TransformerMixin, BaseEstimator):
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("_method") is not None:
             _METHODS[cls._method] = cls
-            _METHOD_NAMES.add(cls._method)
 
     @classmethod
     def _for_table(cls, n_features, random_state):

@@ -70,7 +70,14 @@ def footprints(xp, values, weights, mode, pixels, channels=1):
     the features with a positive contribution to a pixel, divided by their
     count: TINTOlib's blur) or ``"max"``; ``channels`` copies of the grid."""
     weights = _as_float(xp, weights, values)
-    if mode == "max":
+    if mode == "max" and xp is np:
+        # feature by feature: a block of rows never holds a (rows, features,
+        # pixels) array, which a large image makes gigabytes (the products
+        # are non-negative, so the maximum from 0 is the maximum over features)
+        grid = np.zeros((len(values), weights.shape[1]), dtype=values.dtype)
+        for j in range(values.shape[1]):
+            np.maximum(grid, values[:, j, None] * weights[j], out=grid)
+    elif mode == "max":  # a batch in the graph: one op
         grid = xp.max(values[:, :, None] * weights[None], axis=1)
     else:
         grid = xp.matmul(values, weights)
