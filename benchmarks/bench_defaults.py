@@ -128,7 +128,23 @@ CONFIGS = {
     # round 11 (issue 50): a smaller ensemble head (each member costs about
     # 0.035 s an epoch on puma8NH: bench_wrapper.md)
     "k4": dict(ensemble_size=4),
+    # round 12 (issue 52): a backbone of the best tabular MLPs, each knob alone
+    # against the library's defaults measured in the same run: the members
+    # through the whole MLP branch (TabM-mini, TabM) and their number, the
+    # piecewise-linear embeddings, RealMLP's robust scaling with smooth
+    # clipping, label smoothing (classifiers only), AdamW's weight decay
+    "mlp_mini_k8": dict(ensemble_scope="mlp_mini"),
+    "mlp_k8": dict(ensemble_scope="mlp"),
+    "mlp_k16": dict(ensemble_scope="mlp", ensemble_size=16),
+    "mlp_k32": dict(ensemble_scope="mlp", ensemble_size=32),
+    "piecewise": dict(numeric_embedding="piecewise"),
+    "robust": dict(mlp_input="robust"),
+    "smoothing": dict(label_smoothing=0.1),
+    "adamw": dict(optimizer="adamw", weight_decay=0.01),
 }
+# parameters only a classifier takes: a configuration of them is measured on
+# the classification tables alone
+_CLASSIFIER_ONLY = ("label_smoothing",)
 _IMAGER_KEYS = ("pixels_per_feature", "blur", "layout")
 QUICK_DATASETS = ("puma8NH",)
 SEED_CHECK = "seed_check"
@@ -172,6 +188,8 @@ def run_dataset(name, configs, data_dir, folds, max_rows, seed):
     metric, _ = PRIMARY[task]
     results = {}
     for label in configs:
+        if task == "regression" and set(CONFIGS[label]) & set(_CLASSIFIER_ONLY):
+            continue
         model = _model(task, CONFIGS[label], seed, X.shape[1])
         scores, fit_s, epochs = [], [], []
         for train, test in splits:
@@ -238,6 +256,10 @@ def seed_check(configs, seeds=6):
             for seed in range(seeds):
                 # 60 epochs, or the configuration's own schedule length
                 params = {"epochs": 60, **CONFIGS[label]}
+                if estimator is HybridRegressor:  # the regressor's own defaults
+                    params = {
+                        k: v for k, v in params.items() if k not in _CLASSIFIER_ONLY
+                    }
                 params = _split_params(params, X.shape[1], pixels=8)
                 model = estimator(random_state=seed, **params).fit(X[:1000], y[:1000])
                 scores.append(float(model.score(X[1000:], y[1000:])))

@@ -106,7 +106,8 @@ def _forward_passes(
     )
     mlp = np.concatenate(mlp)
     total = weights.sum(dtype=np.float64)
-    mlp_mean = (weights @ mlp / total)[None].astype("float32")
+    # the MLP's outputs may be one per member, (n_samples, k, units)
+    mlp_mean = (np.tensordot(weights, mlp, axes=1) / total)[None].astype("float32")
     cnn_mean = (np.sum(cnn_sums, axis=0) / total)[None].astype("float32")
     no_cnn = np.concatenate(
         [net.head(mlp[b], np.repeat(cnn_mean, len(mlp[b]), 0)) for b in blocks]

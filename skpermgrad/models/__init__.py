@@ -1,6 +1,7 @@
 """Hybrid MLP + CNN networks on tabular images, as scikit-learn estimators."""
 
 from ._architecture import (
+    CNN_MEMBERS,
     CNN_OUTPUT,
     CONCATENATE,
     ENSEMBLE_ADAPTER,
@@ -12,18 +13,23 @@ from ._architecture import (
     MLP_EMBEDDING,
     MLP_OUTPUT,
     MLP_QUANTILE,
+    MLP_ROBUST,
     OUTPUT,
     build_hybrid_model,
 )
-from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleModel
+from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleLinear, EnsembleModel
 from ._hybrid import HybridClassifier, HybridRegressor
 from ._layers import (
     DrawnRender,
     PeriodicEmbedding,
+    PiecewiseLinearEmbedding,
     QuantileMap,
+    RobustScale,
+    piecewise_edges,
     quantile_knots,
+    robust_scaling,
 )
-from ._training import WarmupPlateau, one_cycle_learning_rate
+from ._training import SmoothedCrossentropy, WarmupPlateau, one_cycle_learning_rate
 from ._view import NetworkView
 
 # the layer names (see build_hybrid_model's Notes): NetworkView looks layers
@@ -31,6 +37,7 @@ from ._view import NetworkView
 LAYER_NAMES = (
     INPUT_TABULAR,
     MLP_QUANTILE,
+    MLP_ROBUST,
     MLP_EMBEDDING,
     MLP_OUTPUT,
     INPUT_IMAGE,
@@ -38,12 +45,14 @@ LAYER_NAMES = (
     IMAGE_POOL,
     LAST_CONV,
     CNN_OUTPUT,
+    CNN_MEMBERS,
     CONCATENATE,
     ENSEMBLE_ADAPTER,
     OUTPUT,
 )
 
 __all__ = [
+    "CNN_MEMBERS",
     "CNN_OUTPUT",
     "CONCATENATE",
     "ENSEMBLE_ADAPTER",
@@ -56,18 +65,25 @@ __all__ = [
     "MLP_EMBEDDING",
     "MLP_OUTPUT",
     "MLP_QUANTILE",
+    "MLP_ROBUST",
     "OUTPUT",
     "DrawnRender",
     "EnsembleAdapter",
     "EnsembleDense",
+    "EnsembleLinear",
     "EnsembleModel",
     "HybridClassifier",
     "HybridRegressor",
     "NetworkView",
     "PeriodicEmbedding",
+    "PiecewiseLinearEmbedding",
     "QuantileMap",
+    "RobustScale",
+    "SmoothedCrossentropy",
     "WarmupPlateau",
     "build_hybrid_model",
     "one_cycle_learning_rate",
+    "piecewise_edges",
     "quantile_knots",
+    "robust_scaling",
 ]

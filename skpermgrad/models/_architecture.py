@@ -11,8 +11,14 @@ import keras
 import numpy as np
 from keras import layers
 
-from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleModel
-from ._layers import DrawnRender, PeriodicEmbedding, QuantileMap
+from ._ensemble import EnsembleAdapter, EnsembleDense, EnsembleLinear, EnsembleModel
+from ._layers import (
+    DrawnRender,
+    PeriodicEmbedding,
+    PiecewiseLinearEmbedding,
+    QuantileMap,
+    RobustScale,
+)
 
 INPUT_TABULAR = "tabular"
 INPUT_IMAGE = "image_input"
@@ -24,11 +30,18 @@ CNN_OUTPUT = "cnn_output"
 CONCATENATE = "concatenate"
 OUTPUT = "output"
 MLP_QUANTILE = "mlp_quantile"
+MLP_ROBUST = "mlp_robust"
 MLP_EMBEDDING = "mlp_embedding"
 ENSEMBLE_ADAPTER = "ensemble_adapter"
+CNN_MEMBERS = "cnn_members"
 NORMALIZATIONS = ("batch", "layer", None)
-MLP_INPUTS = ("minmax", "quantile")
-NUMERIC_EMBEDDINGS = ("periodic", None)
+MLP_INPUTS = ("minmax", "quantile", "robust")
+NUMERIC_EMBEDDINGS = ("periodic", "piecewise", None)
+# where the ensemble's members part: after the concatenation (their own
+# scaling of it, the head's layers shared), or at the MLP branch's input
+# (the branch's Dense layers shared, "mlp_mini", or each with the members' own
+# scalings and biases, "mlp"), the CNN branch shared
+ENSEMBLE_SCOPES = ("head", "mlp_mini", "mlp")
 # an image side above this is average-pooled before the first convolution, so
 # that the CNN's cost follows the information rather than the pixels
 MAX_CONV_SIDE = 32
@@ -113,6 +126,8 @@ def build_hybrid_model(
     drawing: tuple[str, dict],
     branches: str = "both",
     quantile_knots: np.ndarray | None = None,
+    robust_scaling: tuple[np.ndarray, np.ndarray] | None = None,
+    piecewise_edges: np.ndarray | None = None,
     numeric_embedding: str | None = "periodic",
     n_dense_layers: int = 2,
     dense_units: int = 64,
@@ -121,6 +136,7 @@ def build_hybrid_model(
     n_head_layers: int = 1,
     head_units: int = 64,
     ensemble_size: int = 8,
+    ensemble_scope: str = "head",
     dropout: float = 0.1,
     normalization: str | None = "batch",
     activation: str = "relu",
@@ -132,8 +148,12 @@ def build_hybrid_model(
     """Build the PermGrad hybrid MLP + CNN network (uncompiled).
 
     MLP branch: the quantile map (:class:`~skpermgrad.models.QuantileMap`, when
-    ``quantile_knots=(knots, targets)`` is given), periodic embeddings
-    (:class:`PeriodicEmbedding`, ``numeric_embedding="periodic"``), then
+    ``quantile_knots=(knots, targets)`` is given) or the robust scaling
+    (:class:`RobustScale`, when ``robust_scaling=(center, scale)`` is given),
+    periodic embeddings (:class:`PeriodicEmbedding`,
+    ``numeric_embedding="periodic"``) or piecewise-linear ones
+    (:class:`PiecewiseLinearEmbedding`, ``numeric_embedding="piecewise"``, its
+    bins' ``piecewise_edges`` on the values the layer reads), then
     ``n_dense_layers`` x (Dense ``dense_units`` + Norm + Dropout). CNN
     branch: the image drawn in the graph, average-pooled where a side
     exceeds ``MAX_CONV_SIDE`` (32) pixels (by ``ceil(side / 32)`` along that
@@ -151,7 +171,13 @@ def build_hybrid_model(
     (TabM-mini): :class:`EnsembleAdapter` after the concatenation, the head's
     Dense layers shared, each member's own output layer
     (:class:`EnsembleDense`, their mean for inference), each member trained on
-    its own loss (:class:`EnsembleModel`).
+    its own loss (:class:`EnsembleModel`). ``ensemble_scope="mlp_mini"``
+    moves the adapter to the MLP branch's input (after its embeddings): the
+    members run through the whole branch, its Dense layers shared (TabM-mini
+    over the branch); ``"mlp"`` also gives each member its own scalings and
+    biases in every Dense layer of the branch (:class:`EnsembleLinear`: TabM).
+    The CNN branch is then shared: its output is repeated for each member
+    (the ``cnn_members`` layer) and concatenated to the member's.
     ``branches="mlp"`` or ``"cnn"`` keeps one branch (the baselines); the
     model's inputs are then only that branch's.
 
@@ -179,9 +205,18 @@ def build_hybrid_model(
     - ``tabular``: input, the scaled table, read by the MLP branch;
     - ``mlp_quantile``: the MLP branch's quantile map
       (:class:`~skpermgrad.models.QuantileMap`, only with ``quantile_knots``);
-    - ``mlp_embedding``: the MLP branch's periodic embeddings
-      (:class:`PeriodicEmbedding`, only with ``numeric_embedding``);
-    - ``mlp_output``: output of the MLP branch (its last Dropout);
+    - ``mlp_robust``: the MLP branch's robust scaling (:class:`RobustScale`,
+      only with ``robust_scaling``);
+    - ``mlp_embedding``: the MLP branch's embeddings
+      (:class:`PeriodicEmbedding` or :class:`PiecewiseLinearEmbedding`, only
+      with ``numeric_embedding``);
+    - ``ensemble_adapter``: the members' scaled copies of the MLP branch's
+      embedded input (:class:`EnsembleAdapter`, only with ``ensemble_size >
+      1`` and an ``ensemble_scope`` of the MLP branch), or of the head's
+      input (see below);
+    - ``mlp_output``: output of the MLP branch (its last Dropout; one per
+      member, ``(batch, k, units)``, with an ``ensemble_scope`` of the MLP
+      branch);
     - ``image_input``: input, the same scaled values, drawn into the image;
     - ``image``: the imager's image, drawn in the graph
       (:class:`DrawnRender`), at its full size
@@ -191,10 +226,13 @@ def build_hybrid_model(
     - ``last_conv``: the last Conv2D layer of the CNN branch (Grad-CAM reads
       it);
     - ``cnn_output``: output of the CNN branch (Flatten);
+    - ``cnn_members``: the CNN branch's output repeated for each member
+      (only with an ``ensemble_scope`` of the MLP branch);
     - ``concatenate``: the two branch outputs side by side
       (``branches="both"``);
     - ``ensemble_adapter``: the members' scaled copies of the head's input
-      (:class:`EnsembleAdapter`, only with ``ensemble_size > 1``);
+      (:class:`EnsembleAdapter`, only with ``ensemble_size > 1`` and
+      ``ensemble_scope="head"``);
     - ``output``: the prediction layer (a Dense, or with ``ensemble_size > 1``
       an :class:`EnsembleDense`).
 
@@ -238,15 +276,37 @@ def build_hybrid_model(
         return layers.Dropout(dropout, seed=next(seeds), name=name)
 
     inputs, outputs = [], []
+    # the members part in the MLP branch, or (without it) before the head
+    members = ensemble_size if ensemble_size > 1 else None
+    in_branch = members and ensemble_scope != "head" and branches != "cnn"
     if branches in ("both", "mlp"):
         tabular = keras.Input((n_features,), name=INPUT_TABULAR)
         x = tabular
         if quantile_knots is not None:
             x = QuantileMap(*quantile_knots, name=MLP_QUANTILE)(x)
+        if robust_scaling is not None:
+            x = RobustScale(*robust_scaling, name=MLP_ROBUST)(x)
         if numeric_embedding == "periodic":
             x = PeriodicEmbedding(seed=next(seeds), name=MLP_EMBEDDING)(x)
+        elif numeric_embedding == "piecewise":
+            if piecewise_edges is None:
+                raise ValueError(
+                    "numeric_embedding='piecewise' needs the bins' "
+                    "piecewise_edges: pass piecewise_edges(values) of the values "
+                    "the embedding reads."
+                )
+            x = PiecewiseLinearEmbedding(
+                piecewise_edges, seed=next(seeds), name=MLP_EMBEDDING
+            )(x)
+        if in_branch:
+            x = EnsembleAdapter(members, seed=next(seeds), name=ENSEMBLE_ADAPTER)(x)
         for i in range(n_dense_layers):
-            x = layers.Dense(dense_units, name=f"mlp_dense_{i}", **dense())(x)
+            if in_branch and ensemble_scope == "mlp":
+                x = EnsembleLinear(
+                    members, dense_units, name=f"mlp_dense_{i}", **dense()
+                )(x)
+            else:
+                x = layers.Dense(dense_units, name=f"mlp_dense_{i}", **dense())(x)
             x = _normalization(normalization, f"mlp_norm_{i}")(x)
             last = i == n_dense_layers - 1
             x = dropout_layer(MLP_OUTPUT if last else f"mlp_dropout_{i}")(x)
@@ -271,22 +331,25 @@ def build_hybrid_model(
                 x = layers.MaxPooling2D((2, 2), name=f"conv_pool_{i}")(x)
             x = dropout_layer(f"conv_dropout_{i}")(x)
         inputs.append(values)
-        outputs.append(layers.Flatten(name=CNN_OUTPUT)(x))
+        x = layers.Flatten(name=CNN_OUTPUT)(x)
+        if in_branch:
+            x = layers.RepeatVector(members, name=CNN_MEMBERS)(x)
+        outputs.append(x)
     x = (
         layers.Concatenate(name=CONCATENATE)(outputs)
         if len(outputs) == 2
         else outputs[0]
     )
-    if ensemble_size > 1:
-        x = EnsembleAdapter(ensemble_size, seed=next(seeds), name=ENSEMBLE_ADAPTER)(x)
+    if members and not in_branch:
+        x = EnsembleAdapter(members, seed=next(seeds), name=ENSEMBLE_ADAPTER)(x)
     for i in range(n_head_layers):
         x = layers.Dense(head_units, name=f"head_dense_{i}", **dense())(x)
         x = _normalization(normalization, f"head_norm_{i}")(x)
         x = dropout_layer(f"head_dropout_{i}")(x)
     output_initializer = _initializer(kernel_initializer, next(seeds))
-    if ensemble_size > 1:
+    if members:
         output = EnsembleDense(
-            ensemble_size,
+            members,
             n_outputs,
             activation=output_activation,
             kernel_initializer=output_initializer,

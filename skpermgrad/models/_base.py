@@ -47,7 +47,6 @@ class _HybridMixin(_VersionedPickleMixin):
     _saved_with = ("skpermgrad", "keras", "tensorflow")
 
     _parameter_constraints: dict = _HYBRID_CONSTRAINTS
-    _loss = None
     _output_activation = None
     # SciKeras's parameters the hybrids refuse, at their SciKeras defaults
     model = None
@@ -77,6 +76,7 @@ class _HybridMixin(_VersionedPickleMixin):
             imager=self.imager,
             branches=self.branches,
             mlp_input=self.mlp_input,
+            numeric_embedding=self.numeric_embedding,
             random_state=self.random_state,
         )
 
@@ -88,6 +88,8 @@ class _HybridMixin(_VersionedPickleMixin):
             n_features=meta["n_features_in_"],
             drawing=encoder.imager_.get_drawing(),
             quantile_knots=encoder.quantile_knots_,
+            robust_scaling=encoder.robust_scaling_,
+            piecewise_edges=encoder.piecewise_edges_,
             **{name: getattr(self, name) for name in _ARCHITECTURE_PARAMS},
             n_outputs=self._n_model_outputs(meta),
             output_activation=self._output_activation,
@@ -108,7 +110,7 @@ class _HybridMixin(_VersionedPickleMixin):
                 "steps_per_execution": STEPS_PER_EXECUTION,
                 **compile_kwargs,
                 "optimizer": optimizer,
-                "loss": compile_kwargs["loss"] or self._loss,
+                "loss": compile_kwargs["loss"] or self._default_loss(),
             }
         )
         return model

@@ -6,7 +6,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..imaging import resolve_imager
 from . import _architecture as arch
-from ._layers import quantile_knots
+from ._layers import piecewise_edges, quantile_knots, robust_scaling, smooth_clip
 
 _BRANCH_INPUTS = {
     "both": (arch.INPUT_TABULAR, arch.INPUT_IMAGE),
@@ -21,19 +21,29 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
 
     ``transform`` returns ``{"tabular": values, "image_input": values}`` (the
     keys the model's inputs are named by; one key for a single-branch model),
-    where ``values`` are the imager's clipped min-max scaled features. With
-    ``mlp_input="quantile"`` it also learns ``quantile_knots_`` of the
-    training values, for the MLP branch's in-graph quantile map. ``imager=None``
+    where ``values`` are the imager's clipped min-max scaled features. It also
+    learns what the MLP branch's fixed layers hold, from the training values:
+    ``quantile_knots_`` for the quantile map (``mlp_input="quantile"``),
+    ``robust_scaling_`` for the robust scaling (``mlp_input="robust"``) and
+    ``piecewise_edges_``, the bins of the piecewise-linear embeddings
+    (``numeric_embedding="piecewise"``) on the values the embedding reads
+    (after the map or the scaling); ``None`` where unused. ``imager=None``
     is the hybrids' default image, ``IGTDImager(random_state=random_state)``;
     a name is ``make_imager(name, n_features, random_state=random_state)``.
     """
 
     def __init__(
-        self, imager=None, branches="both", mlp_input="quantile", random_state=None
+        self,
+        imager=None,
+        branches="both",
+        mlp_input="quantile",
+        numeric_embedding=None,
+        random_state=None,
     ):
         self.imager = imager
         self.branches = branches
         self.mlp_input = mlp_input
+        self.numeric_embedding = numeric_embedding
         self.random_state = random_state
 
     def fit(self, X, y=None):
@@ -46,9 +56,20 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
         # y: for an image drawn from the target (SuperTML-VF's font sizes)
         values = imager.fit_transform_values(X, y)
         self.imager_ = imager
-        self.quantile_knots_ = None
-        if self.mlp_input == "quantile" and self.branches != "cnn":
-            self.quantile_knots_ = quantile_knots(values)
+        self.quantile_knots_ = self.robust_scaling_ = self.piecewise_edges_ = None
+        if self.branches == "cnn":
+            return self._inputs(values)
+        mapped = values
+        if self.mlp_input == "quantile":
+            self.quantile_knots_ = knots, targets = quantile_knots(values)
+            mapped = np.stack(
+                [np.interp(v, k, t) for v, k, t in zip(values.T, knots, targets)], 1
+            )
+        elif self.mlp_input == "robust":
+            self.robust_scaling_ = center, scale = robust_scaling(values)
+            mapped = smooth_clip((values - center) * scale)
+        if self.numeric_embedding == "piecewise":
+            self.piecewise_edges_ = piecewise_edges(mapped)
         return self._inputs(values)
 
     def transform(self, X):

@@ -172,6 +172,95 @@ class EnsembleDense(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="skpermgrad")
+class EnsembleLinear(layers.Layer):
+    """A Dense layer shared by ``k`` members, each with its own scalings and bias.
+
+    ``(batch, k, d) -> (batch, k, units)``: member ``j`` computes
+    ``activation(((h_j * r_j) @ W) * s_j + b_j)``, ``W`` shared, ``r_j``,
+    ``s_j`` (initialised with ones) and ``b_j`` its own: BatchEnsemble's
+    linear layer, as TabM's backbone has in every block (after an
+    :class:`EnsembleAdapter` whose random signs make the members differ).
+
+    Parameters
+    ----------
+    n_members : int
+        The ensemble's size ``k``.
+    units : int
+        Outputs of each member.
+    activation : str or None, default=None
+        Keras activation.
+    kernel_initializer : str or dict, default="glorot_uniform"
+        Initializer of the shared kernel: a Keras name, or a serialised
+        initializer (to give it a seed).
+
+    See Also
+    --------
+    EnsembleAdapter : Makes the members.
+    build_hybrid_model : Makes the MLP branch's Dense layers of these
+        (``ensemble_scope="mlp"``).
+
+    References
+    ----------
+    .. [1] Y. Wen, D. Tran and J. Ba, "BatchEnsemble: an Alternative Approach
+       to Efficient Ensemble and Lifelong Learning", ICLR 2020.
+    .. [2] Y. Gorishniy, A. Kotelnikov and A. Babenko, "TabM: Advancing Tabular
+       Deep Learning with Parameter-Efficient Ensembling", ICLR 2025.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import EnsembleLinear
+    >>> tuple(EnsembleLinear(4, 2)(np.ones((3, 4, 5), "float32")).shape)
+    (3, 4, 2)
+    """
+
+    def __init__(
+        self,
+        n_members: int,
+        units: int,
+        activation: str | None = None,
+        kernel_initializer: str | dict = "glorot_uniform",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.n_members = int(n_members)
+        self.units = int(units)
+        self.activation = keras.activations.get(activation)
+        self.kernel_initializer = kernel_initializer
+
+    def build(self, input_shape: tuple) -> None:
+        k, d = self.n_members, input_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel", shape=(d, self.units), initializer=self.kernel_initializer
+        )
+        self.input_scales = self.add_weight(
+            name="input_scales", shape=(k, d), initializer="ones"
+        )
+        self.output_scales = self.add_weight(
+            name="output_scales", shape=(k, self.units), initializer="ones"
+        )
+        self.bias = self.add_weight(
+            name="bias", shape=(k, self.units), initializer="zeros"
+        )
+
+    def call(self, inputs: Any) -> Any:
+        h = ops.matmul(inputs * self.input_scales[None], self.kernel)
+        return self.activation(h * self.output_scales[None] + self.bias[None])
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "n_members": self.n_members,
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "kernel_initializer": self.kernel_initializer,
+        }
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
 class EnsembleModel(keras.Model):
     """A functional model that trains each ensemble member on its own loss.
 

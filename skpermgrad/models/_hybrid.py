@@ -19,6 +19,7 @@ from ._base import _HybridMixin
 from ._docs import _CLASSIFIER_DOC, _REGRESSOR_DOC
 from ._encoders import _StandardTarget
 from ._params import _CLASSIFIER_CONSTRAINTS, _REGRESSOR_CONSTRAINTS
+from ._training import SmoothedCrossentropy
 
 if TYPE_CHECKING:
     from sklearn.base import TransformerMixin
@@ -28,7 +29,6 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
     __doc__ = _REGRESSOR_DOC
 
     _parameter_constraints = _REGRESSOR_CONSTRAINTS
-    _loss = "mse"
     _output_activation = "linear"
 
     def __init__(
@@ -45,6 +45,7 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         n_head_layers: int = 1,
         head_units: int = 64,
         ensemble_size: int = 8,
+        ensemble_scope: str = "head",
         dropout: float = 0.1,
         normalization: str | None = "batch",
         activation: str = "relu",
@@ -70,6 +71,9 @@ class HybridRegressor(_HybridMixin, KerasRegressor):
         **kwargs: Any,
     ) -> None:
         self._store_params(locals())
+
+    def _default_loss(self):
+        return "mse"
 
     @property
     def target_encoder(self):
@@ -114,7 +118,6 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
     __doc__ = _CLASSIFIER_DOC
 
     _parameter_constraints = _CLASSIFIER_CONSTRAINTS
-    _loss = "sparse_categorical_crossentropy"
     _output_activation = "softmax"
 
     def __init__(
@@ -131,6 +134,7 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         n_head_layers: int = 1,
         head_units: int = 64,
         ensemble_size: int = 8,
+        ensemble_scope: str = "head",
         dropout: float = 0.1,
         normalization: str | None = "batch",
         activation: str = "relu",
@@ -143,6 +147,7 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
         validation_fraction: float | None = 0.1,
         patience: int = 6,
         lr_schedule: str = "one_cycle",
+        label_smoothing: float = 0.0,
         class_weight: dict | str | None = None,
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
@@ -159,6 +164,11 @@ class HybridClassifier(_HybridMixin, KerasClassifier):
 
     def _n_model_outputs(self, meta):
         return meta["n_classes_"]
+
+    def _default_loss(self):
+        if self.label_smoothing > 0:
+            return SmoothedCrossentropy(self.label_smoothing)
+        return "sparse_categorical_crossentropy"
 
     def predict_proba(self, X: ArrayLike, **kwargs: Any) -> np.ndarray:
         """Class probabilities for ``X``.

@@ -19,6 +19,7 @@ from numpy.typing import ArrayLike
 from ..imaging import draw
 
 N_QUANTILES = 64  # knots of the quantile map of each feature
+N_BINS = 16  # bins of the piecewise-linear embeddings of each feature
 
 
 @keras.saving.register_keras_serializable(package="skpermgrad")
@@ -268,5 +269,245 @@ class PeriodicEmbedding(layers.Layer):
             "n_frequencies": self.n_frequencies,
             "d_embedding": self.d_embedding,
             "sigma": self.sigma,
+            "seed": self.seed,
+        }
+
+
+def robust_scaling(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and scale of :class:`~skpermgrad.models.RobustScale` for each column.
+
+    The centre is the median; the scale is ``1 / IQR`` (the interquartile
+    range), ``2 / (max - min)`` for a column whose IQR is 0 (mostly one
+    value), 0 for a constant column: RealMLP's robust scaling.
+
+    Returns
+    -------
+    center, scale : ndarray of shape (n_features,)
+
+    See Also
+    --------
+    RobustScale : The layer that applies them.
+    sklearn.preprocessing.RobustScaler : The same centring and scaling.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import robust_scaling
+    >>> center, scale = robust_scaling(np.array([[0.0], [1.0], [2.0], [3.0], [100.0]]))
+    >>> float(center[0]), float(scale[0])
+    (2.0, 0.5)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    low, center, high = np.quantile(values, [0.25, 0.5, 0.75], axis=0)
+    iqr, spread = high - low, np.ptp(values, axis=0)
+    with np.errstate(divide="ignore"):
+        scale = np.where(iqr > 0, 1 / iqr, np.where(spread > 0, 2 / spread, 0.0))
+    return center.astype("float32"), scale.astype("float32")
+
+
+def smooth_clip(x: Any, xp: Any = np) -> Any:
+    """RealMLP's smooth clipping, ``x / sqrt(1 + (x / 3)**2)``: about ``x``
+    near 0, bounded by +-3 (``xp``: NumPy or ``keras.ops``)."""
+    return x / xp.sqrt(1 + (x / 3) ** 2)
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class RobustScale(layers.Layer):
+    """Centre and scale each column, then clip it smoothly (not trainable).
+
+    ``smooth_clip((x - center) * scale)``, where ``smooth_clip(z) = z /
+    sqrt(1 + (z / 3)**2)`` keeps values near the centre as they are and
+    brings outliers within +-3: RealMLP's preprocessing, held inside the graph
+    so that the network's input stays the values the image is drawn from.
+
+    Parameters
+    ----------
+    center, scale : array-like of shape (n_features,)
+        From :func:`robust_scaling` of the training values.
+
+    See Also
+    --------
+    robust_scaling : Its centre and scale.
+    build_hybrid_model : Puts it first in the MLP branch
+        (``robust_scaling=``), as the ``mlp_robust`` layer.
+
+    References
+    ----------
+    .. [1] D. Holzmüller, L. Grinsztajn and I. Steinwart, "Better by Default:
+       Strong Pre-Tuned MLPs and Boosted Trees on Tabular Data", NeurIPS 2024.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import RobustScale
+    >>> layer = RobustScale(center=[1.0], scale=[0.5])
+    >>> np.round(np.asarray(layer(np.array([[1.0], [3.0], [1e6]], "float32"))), 3)
+    array([[0.   ],
+           [0.949],
+           [3.   ]], dtype=float32)
+    """
+
+    def __init__(self, center: ArrayLike, scale: ArrayLike, **kwargs: Any) -> None:
+        kwargs.pop("trainable", None)
+        super().__init__(trainable=False, **kwargs)
+        self.center = np.asarray(center, dtype="float32")
+        self.scale = np.asarray(scale, dtype="float32")
+
+    def call(self, values: Any) -> Any:
+        center = ops.convert_to_tensor(self.center, dtype=values.dtype)
+        scale = ops.convert_to_tensor(self.scale, dtype=values.dtype)
+        return smooth_clip((values - center[None]) * scale[None], xp=ops)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "center": self.center.tolist(),
+            "scale": self.scale.tolist(),
+        }
+
+
+def piecewise_edges(values: ArrayLike, n_bins: int = N_BINS) -> np.ndarray:
+    """Bin edges of :class:`~skpermgrad.models.PiecewiseLinearEmbedding`.
+
+    Column ``j``'s edges are its ``n_bins + 1`` empirical quantiles at evenly
+    spaced levels; tied quantiles (a discrete column) are merged, and the
+    remaining edges repeat the last one (bins of width 0, which the layer
+    leaves out).
+
+    Returns
+    -------
+    edges : ndarray of shape (n_features, n_bins + 1)
+
+    See Also
+    --------
+    PiecewiseLinearEmbedding : The layer that reads them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import piecewise_edges
+    >>> piecewise_edges(np.array([[0.0], [1.0], [1.0], [1.0], [4.0]]), n_bins=4)
+    array([[0., 1., 4., 4., 4.]], dtype=float32)
+    """
+    values = np.asarray(values, dtype=np.float64)
+    quantiles = np.quantile(values, np.linspace(0, 1, n_bins + 1), axis=0).T
+    edges = np.empty_like(quantiles)
+    for j, column in enumerate(quantiles):
+        unique = np.unique(column)
+        edges[j] = np.concatenate(
+            [unique, np.repeat(unique[-1], len(column) - len(unique))]
+        )
+    return edges.astype("float32")
+
+
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class PiecewiseLinearEmbedding(layers.Layer):
+    """Piecewise-linear encodings of numeric features, each through its own
+    linear layer and a ReLU (Gorishniy et al. 2022).
+
+    Feature ``x_j`` with bin edges ``e_0 < ... < e_T`` is encoded as ``T``
+    values, bin ``t``'s ``(x_j - e_{t-1}) / (e_t - e_{t-1})`` clipped to
+    ``[0, 1]`` (the first bin unclipped below, the last above, so that values
+    beyond the training range extrapolate linearly); a bin of width 0 (tied
+    quantiles) is left out. The encoding goes through feature ``j``'s own
+    linear layer of ``d_embedding`` units and a ReLU; the output is the
+    features' embeddings side by side, ``(batch, n_features * d_embedding)``.
+
+    Parameters
+    ----------
+    edges : array-like of shape (n_features, n_bins + 1)
+        Non-decreasing bin edges of each feature (:func:`piecewise_edges`).
+    d_embedding : int, default=8
+        Units of each feature's embedding.
+    seed : int or None, default=None
+        Seed of the linear layers' initialiser.
+
+    See Also
+    --------
+    piecewise_edges : Quantile bin edges from training values.
+    PeriodicEmbedding : The periodic embeddings.
+    build_hybrid_model : Puts it in the MLP branch
+        (``numeric_embedding="piecewise"``), as the ``mlp_embedding`` layer.
+
+    References
+    ----------
+    .. [1] Y. Gorishniy, I. Rubachev and A. Babenko, "On Embeddings for
+       Numerical Features in Tabular Deep Learning", NeurIPS 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import PiecewiseLinearEmbedding
+    >>> layer = PiecewiseLinearEmbedding([[0.0, 1.0, 2.0]] * 5, d_embedding=3)
+    >>> tuple(layer(np.zeros((2, 5), "float32")).shape)
+    (2, 15)
+    """
+
+    def __init__(
+        self,
+        edges: ArrayLike,
+        d_embedding: int = 8,
+        seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.edges = np.asarray(edges, dtype="float32")
+        self.d_embedding = int(d_embedding)
+        self.seed = seed
+        # fixed bins, worked out once: their starts, widths and clipping bounds
+        width = np.diff(self.edges, axis=1)
+        valid = width > 0
+        self._start = self.edges[:, :-1]
+        self._width = np.where(valid, width, np.float32(1))
+        first = np.argmax(valid, axis=1)
+        last = valid.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)
+        rows = np.arange(len(valid))
+        # a bin of width 0 is clipped to [0, 0]: left out
+        low = np.zeros(valid.shape, "float32")
+        high = valid.astype("float32")
+        low[rows, first] = np.where(valid[rows, first], -np.inf, 0.0)
+        high[rows, last] = np.where(valid[rows, last], np.inf, 0.0)
+        self._low, self._high = low, high
+
+    def build(self, input_shape: tuple) -> None:
+        n_features, n_bins = self.edges.shape[0], self.edges.shape[1] - 1
+        bound = 1 / math.sqrt(n_bins)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(n_features, n_bins, self.d_embedding),
+            initializer=keras.initializers.RandomUniform(-bound, bound, seed=self.seed),
+        )
+        self.bias = self.add_weight(
+            name="bias",
+            shape=(n_features, self.d_embedding),
+            initializer=keras.initializers.RandomUniform(
+                -bound, bound, seed=None if self.seed is None else self.seed + 1
+            ),
+        )
+
+    def call(self, values: Any) -> Any:
+        dtype = values.dtype
+
+        def const(a):
+            return ops.convert_to_tensor(a[None], dtype=dtype)
+
+        ramps = (values[:, :, None] - const(self._start)) / const(self._width)
+        encoded = ops.minimum(ops.maximum(ramps, const(self._low)), const(self._high))
+        embedded = ops.einsum("bft,fte->bfe", encoded, self.kernel) + self.bias[None]
+        return ops.reshape(
+            ops.relu(embedded), (-1, self.edges.shape[0] * self.d_embedding)
+        )
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return (input_shape[0], self.edges.shape[0] * self.d_embedding)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "edges": self.edges.tolist(),
+            "d_embedding": self.d_embedding,
             "seed": self.seed,
         }

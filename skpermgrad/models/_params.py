@@ -74,13 +74,16 @@ _PARAMS = {
     ),
     "mlp_input": _Param(
         "quantile",
-        '{"quantile", "minmax"}',
+        '{"quantile", "robust", "minmax"}',
         """\
         What the MLP branch reads. ``"quantile"``: the imager's min-max scaled
         values mapped to normal scores by a quantile transform learned on the
         training rows (64 knots a feature), held inside the network (the
         ``mlp_quantile`` layer) so explanations still permute the same input;
-        it spreads heavy-tailed columns (counts, prices) out. ``"minmax"``:
+        it spreads heavy-tailed columns (counts, prices) out. ``"robust"``:
+        RealMLP's preprocessing, the values centred on their median, divided
+        by their interquartile range and smoothly clipped to +-3 (the
+        ``mlp_robust`` layer, :class:`~skpermgrad.models.RobustScale`). ``"minmax"``:
         the min-max scaled values themselves, as the image holds them (the
         PermGrad notebook's). Chosen, as every default here, by the ablation
         in ``benchmarks/results/bench_defaults.md``.
@@ -89,12 +92,16 @@ _PARAMS = {
     ),
     "numeric_embedding": _Param(
         "periodic",
-        '{"periodic"} or None',
+        '{"periodic", "piecewise"} or None',
         """\
         ``"periodic"``: each MLP-branch input becomes periodic embeddings
         (16 trainable frequencies, cos and sin, a shared Dense of 8 units and
         ReLU: "PLR lite", Gorishniy et al. 2022) before the Dense blocks (the
-        ``mlp_embedding`` layer). ``None``: the values go in as they are.
+        ``mlp_embedding`` layer). ``"piecewise"``: piecewise-linear encodings
+        on 16 quantile bins of the training values, each feature's through
+        its own Dense of 8 units and a ReLU (Gorishniy et al. 2022;
+        :class:`~skpermgrad.models.PiecewiseLinearEmbedding`). ``None``: the
+        values go in as they are.
         Chosen by the ablation (with ``ensemble_size=8``, without which some
         seeds of a linear target did not train).
 """,
@@ -168,6 +175,22 @@ _PARAMS = {
         explanations are unchanged. ``1``: one head.
 """,
         constraints=[Interval(Integral, 1, None, closed="left")],
+        architecture=True,
+    ),
+    "ensemble_scope": _Param(
+        "head",
+        '{"head", "mlp_mini", "mlp"}',
+        """\
+        Where the ensemble's members part (``ensemble_size > 1``). ``"head"``:
+        after the concatenation, as above. ``"mlp_mini"``: at the MLP branch's
+        input (after its embeddings), each member's copy scaled by its own
+        vector, the branch's Dense layers shared (TabM-mini over the branch);
+        ``"mlp"``: each Dense layer of the branch also has the members' own
+        scalings and biases (BatchEnsemble: TabM). The CNN branch is shared
+        (its output repeated for each member). The branch split, Grad-CAM and
+        integrated gradients read the members' mean output.
+""",
+        constraints=[StrOptions(set(arch.ENSEMBLE_SCOPES))],
         architecture=True,
     ),
     "dropout": _Param(
@@ -381,6 +404,16 @@ _REGRESSOR_PARAMS = {
     ),
 }
 _CLASSIFIER_PARAMS = {
+    "label_smoothing": _Param(
+        0.0,
+        "float",
+        """\
+        Label smoothing of the cross-entropy (the default loss only): each
+        row's target puts ``1 - label_smoothing`` on its class and spreads
+        ``label_smoothing`` evenly over all classes.
+""",
+        constraints=[Interval(Real, 0, 1, closed="left")],
+    ),
     "class_weight": _Param(
         None,
         'dict, "balanced" or None',

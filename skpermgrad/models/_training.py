@@ -221,6 +221,61 @@ class WarmupPlateau(keras.callbacks.Callback):
             self._wait = 0
 
 
+@keras.saving.register_keras_serializable(package="skpermgrad")
+class SmoothedCrossentropy(keras.losses.Loss):
+    """Cross-entropy of integer class labels with label smoothing.
+
+    Keras's sparse categorical cross-entropy has no label smoothing: the
+    labels are one-hot encoded over the prediction's classes, then
+    ``(1 - label_smoothing) * one_hot + label_smoothing / n_classes`` is the
+    target of the categorical cross-entropy.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.1
+        The share of each target spread evenly over all classes.
+    **kwargs
+        Keras loss arguments (``name``, ``reduction``...).
+
+    See Also
+    --------
+    skpermgrad.HybridClassifier : Trains with it when ``label_smoothing > 0``.
+
+    References
+    ----------
+    .. [1] C. Szegedy et al., "Rethinking the Inception Architecture for
+       Computer Vision", CVPR 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skpermgrad.models import SmoothedCrossentropy
+    >>> loss = SmoothedCrossentropy(0.0)
+    >>> round(float(loss(np.array([1]), np.array([[0.5, 0.5]]))), 4)
+    0.6931
+    """
+
+    def __init__(
+        self,
+        label_smoothing: float = 0.1,
+        name: str = "smoothed_crossentropy",
+        **kwargs,
+    ) -> None:
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = float(label_smoothing)
+
+    def call(self, y_true, y_pred):
+        n_classes = y_pred.shape[-1]
+        labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
+        one_hot = keras.ops.one_hot(labels, n_classes, dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            one_hot, y_pred, label_smoothing=self.label_smoothing
+        )
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
 @contextmanager
 def _tensorflow_seed(seed):
     """Seed Python, NumPy and TensorFlow for one block, then put all three back.

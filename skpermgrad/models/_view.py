@@ -133,15 +133,19 @@ class NetworkView:
         tabular = layer(arch.INPUT_TABULAR).output
         image_values = layer(arch.INPUT_IMAGE).output
         mlp_out, cnn_out = layer(arch.MLP_OUTPUT).output, layer(arch.CNN_OUTPUT).output
-        concat = layer(arch.CONCATENATE)
-        if concat.input[0] is not mlp_out or concat.input[1] is not cnn_out:
-            raise ValueError(
-                f"The {arch.CONCATENATE!r} layer must join [{arch.MLP_OUTPUT!r}, "
-                f"{arch.CNN_OUTPUT!r}] in that order, as build_hybrid_model does."
-            )
         mlp = keras.Model(tabular, mlp_out)
         cnn = keras.Model(image_values, cnn_out)
-        head = keras.Model(concat.output, model.output)
+        # the head reads both branch outputs (with the members of an ensembled
+        # MLP branch, (batch, k, units), next to the CNN's repeated for each)
+        try:
+            head = keras.Model([mlp_out, cnn_out], model.output)
+        except ValueError as error:
+            raise ValueError(
+                f"The network's output must depend on the {arch.INPUT_TABULAR!r} "
+                f"input only through {arch.MLP_OUTPUT!r} and on the "
+                f"{arch.INPUT_IMAGE!r} input only through {arch.CNN_OUTPUT!r}, "
+                f"as build_hybrid_model's does: {error}"
+            ) from None
         # Grad-CAM targets the class score before a softmax/sigmoid (Selvaraju
         # et al.): the output layer's logits, when it is a Dense with one.
         output = layer(arch.OUTPUT)
@@ -154,10 +158,10 @@ class NetworkView:
             image_values,
             [layer(arch.IMAGE).output, layer(arch.LAST_CONV).output, cnn_out],
         )
-        to_logits = keras.Model(concat.output, logits_from)
+        to_logits = keras.Model([mlp_out, cnn_out], logits_from)
 
-        def logits(h):
-            h = to_logits(h, training=False)
+        def logits(m, c):
+            h = to_logits([m, c], training=False)
             if squashed and isinstance(output, EnsembleDense):
                 h = output.logits(h)  # the members' mean logits
             elif squashed:
@@ -176,16 +180,21 @@ class NetworkView:
                 (flat / flat.sum(axis=1, keepdims=True)).T, tf.float32
             )
         values = tf.TensorSpec((None, n_features), tf.float32)
-        width = tf.TensorSpec((None, None), tf.float32)
+        # the branches' outputs: (batch, units), or (batch, k, units) with
+        # the MLP branch's ensemble members
+        mlp_spec, cnn_spec = (
+            tf.TensorSpec((None, *out.shape[1:]), tf.float32)
+            for out in (mlp_out, cnn_out)
+        )
 
         def branches(v):
             return mlp(v, training=False), cnn(v, training=False)
 
         def head_fn(m, c):
-            return head(tf.concat([m, c], axis=1), training=False)
+            return head([m, c], training=False)
 
         def permuted_head(v, c):
-            return head(tf.concat([mlp(v, training=False), c], axis=1), training=False)
+            return head([mlp(v, training=False), c], training=False)
 
         def full(t, i):
             return model({arch.INPUT_TABULAR: t, arch.INPUT_IMAGE: i}, training=False)
@@ -194,7 +203,7 @@ class NetworkView:
             with tf.GradientTape(persistent=True) as tape:
                 image, fmap, c = conv(v, training=False)
                 m = mlp(v, training=False)
-                scores = logits(tf.concat([m, c], axis=1))
+                scores = logits(m, c)
                 targets = [scores[:, k] for k in range(n_outputs)]
             rows, maps = [], []
             for target in targets:
@@ -206,7 +215,7 @@ class NetworkView:
                 maps.append(cam)
             del tape
             fill = tf.broadcast_to(mlp_fill, tf.shape(m))
-            no_mlp = head(tf.concat([fill, c], axis=1), training=False)
+            no_mlp = head([fill, c], training=False)
             image = tf.reduce_mean(image, axis=-1)
             return tf.stack(rows), tf.stack(maps), image, no_mlp
 
@@ -227,8 +236,9 @@ class NetworkView:
             return tf.function(partial(fn), input_signature=list(specs))
 
         self.branches = compiled(branches, values)
-        self.head = compiled(head_fn, width, width)
-        self.permuted_head = compiled(permuted_head, values, width)
+        self.head = compiled(head_fn, mlp_spec, cnn_spec)
+        self.permuted_head = compiled(permuted_head, values, cnn_spec)
         self.full = compiled(full, values, values)
-        self.gradcam = compiled(gradcam, values, width)
+        # the fill, broadcast to the MLP's outputs, may have fewer axes
+        self.gradcam = compiled(gradcam, values, tf.TensorSpec(None, tf.float32))
         self.gradients = compiled(gradients, values, values)
