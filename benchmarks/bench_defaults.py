@@ -141,6 +141,22 @@ CONFIGS = {
     "robust": dict(mlp_input="robust"),
     "smoothing": dict(label_smoothing=0.1),
     "adamw": dict(optimizer="adamw", weight_decay=0.01),
+    # round 13 (issue 52): round 12's gains together: the members through the
+    # branch (ahead on 6 of 9), the piecewise embeddings (ahead on 4, far ahead
+    # on houses, far behind on cpu_act), label smoothing (on 3 of 6
+    # classifications), AdamW's decay (cpu_act)
+    "piecewise_mlp_k8": dict(numeric_embedding="piecewise", ensemble_scope="mlp"),
+    "mlp_k8_smoothing": dict(ensemble_scope="mlp", label_smoothing=0.1),
+    "piecewise_mlp_k8_smoothing": dict(
+        numeric_embedding="piecewise", ensemble_scope="mlp", label_smoothing=0.1
+    ),
+    "mlp_k8_adamw": dict(ensemble_scope="mlp", optimizer="adamw", weight_decay=0.01),
+    "piecewise_mlp_k8_adamw": dict(
+        numeric_embedding="piecewise",
+        ensemble_scope="mlp",
+        optimizer="adamw",
+        weight_decay=0.01,
+    ),
 }
 # parameters only a classifier takes: a configuration of them is measured on
 # the classification tables alone

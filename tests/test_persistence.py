@@ -49,6 +49,12 @@ REGRESSORS = {
     "one_head": {"ensemble_size": 1},
     "minmax_input": {"mlp_input": "minmax"},
     "no_embedding": {"numeric_embedding": None},
+    "tabm_branch": {
+        "ensemble_scope": "mlp",
+        "numeric_embedding": "piecewise",
+        "mlp_input": "robust",
+    },
+    "tabm_mini_branch": {"ensemble_scope": "mlp_mini"},
     "mlp_only": {"branches": "mlp"},
     "cnn_only": {"branches": "cnn"},
     "layer_norm": {"normalization": "layer"},
@@ -80,7 +86,11 @@ IMAGERS = {
     "imager_text": SuperTMLImager(pixels=60, font_size=6),
     "imager_clusters": ClustersImager("kmedoids", 5, rbf=True, random_state=0),
 }
-CLASSIFIERS = {"ensemble_head": {}, "one_head": {"ensemble_size": 1}}
+CLASSIFIERS = {
+    "ensemble_head": {},
+    "one_head": {"ensemble_size": 1},
+    "smoothed_tabm_branch": {"ensemble_scope": "mlp", "label_smoothing": 0.1},
+}
 SMALL_IMAGE = {"imager": TintoImager(pixels=6), "ensemble_size": 4, **TINY}
 
 
