@@ -197,19 +197,26 @@ def _readme_cell(value, metric):
 
 def readme_table(results):
     """The README's table: the default hybrid, its variants, the boosted trees
-    (the main metric's mean; the best of the four in bold)."""
+    and the peers' defaults (the main metric's mean; the best of the row in
+    bold; — for a peer not measured)."""
     shown = ("hybrid", "mlp_only", "cnn_only", "hist_gradient_boosting")
     lines = [
-        "| dataset | hybrid | MLP-only | CNN-only | HistGradientBoosting |",
-        "|---|---:|---:|---:|---:|",
+        "| dataset | hybrid | MLP-only | CNN-only | HistGradientBoosting "
+        "| RealMLP-TD | TabM-D |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for name, result in results.items():
         metric, sign = PRIMARY[result["task"]]
-        if not all(m in result["models"] for m in shown):
+        models = result["models"]
+        if not all(m in models for m in shown):
             continue
-        means = [result["models"][m][metric]["mean"] for m in shown]
-        best = min(range(len(means)), key=lambda i: sign * means[i])
-        cells = [_readme_cell(v, metric) for v in means]
+        labels = (*shown, *PEERS)
+        means = [models[m][metric]["mean"] if m in models else None for m in labels]
+        best = min(
+            (i for i, v in enumerate(means) if v is not None),
+            key=lambda i: sign * means[i],
+        )
+        cells = ["—" if v is None else _readme_cell(v, metric) for v in means]
         cells[best] = f"**{cells[best]}**"
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

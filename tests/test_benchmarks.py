@@ -334,6 +334,8 @@ _QUOTED = {
             "MLP-only": "mlp_only",
             "CNN-only": "cnn_only",
             "HistGradientBoosting": "hist_gradient_boosting",
+            "RealMLP-TD": "realmlp_td",
+            "TabM-D": "tabm_d",
         },
         (),
     ),

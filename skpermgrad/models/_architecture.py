@@ -136,7 +136,7 @@ def build_hybrid_model(
     n_head_layers: int = 1,
     head_units: int = 64,
     ensemble_size: int = 8,
-    ensemble_scope: str = "head",
+    ensemble_scope: str = "mlp",
     dropout: float = 0.1,
     normalization: str | None = "batch",
     activation: str = "relu",

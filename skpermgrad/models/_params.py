@@ -167,28 +167,29 @@ _PARAMS = {
         8,
         "int",
         """\
-        ``k > 1`` makes the head a parameter-efficient ensemble of ``k``
-        members (TabM-mini, Gorishniy et al. 2025): each member scales the
-        concatenated branch outputs by its own vector, shares the head's Dense
-        layers and has its own output layer; each is trained on its own loss
-        and their predictions are averaged. The branches are shared, so the
-        explanations are unchanged. ``1``: one head.
+        ``k > 1`` makes the network a parameter-efficient ensemble of ``k``
+        members (TabM, Gorishniy et al. 2025), parted where
+        ``ensemble_scope`` says: each member has its own output layer, is
+        trained on its own loss, and their predictions are averaged (every
+        explanation reads that mean). ``1``: one network.
 """,
         constraints=[Interval(Integral, 1, None, closed="left")],
         architecture=True,
     ),
     "ensemble_scope": _Param(
-        "head",
-        '{"head", "mlp_mini", "mlp"}',
+        "mlp",
+        '{"mlp", "mlp_mini", "head"}',
         """\
-        Where the ensemble's members part (``ensemble_size > 1``). ``"head"``:
-        after the concatenation, as above. ``"mlp_mini"``: at the MLP branch's
-        input (after its embeddings), each member's copy scaled by its own
-        vector, the branch's Dense layers shared (TabM-mini over the branch);
-        ``"mlp"``: each Dense layer of the branch also has the members' own
-        scalings and biases (BatchEnsemble: TabM). The CNN branch is shared
-        (its output repeated for each member). The branch split, Grad-CAM and
-        integrated gradients read the members' mean output.
+        Where the ensemble's members part (``ensemble_size > 1``). ``"mlp"``:
+        at the MLP branch's input (after its embeddings), each member's copy
+        scaled by its own random-sign vector, and in each Dense layer of the
+        branch the members' own scalings and biases around a shared kernel
+        (BatchEnsemble: TabM). ``"mlp_mini"``: the same without the scalings
+        in the Dense layers (TabM-mini over the branch). The CNN branch is
+        shared (its output repeated for each member). ``"head"``: after the
+        concatenation, the branches shared (the default of earlier development
+        versions). Chosen by the ablation in
+        ``benchmarks/results/bench_defaults_backbone.md``.
 """,
         constraints=[StrOptions(set(arch.ENSEMBLE_SCOPES))],
         architecture=True,
@@ -232,10 +233,11 @@ _PARAMS = {
         architecture=True,
     ),
     "optimizer": _Param(
-        "adam",
-        '{"adam", "adamw"}',
+        "adamw",
+        '{"adamw", "adam"}',
         """\
-        Keras optimizer.
+        Keras optimizer: AdamW (decoupled weight decay, ``weight_decay``) or
+        Adam.
 """,
         constraints=[StrOptions({"adam", "adamw"})],
     ),
@@ -248,10 +250,12 @@ _PARAMS = {
         constraints=[Interval(Real, 0, None, closed="neither")],
     ),
     "weight_decay": _Param(
-        0.0001,
+        0.01,
         "float",
         """\
-        AdamW's decoupled weight decay (ignored by Adam).
+        AdamW's decoupled weight decay: each step shrinks every weight by
+        ``learning_rate * weight_decay`` of itself (the step's learning rate,
+        so it follows the schedule); ignored by Adam.
 """,
         constraints=[Interval(Real, 0, None, closed="left")],
     ),
