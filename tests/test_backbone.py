@@ -159,9 +159,13 @@ def test_members_run_through_the_mlp_branch_and_explanations_read_their_mean(
     assert np.abs(rows.attributions.sum(axis=1) - gap).max() <= 0.1 * np.abs(gap).max()
 
 
-def test_the_head_scope_is_the_default_and_a_cnn_only_network_keeps_it(data):
+def test_the_mlp_scope_is_the_default_and_a_cnn_only_network_parts_at_the_head(
+    data,
+):
     X, y = data
-    assert HybridRegressor().get_params()["ensemble_scope"] == "head"
+    defaults = HybridClassifier().get_params()
+    assert defaults["ensemble_scope"] == "mlp" and defaults["optimizer"] == "adamw"
+    assert defaults["label_smoothing"] == 0.0
     cnn = HybridRegressor(
         TintoImager(pixels=4),
         branches="cnn",

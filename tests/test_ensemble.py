@@ -88,7 +88,11 @@ def test_hybrid_with_an_ensemble_head_fits_explains_and_pickles(data, Estimator)
     # min-max input: the quantile map's kinks would add to integrated
     # gradients' quadrature error (see test_mlp_input.py)
     est = Estimator(
-        TintoImager(pixels=4), ensemble_size=4, mlp_input="minmax", **TINY
+        TintoImager(pixels=4),
+        ensemble_size=4,
+        ensemble_scope="head",
+        mlp_input="minmax",
+        **TINY,
     ).fit(X, y)
     model = est.model_
     assert isinstance(model, EnsembleModel)

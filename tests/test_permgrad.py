@@ -467,9 +467,10 @@ def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layer
     pool = [f"conv_pool_{last}"] if pools else []
     assert any(layer.name == f"conv_pool_{last}" for layer in model.layers) is pools
     after_conv = [f"conv_norm_{last}", *pool, f"conv_dropout_{last}"]
-    # ... through the ensemble head: the adapter, shared layers, members averaged
+    # ... through the head: the members' own MLP outputs next to the CNN's,
+    # repeated for each (the default ensemble_scope="mlp"), shared layers,
+    # the members averaged
     head = [
-        "ensemble_adapter",
         "head_dense_0",
         "head_norm_0",
         "head_dropout_0",
@@ -478,7 +479,7 @@ def test_gradcam_matches_a_reference_with_upsampling_and_zoom(zoom, n_conv_layer
     with tf.GradientTape() as tape:
         tape.watch(fmap)
         x = fmap
-        for name in [*after_conv, "cnn_output"]:
+        for name in [*after_conv, "cnn_output", "cnn_members"]:
             x = model.get_layer(name)(x, training=False)
         x = model.get_layer("concatenate")([mlp, x])
         for name in head:

@@ -45,7 +45,8 @@ from skpermgrad.exceptions import InconsistentVersionWarning
 # every setting that changes the saved graph, for the regressor; the ensemble
 # head and its absence for the classifier too
 REGRESSORS = {
-    "ensemble_head": {},
+    "defaults": {},
+    "ensemble_head": {"ensemble_scope": "head"},
     "one_head": {"ensemble_size": 1},
     "minmax_input": {"mlp_input": "minmax"},
     "no_embedding": {"numeric_embedding": None},
@@ -87,7 +88,8 @@ IMAGERS = {
     "imager_clusters": ClustersImager("kmedoids", 5, rbf=True, random_state=0),
 }
 CLASSIFIERS = {
-    "ensemble_head": {},
+    "defaults": {},
+    "ensemble_head": {"ensemble_scope": "head"},
     "one_head": {"ensemble_size": 1},
     "smoothed_tabm_branch": {"ensemble_scope": "mlp", "label_smoothing": 0.1},
 }
