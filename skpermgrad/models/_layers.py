@@ -278,7 +278,8 @@ def robust_scaling(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
 
     The centre is the median; the scale is ``1 / IQR`` (the interquartile
     range), ``2 / (max - min)`` for a column whose IQR is 0 (mostly one
-    value), 0 for a constant column: RealMLP's robust scaling.
+    value), 0 for a constant column: RealMLP's robust scaling (scikit-learn's
+    ``RobustScaler`` where the IQR is not 0).
 
     Returns
     -------
@@ -287,7 +288,6 @@ def robust_scaling(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     See Also
     --------
     RobustScale : The layer that applies them.
-    sklearn.preprocessing.RobustScaler : The same centring and scaling.
 
     Examples
     --------

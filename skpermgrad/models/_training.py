@@ -13,6 +13,7 @@ import math
 import os
 import random
 from contextlib import contextmanager, nullcontext
+from typing import Any
 
 import keras
 import numpy as np
@@ -259,12 +260,12 @@ class SmoothedCrossentropy(keras.losses.Loss):
         self,
         label_smoothing: float = 0.1,
         name: str = "smoothed_crossentropy",
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(name=name, **kwargs)
         self.label_smoothing = float(label_smoothing)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Any, y_pred: Any) -> Any:
         n_classes = y_pred.shape[-1]
         labels = keras.ops.cast(keras.ops.reshape(y_true, (-1,)), "int32")
         one_hot = keras.ops.one_hot(labels, n_classes, dtype=y_pred.dtype)
