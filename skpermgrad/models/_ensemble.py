@@ -83,8 +83,37 @@ class EnsembleAdapter(layers.Layer):
         return {**super().get_config(), "n_members": self.n_members, "seed": self.seed}
 
 
+class _MembersLayer(layers.Layer):
+    """A layer of ``n_members`` members with ``units`` outputs each: the
+    constructor and the config that :class:`EnsembleDense` and
+    :class:`EnsembleLinear` share."""
+
+    def __init__(
+        self,
+        n_members: int,
+        units: int,
+        activation: str | None = None,
+        kernel_initializer: str | dict = "glorot_uniform",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.n_members = int(n_members)
+        self.units = int(units)
+        self.activation = keras.activations.get(activation)
+        self.kernel_initializer = kernel_initializer
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "n_members": self.n_members,
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "kernel_initializer": self.kernel_initializer,
+        }
+
+
 @keras.saving.register_keras_serializable(package="skpermgrad")
-class EnsembleDense(layers.Layer):
+class EnsembleDense(_MembersLayer):
     """Each member's own Dense output layer; their mean for inference.
 
     ``(batch, k, d) -> (batch, units)``: member ``j`` computes
@@ -122,20 +151,6 @@ class EnsembleDense(layers.Layer):
     (3, 2)
     """
 
-    def __init__(
-        self,
-        n_members: int,
-        units: int,
-        activation: str | None = None,
-        kernel_initializer: str | dict = "glorot_uniform",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.n_members = int(n_members)
-        self.units = int(units)
-        self.activation = keras.activations.get(activation)
-        self.kernel_initializer = kernel_initializer
-
     def build(self, input_shape: tuple) -> None:
         self.kernel = self.add_weight(
             name="kernel",
@@ -161,18 +176,9 @@ class EnsembleDense(layers.Layer):
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (input_shape[0], self.units)
 
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "n_members": self.n_members,
-            "units": self.units,
-            "activation": keras.activations.serialize(self.activation),
-            "kernel_initializer": self.kernel_initializer,
-        }
-
 
 @keras.saving.register_keras_serializable(package="skpermgrad")
-class EnsembleLinear(layers.Layer):
+class EnsembleLinear(_MembersLayer):
     """A Dense layer shared by ``k`` members, each with its own scalings and bias.
 
     ``(batch, k, d) -> (batch, k, units)``: member ``j`` computes
@@ -214,20 +220,6 @@ class EnsembleLinear(layers.Layer):
     (3, 4, 2)
     """
 
-    def __init__(
-        self,
-        n_members: int,
-        units: int,
-        activation: str | None = None,
-        kernel_initializer: str | dict = "glorot_uniform",
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.n_members = int(n_members)
-        self.units = int(units)
-        self.activation = keras.activations.get(activation)
-        self.kernel_initializer = kernel_initializer
-
     def build(self, input_shape: tuple) -> None:
         k, d = self.n_members, input_shape[-1]
         self.kernel = self.add_weight(
@@ -249,15 +241,6 @@ class EnsembleLinear(layers.Layer):
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return (*input_shape[:-1], self.units)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "n_members": self.n_members,
-            "units": self.units,
-            "activation": keras.activations.serialize(self.activation),
-            "kernel_initializer": self.kernel_initializer,
-        }
 
 
 @keras.saving.register_keras_serializable(package="skpermgrad")
