@@ -167,17 +167,18 @@ def build_hybrid_model(
     (Dense ``head_units`` + Norm + Dropout), Dense ``n_outputs``. Norm is
     ``normalization``: batch normalisation (the PermGrad notebook's), layer
     normalisation, or ``None`` (an identity layer, so layer names stay).
-    ``ensemble_size=k > 1`` makes the head an ensemble of ``k`` members
-    (TabM-mini): :class:`EnsembleAdapter` after the concatenation, the head's
-    Dense layers shared, each member's own output layer
-    (:class:`EnsembleDense`, their mean for inference), each member trained on
-    its own loss (:class:`EnsembleModel`). ``ensemble_scope="mlp_mini"``
-    moves the adapter to the MLP branch's input (after its embeddings): the
-    members run through the whole branch, its Dense layers shared (TabM-mini
-    over the branch); ``"mlp"`` also gives each member its own scalings and
-    biases in every Dense layer of the branch (:class:`EnsembleLinear`: TabM).
-    The CNN branch is then shared: its output is repeated for each member
-    (the ``cnn_members`` layer) and concatenated to the member's.
+    ``ensemble_size=k > 1`` makes the network an ensemble of ``k`` members
+    (TabM), each with its own output layer (:class:`EnsembleDense`, their
+    mean for inference), each trained on its own loss (:class:`EnsembleModel`).
+    ``ensemble_scope`` says where they part. ``"mlp"`` (the default): at the
+    MLP branch's input, after its embeddings (:class:`EnsembleAdapter`), and
+    every Dense layer of the branch gives each member its own scalings and
+    biases around a shared kernel (:class:`EnsembleLinear`: BatchEnsemble);
+    ``"mlp_mini"``: the same with the branch's Dense layers shared (TabM-mini
+    over the branch). The CNN branch is shared: its output is repeated for
+    each member (the ``cnn_members`` layer) and concatenated to the member's.
+    ``"head"`` (and any network without the MLP branch): the adapter after the
+    concatenation, the head's Dense layers shared.
     ``branches="mlp"`` or ``"cnn"`` keeps one branch (the baselines); the
     model's inputs are then only that branch's.
 
