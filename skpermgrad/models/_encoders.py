@@ -6,7 +6,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from ..imaging import resolve_imager
 from . import _architecture as arch
-from ._layers import piecewise_edges, quantile_knots, robust_scaling, smooth_clip
+from ._layers import (
+    QuantileMap,
+    RobustScale,
+    piecewise_edges,
+    quantile_knots,
+    robust_scaling,
+)
 
 _BRANCH_INPUTS = {
     "both": (arch.INPUT_TABULAR, arch.INPUT_IMAGE),
@@ -59,17 +65,17 @@ class _HybridInputs(TransformerMixin, BaseEstimator):
         self.quantile_knots_ = self.robust_scaling_ = self.piecewise_edges_ = None
         if self.branches == "cnn":
             return self._inputs(values)
-        mapped = values
+        input_map = None  # the MLP branch's fixed first layer, if any
         if self.mlp_input == "quantile":
-            self.quantile_knots_ = knots, targets = quantile_knots(values)
-            mapped = np.stack(
-                [np.interp(v, k, t) for v, k, t in zip(values.T, knots, targets)], 1
-            )
+            self.quantile_knots_ = quantile_knots(values)
+            input_map = QuantileMap(*self.quantile_knots_)
         elif self.mlp_input == "robust":
-            self.robust_scaling_ = center, scale = robust_scaling(values)
-            mapped = smooth_clip((values - center) * scale)
+            self.robust_scaling_ = robust_scaling(values)
+            input_map = RobustScale(*self.robust_scaling_)
         if self.numeric_embedding == "piecewise":
-            self.piecewise_edges_ = piecewise_edges(mapped)
+            # the bins of what the embedding reads: the values through that layer
+            read = values if input_map is None else np.asarray(input_map(values))
+            self.piecewise_edges_ = piecewise_edges(read)
         return self._inputs(values)
 
     def transform(self, X):

@@ -305,12 +305,6 @@ def robust_scaling(values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     return center.astype("float32"), scale.astype("float32")
 
 
-def smooth_clip(x: Any, xp: Any = np) -> Any:
-    """RealMLP's smooth clipping, ``x / sqrt(1 + (x / 3)**2)``: about ``x``
-    near 0, bounded by +-3 (``xp``: NumPy or ``keras.ops``)."""
-    return x / xp.sqrt(1 + (x / 3) ** 2)
-
-
 @keras.saving.register_keras_serializable(package="skpermgrad")
 class RobustScale(layers.Layer):
     """Centre and scale each column, then clip it smoothly (not trainable).
@@ -356,7 +350,8 @@ class RobustScale(layers.Layer):
     def call(self, values: Any) -> Any:
         center = ops.convert_to_tensor(self.center, dtype=values.dtype)
         scale = ops.convert_to_tensor(self.scale, dtype=values.dtype)
-        return smooth_clip((values - center[None]) * scale[None], xp=ops)
+        scaled = (values - center[None]) * scale[None]
+        return scaled / ops.sqrt(1 + (scaled / 3) ** 2)  # RealMLP's smooth clip
 
     def compute_output_shape(self, input_shape: tuple) -> tuple:
         return input_shape
