@@ -29,12 +29,15 @@ Every dataset of ``../shared/datasets`` (see its README), the same shuffled
   training rows (stratified for classification), by the table's main metric,
   then refitted on all of them; each fold's choice is recorded;
 - ``hybrid_tuned``: the hybrid tuned inside each training fold as
-  ``skpermgrad run --images`` tunes it (its search space: the notebook's,
-  ``base_filters`` up to 32, the image among ``SELECT_AMONG``; its 8 trials,
-  the first the hybrid's defaults), each trial scored on the same one 80/20
+  ``skpermgrad run`` tunes it by default (its search space: the hybrid's,
+  ``base_filters`` up to 32, the TabM backbone's knobs; the image IGTD's;
+  the first trial the hybrid's defaults), within ``TUNED_SECONDS`` a fold
+  (a table's 30 minutes over five folds: trials while the time left holds a
+  typical trial and the refit), each trial scored on the same one 80/20
   split as ``hybrid_selected`` (the run's 3-fold CV would triple the cost),
-  then refitted on all the training rows; each fold's image and parameters
-  are recorded;
+  then refitted on all the training rows; measured on ``TUNED_FOLDS`` only
+  (the entry's ``fold_indices``; the report compares it with the other
+  models on those folds); each fold's parameters are recorded;
 - ``hist_gradient_boosting``, ``random_forest`` (200 trees), ``sklearn_mlp``
   (MLPRegressor/MLPClassifier with early stopping, standardised inputs).
 
@@ -60,6 +63,7 @@ from pathlib import Path
 from _predictive_data import DATA_DIR, DATASETS, QUICK_DATASETS, _load, cv_splits
 from _predictive_models import (
     CORE,
+    FOLDS_OF,
     MODELS,
     _models,
     _scores,
@@ -90,23 +94,24 @@ MODULES = (
 
 def _fold(task, model, X, y, train, test):
     """Fit a fresh copy of ``model`` on one fold and score it: the scores, the
-    fit and predict seconds, the epochs a network trained (or None) and the
-    parameters a search chose (or None)."""
+    fit and predict seconds, the epochs a network trained (or None), the
+    parameters a search chose and the trials it ran (or None each)."""
     from sklearn.base import clone
 
     model = clone(model)
     start = time.perf_counter()
     model.fit(X[train], y[train])
     fit_s = time.perf_counter() - start
-    chosen = None
+    chosen = trials = None
     if hasattr(model, "best_params_"):  # a search's: its refitted pipeline
         chosen = dict(model.best_params_)
+        trials = len(model.study_.trials) if hasattr(model, "study_") else None
         model = model.best_estimator_
     final = model[-1] if hasattr(model, "steps") else model
     history = getattr(final, "history_", None)  # the networks'
     scores, predict_s = _scores(task, model, X[test], y[test])
     epochs = len(history["loss"]) if history else None
-    return scores, fit_s, predict_s, epochs, chosen
+    return scores, fit_s, predict_s, epochs, chosen, trials
 
 
 def _fold_where(task, model, X, y, train, test):
@@ -154,8 +159,14 @@ def run_dataset(
         chosen = {k: m for k, m in chosen.items() if m is not None}
     results = {}
 
+    def folds_of(label):
+        """The indices of the splits ``label`` is measured on."""
+        return FOLDS_OF.get(label, tuple(range(len(splits))))
+
     def done(label, per_fold, commits=None, cpus=None):
-        results[label] = _summary(name, label, per_fold, scheduler, commits, cpus)
+        results[label] = _summary(
+            name, label, per_fold, scheduler, commits, cpus, FOLDS_OF.get(label)
+        )
         if measured is not None:
             measured(_result(task, X, {label: results[label]}))
 
@@ -163,15 +174,16 @@ def run_dataset(
     if scheduler is None:
         for label, model in chosen.items():
             per_fold, commits, cpus = kept.load(label) if kept else ([], [], [])
-            for split in splits[len(per_fold) :]:  # a line a fold: hours a model
-                result, where = _fold_where(task, model, X, y, *split)
+            indices = folds_of(label)
+            for i in indices[len(per_fold) :]:  # a line a fold: hours a model
+                result, where = _fold_where(task, model, X, y, *splits[i])
                 per_fold.append(result)
                 commits.append(_commit())
                 cpus.append(where)
                 if kept:
                     kept.save(label, per_fold, commits, cpus)
                 print(
-                    f"  {name:20} {label:24} fold {len(per_fold)}/{len(splits)} "
+                    f"  {name:20} {label:24} fold {len(per_fold)}/{len(indices)} "
                     f"fitted in {per_fold[-1][1]:.1f}s",
                     flush=True,
                 )
@@ -188,8 +200,10 @@ def run_dataset(
             data = client.scatter([X, y], broadcast=True)
             futures = {
                 label: [
-                    client.submit(_fold_where, task, model, *data, *split, pure=False)
-                    for split in splits
+                    client.submit(
+                        _fold_where, task, model, *data, *splits[i], pure=False
+                    )
+                    for i in folds_of(label)
                 ]
                 for label, model in chosen.items()
             }
@@ -259,11 +273,13 @@ def _result(task, X, models):
     return {"task": task, "rows": len(X), "features": X.shape[1], "models": models}
 
 
-def _summary(name, label, per_fold, scheduler, commits=None, cpus=None):
+def _summary(name, label, per_fold, scheduler, commits=None, cpus=None, indices=None):
     """One model's entry from its folds' ``(scores, fit s, predict s, epochs,
     chosen parameters)``: each metric's mean, standard deviation and folds;
     ``commits`` and ``cpus``, each fold's commit and CPU, recorded where they
-    are not all one (with each fold's fit seconds where the CPUs differ)."""
+    are not all one (with each fold's fit seconds where the CPUs differ);
+    ``indices``, the splits the folds are where not all were run, recorded
+    (``fold_indices``: compare with other models on those folds only)."""
     summary = {}
     for metric in per_fold[0][0]:
         values = [fold[0][metric] for fold in per_fold]
@@ -282,12 +298,19 @@ def _summary(name, label, per_fold, scheduler, commits=None, cpus=None):
     if epochs_run:  # epochs trained (early stopping), mean over folds
         entry["epochs"] = statistics.fmean(epochs_run)
     if per_fold[0][4] is not None:  # what the search chose in each training fold
-        entry["chosen"] = [
-            next(v for k, v in fold[4].items() if k.endswith("__imager"))
+        images = [
+            next((v for k, v in fold[4].items() if k.endswith("__imager")), None)
             for fold in per_fold
         ]
+        if any(images):  # a search among images
+            entry["chosen"] = images
         if len(per_fold[0][4]) > 1:  # a tuning's: every parameter it chose
             entry["params"] = [fold[4] for fold in per_fold]
+    trials = [fold[5] if len(fold) > 5 else None for fold in per_fold]
+    if any(t is not None for t in trials):  # a tuning's trials, fold by fold
+        entry["trials"] = trials
+    if indices is not None:
+        entry["fold_indices"] = list(indices)
     if scheduler is not None:  # fit seconds on a worker, maybe sharing cores
         entry["scheduler"] = scheduler
     if commits and len(set(commits)) > 1:  # folds kept across runs

@@ -83,7 +83,11 @@ def record_trials(name, trials, max_rows, seed):
         direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed)
     )
     space = study_space(
-        {"max_base_filters": DEFAULT["max_base_filters"], "images": ["igtd"]}
+        {
+            "max_base_filters": DEFAULT["max_base_filters"],
+            "images": ["igtd"],
+            "task": task,
+        }
     )
     start = time.perf_counter()
     tune(

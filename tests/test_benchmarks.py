@@ -190,22 +190,45 @@ def test_image_choice_sets_the_chosen_image_beside_the_best_one(predictive):
         "toy": {"task": "regression", "models": chosen},
         "other": {"task": "regression", "models": plain},
     }
-    plain["hybrid_tuned"] = {**_scores(s=1.85)["s"], "chosen": ["bie", "igtd"]}
+    plain["hybrid_tuned"] = {**_scores(s=1.0)["s"], "fold_indices": [0]}
     table = "\n".join(predictive.report.image_choice_markdown(results))
     # lower RMSE is better; the searched hybrids are not images of their own
-    assert (
-        "| toy | 1.7000 (igtd, tinto) | yes | — | — | 2 | tinto | 1.5000 | yes | "
-        in table
-    )
-    assert (
-        "| other | — | — | 1.8500 (bie, igtd) | no | 2 | bie | 1.9000 | no | 1.8000 |"
-        in table
-    )
-    assert (
-        "training fold, on 1 of the 1 datasets measured so; tuned there, on 0 of 1;"
-        in table
-    )
+    assert "| toy | 1.7000 (igtd, tinto) | yes | 2 | tinto | 1.5000 | yes | " in table
+    assert "| other | — | — | 2 | bie | 1.9000 | no | 1.8000 |" in table
+    assert "training fold, on 1 of the 1 datasets measured so; on the image" in table
     assert "on the image best over the test folds, on 1 of 2." in table
+
+
+def test_the_tuned_hybrid_is_compared_on_its_own_folds(predictive):
+    # issue 52's tuning goal: hybrid_tuned runs on some folds only; the
+    # default hybrid and HistGradientBoosting are compared on the same ones
+    def folds(*values):
+        return {"rmse": {"mean": float(np.mean(values)), "folds": list(values)}}
+
+    models = {
+        "hybrid": {**folds(2.0, 2.2, 9.0), "fit_seconds": 1.0},
+        "hist_gradient_boosting": {**folds(2.0, 2.0, 0.5), "fit_seconds": 0.1},
+        "hybrid_tuned": {
+            **folds(1.9, 2.05),
+            "fit_seconds": 350.0,
+            "fold_indices": [0, 1],
+            "trials": [12, 9],
+            "params": [
+                {"hybrid__ensemble_scope": "mlp", "hybrid__numeric_embedding": None},
+                {"hybrid__ensemble_scope": "head", "hybrid__numeric_embedding": "x"},
+            ],
+        },
+    }
+    results = {"toy": {"task": "regression", "models": models}}
+    table = "\n".join(predictive.report.tuned_markdown(results))
+    # HistGB's mean over all three folds (1.5) would beat 1.975; on folds 1-2 it
+    # is 2.0 and the tuned hybrid is ahead
+    assert (
+        "| toy | 1, 2 | 2.1000 | 1.9750 | 2.0000 | yes | 12, 9 | 350 | "
+        "mlp/None, head/x |" in table
+    )
+    assert "ahead of HistGradientBoosting on 1 of 1 datasets" in table
+    assert predictive.report.tuned_markdown({}) == []
 
 
 def test_a_stopped_predictive_run_keeps_the_models_it_finished(
@@ -439,35 +462,49 @@ def test_wrapper_only_needs_the_timing_it_keeps(tmp_path):
 def test_the_tuned_hybrid_tunes_as_the_run_does_from_the_defaults(
     bench_predictive, predictive
 ):
-    # hybrid_tuned (issue 28's third goal): the run's search space and first
-    # trial, inside the training fold; each fold's image and parameters kept
+    # hybrid_tuned (issue 52's tuning goal): the run's default search space
+    # (the backbone's knobs too) and first trial, inside the training fold,
+    # within its time; each fold's parameters and trials kept
     pytest.importorskip("optuna_integration")
-    from skpermgrad import HybridRegressor
+    from skpermgrad import HybridClassifier, HybridRegressor
 
     X, y, task = bench_predictive._load("no-such-folder", "puma8NH", 120, 0)
     tuned = predictive.models._models(task, 1, 0, X.shape[1])["hybrid_tuned"]
+    assert tuned.seconds == predictive.models.TUNED_SECONDS
     tuned.set_params(trials=2)
     half = np.arange(len(X)) % 2 == 0
     folds = [
         bench_predictive._fold(task, tuned, X, y, train, test)
         for train, test in ((half, ~half), (~half, half))
     ]
-    entry = bench_predictive._summary("toy", "hybrid_tuned", folds, None)
-    assert len(entry["chosen"]) == 2
-    assert all(image in predictive.models.SELECT_AMONG for image in entry["chosen"])
-    params = entry["params"][0]
-    assert {"hybrid__imager", "hybrid__learning_rate", "hybrid__n_conv_layers"} <= set(
-        params
+    entry = bench_predictive._summary(
+        "toy", "hybrid_tuned", folds, None, indices=[0, 3]
     )
-    assert params["hybrid__imager"] == entry["chosen"][0]
+    assert "chosen" not in entry  # the image is IGTD's, not searched
+    assert entry["fold_indices"] == [0, 3] and entry["trials"] == [2, 2]
+    params = entry["params"][0]
+    assert {
+        "hybrid__learning_rate",
+        "hybrid__ensemble_scope",
+        "hybrid__numeric_embedding",
+    } <= set(params)
+    assert "hybrid__label_smoothing" not in params  # a regressor has none
     json.dumps(entry)  # the results file holds it as it is
-    # the first trial is the hybrid's defaults, the default image by name
+    # the first trial is the hybrid's defaults
     fitted = tuned.fit(X, y)
     first = fitted.study_.trials[0].params
     defaults = HybridRegressor().get_params()
-    assert first.pop("hybrid__imager") == predictive.models.DEFAULT_LAYOUT
     assert first == {name: defaults[name.removeprefix("hybrid__")] for name in first}
     assert len(fitted.study_.trials) == 2
+    # with its seconds spent, no trial starts after the defaults'
+    tuned.set_params(trials=None, seconds=1e-3)
+    assert len(tuned.fit(X, y).study_.trials) == 1
+    # a classifier's space tunes the label smoothing too
+    labels = (y > np.median(y)).astype(int)
+    classifier = predictive.models._models("classification", 1, 0, X.shape[1])
+    classifier = classifier["hybrid_tuned"].set_params(seconds=1e-3)
+    first = classifier.fit(X, labels).study_.trials[0].params
+    assert first["hybrid__label_smoothing"] == HybridClassifier().label_smoothing
 
 
 def test_a_replayed_pruner_stops_a_hopeless_trial_and_counts_what_it_saves(

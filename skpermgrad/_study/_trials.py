@@ -63,15 +63,18 @@ def defaults_of(pipeline, space):
 
 
 def study_space(settings):
-    """The study's search space: the hybrid's (the notebook's, up to
-    ``max_base_filters``), and the image method among the run's ``images``
-    when it names several (chosen, as the rest, by the training split's CV)."""
+    """The study's search space: the hybrid's (up to ``max_base_filters``, a
+    classifier's for the task ``"classification"``), and the image method
+    among the run's ``images`` when it names several (chosen, as the rest, by
+    the training split's CV)."""
     from optuna.distributions import CategoricalDistribution
 
     from ..model_selection import hybrid_search_space
 
     space = hybrid_search_space(
-        "hybrid__", max_base_filters=settings["max_base_filters"]
+        "hybrid__",
+        max_base_filters=settings["max_base_filters"],
+        classifier=settings["task"] == "classification",
     )
     if len(settings["images"]) > 1:
         space["hybrid__imager"] = CategoricalDistribution(settings["images"])

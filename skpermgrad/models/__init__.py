@@ -5,6 +5,7 @@ from ._architecture import (
     CNN_OUTPUT,
     CONCATENATE,
     ENSEMBLE_ADAPTER,
+    ENSEMBLE_SCOPES,
     IMAGE,
     IMAGE_POOL,
     INPUT_IMAGE,
@@ -14,6 +15,7 @@ from ._architecture import (
     MLP_OUTPUT,
     MLP_QUANTILE,
     MLP_ROBUST,
+    NUMERIC_EMBEDDINGS,
     OUTPUT,
     build_hybrid_model,
 )
@@ -32,6 +34,8 @@ from ._layers import (
 from ._training import SmoothedCrossentropy, WarmupPlateau, one_cycle_learning_rate
 from ._view import NetworkView
 
+# ENSEMBLE_SCOPES and NUMERIC_EMBEDDINGS: the values of the hybrids'
+# ensemble_scope and numeric_embedding (the search space tunes among them)
 # the layer names (see build_hybrid_model's Notes): NetworkView looks layers
 # up by them, and so may explanations out of the library
 LAYER_NAMES = (
@@ -56,6 +60,7 @@ __all__ = [
     "CNN_OUTPUT",
     "CONCATENATE",
     "ENSEMBLE_ADAPTER",
+    "ENSEMBLE_SCOPES",
     "IMAGE",
     "IMAGE_POOL",
     "INPUT_IMAGE",
@@ -66,6 +71,7 @@ __all__ = [
     "MLP_OUTPUT",
     "MLP_QUANTILE",
     "MLP_ROBUST",
+    "NUMERIC_EMBEDDINGS",
     "OUTPUT",
     "DrawnRender",
     "EnsembleAdapter",
