@@ -14,8 +14,9 @@ given) is fitted and explained on held-out rows by: PermGrad's fused
 score with ``fusion="model_split"`` (the whole-model permutation drop, split
 by branch) and with ``fusion="branch_weights"`` for each ``cnn_importance`` x
 ``scale`` (``cnn_importance="gradcam", scale="minmax"`` is PermGrad as
-published), its parts, mean |integrated gradients| through both branches
-(``explain_rows``), the whole model's
+published), its parts, mean |expected gradients| through both branches
+(``explain_rows``' default: integrated gradients from 16 held-out rows,
+averaged), the whole model's
 ``sklearn.inspection.permutation_importance`` and mean |SHAP|
 (``shap.PermutationExplainer``, ``--shap-rows`` rows against 50 background
 rows; its seconds are also given per 1,000 rows, next to PermGrad's on all
@@ -186,7 +187,7 @@ def explain_all(model, X_test, y_test, task, seed, shap_rows):
     if _permgrad.DEFAULT_FUSION != "model_split":
         default = permgrad_importance(model, X_test, y_test, random_state=seed)
     start = time.perf_counter()
-    rows = explain_rows(model, X_test, background=X_test)
+    rows = explain_rows(model, X_test, background=X_test, random_state=seed)
     attributions = np.abs(rows.attributions)
     out["integrated_gradients_both_branches"] = (
         attributions.mean(axis=(0, 2))
@@ -227,6 +228,7 @@ def explain_all(model, X_test, y_test, task, seed, shap_rows):
         model,
         X_test.iloc[:shap_rows] if hasattr(X_test, "iloc") else X_test[:shap_rows],
         background=background if hasattr(X_test, "iloc") else X_test[-SHAP_BACKGROUND:],
+        random_state=seed,
     ).attributions
     return out, default, _per_row_agreement(local, signed)
 

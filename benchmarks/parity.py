@@ -16,6 +16,7 @@ It measures nothing and writes no result file: a check to run, not a record.
 """
 
 import argparse
+import inspect
 import sys
 from pathlib import Path
 
@@ -71,7 +72,10 @@ def measure():
             out[f"{name}/permgrad/{label}/branch_weights"] = np.array(
                 [result.branch_weights["mlp"]]
             )
-        rows = explain_rows(model, X_test[:5], background=X_train[:200])
+        # seeded baselines where explain_rows draws them (after issue 52)
+        drawn = inspect.signature(explain_rows).parameters
+        seeded = {"random_state": 0} if "random_state" in drawn else {}
+        rows = explain_rows(model, X_test[:5], background=X_train[:200], **seeded)
         out[f"{name}/explain_rows/attributions"] = np.asarray(rows.attributions)
     return out
 

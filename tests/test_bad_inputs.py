@@ -259,7 +259,7 @@ CASES = {
     "explain_rows: one row, no background": (
         lambda f: explain_rows(f, FRAME[:1]),
         ValueError,
-        "needs a baseline",
+        "needs baselines",
     ),
     "explainer: negative sample weights": (
         lambda f: PermGradExplainer(_reg(), n_repeats=1).fit(

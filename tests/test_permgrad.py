@@ -690,26 +690,82 @@ def test_explain_rows_sums_to_prediction_minus_baseline(reg9):
     X, _ = reg9
     reg = HybridRegressor(TintoImager(pixels=4), **TINY).fit(X, 3 * X[:, 0])
     reg.model_ = _hand_built(reg.feature_encoder_.imager_, 1.0, 0.5)
-    rows = explain_rows(reg, X[:5], background=X)
     values = reg.feature_encoder_.imager_.transform_values(X)
-    step = (values[:5] - values.mean(axis=0)) * reg.target_encoder_.std_
-    np.testing.assert_allclose(rows.mlp, step, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(rows.attributions, rows.mlp + rows.cnn)
-    np.testing.assert_allclose(rows.predictions, reg.predict(X[:5]), rtol=1e-5)
-    gap = rows.predictions - rows.baseline_prediction
-    np.testing.assert_allclose(rows.attributions.sum(axis=1), gap, rtol=1e-4)
+    for n_baselines, drawn in (("mean", None), (len(X), None), (4, 0)):
+        rows = explain_rows(
+            reg, X[:5], background=X, n_baselines=n_baselines, random_state=drawn
+        )
+        # a linear network: every path has the same gradient, so the mean over
+        # the baselines steps from their mean row, the background's when all
+        if drawn is None:
+            np.testing.assert_allclose(
+                rows.baselines.mean(axis=0), values.mean(axis=0), rtol=1e-6
+            )
+        else:  # 4 rows of the background, drawn without replacement, seeded
+            assert rows.baselines.shape == (4, X.shape[1])
+            assert len({tuple(b) for b in rows.baselines}) == 4
+            again = explain_rows(
+                reg, X[:5], background=X, n_baselines=4, random_state=0
+            )
+            np.testing.assert_array_equal(again.attributions, rows.attributions)
+        start = rows.baselines.mean(axis=0)
+        step = (values[:5] - start) * reg.target_encoder_.std_
+        np.testing.assert_allclose(rows.mlp, step, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(rows.attributions, rows.mlp + rows.cnn)
+        np.testing.assert_allclose(rows.predictions, reg.predict(X[:5]), rtol=1e-5)
+        gap = rows.predictions - rows.baseline_prediction
+        np.testing.assert_allclose(rows.attributions.sum(axis=1), gap, rtol=1e-4)
+
+
+def test_explain_rows_shares_a_product_as_shap_does(reg9):
+    # expected gradients from every background row split f = x0 * x1 into
+    # interventional SHAP's exact values, (x0 - m0) x1 / 2 + (x0 m1 - E[x0 x1]) / 2
+    # (the straight path's integrand is linear, so the quadrature is exact);
+    # from the mean row they are x0 x1 / 2 + ..., off by the pair's covariance
+    from skpermgrad import explain_rows
+
+    X, _ = reg9
+    rng = np.random.default_rng(0)
+    X = X.copy()
+    X[:, 1] = X[:, 0] + 0.3 * rng.normal(size=len(X))  # x0, x1 correlated
+    reg = HybridRegressor(TintoImager(pixels=4), **TINY).fit(X, X[:, 0] * X[:, 1])
+    # the hand-built network with its MLP branch the product of x0 and x1 and
+    # its CNN branch weighted 0
+    model = _hand_built(reg.feature_encoder_.imager_, 1.0, 0.0)
+    mlp = model.get_layer("mlp_output")
+    product = keras.layers.Lambda(lambda v: v[:, :1] * v[:, 1:2], name=mlp.name)
+    mlp._name = "mlp_sum"
+    tabular, image = model.inputs
+    cnn = model.get_layer("cnn_output").output
+    both = keras.layers.Concatenate()([product(tabular), cnn])
+    reg.model_ = keras.Model([tabular, image], model.get_layer("output")(both))
+    v = reg.feature_encoder_.imager_.transform_values(X)
+    scale = reg.target_encoder_.std_
+    rows = explain_rows(reg, X[:6], background=X, n_baselines=len(X), n_steps=4)
+    m0, m1, m01 = v[:, 0].mean(), v[:, 1].mean(), (v[:, 0] * v[:, 1]).mean()
+    x0, x1 = v[:6, 0], v[:6, 1]
+    shap0 = ((x0 - m0) * x1 + x0 * m1 - m01) / 2 * scale
+    shap1 = ((x1 - m1) * x0 + x1 * m0 - m01) / 2 * scale
+    np.testing.assert_allclose(rows.attributions[:, 0], shap0, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(rows.attributions[:, 1], shap1, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(rows.attributions[:, 2:], 0, atol=1e-7)
+    mean = explain_rows(reg, X[:6], background=X, n_baselines="mean", n_steps=4)
+    shift = (m01 - m0 * m1) / 2 * scale  # half the covariance, per feature
+    np.testing.assert_allclose(mean.attributions[:, 0] - shift, shap0, rtol=1e-4)
 
 
 def test_explain_rows_of_trained_networks(linear_task):
     from skpermgrad import explain_rows
 
     reg, X, y = linear_task
-    rows = explain_rows(reg, X[:50], background=X, n_steps=128)
+    rows = explain_rows(reg, X[:50], background=X, n_steps=128, random_state=0)
     gap = rows.predictions - rows.baseline_prediction
     error = np.abs(rows.attributions.sum(axis=1) - gap)
     assert error.mean() < 0.02 * np.abs(gap).mean()
     assert np.argmax(np.abs(rows.attributions).mean(axis=0)) == 0
-    grouped = explain_rows(reg, X[:50], background=X, feature_groups={"g": [0, 1]})
+    grouped = explain_rows(
+        reg, X[:50], background=X, feature_groups={"g": [0, 1]}, random_state=0
+    )
     np.testing.assert_allclose(
         grouped.attributions[:, 0], rows.attributions[:, :2].sum(axis=1), rtol=0.05
     )
@@ -723,7 +779,7 @@ def test_explain_rows_of_trained_networks(linear_task):
     np.testing.assert_allclose(rows.predictions, clf.predict_proba(Xc[:10]), rtol=1e-5)
     gap = rows.predictions - rows.baseline_prediction
     np.testing.assert_allclose(rows.attributions.sum(axis=1), gap, atol=0.02)
-    with pytest.raises(ValueError, match="explain_rows needs a baseline"):
+    with pytest.raises(ValueError, match="explain_rows needs baselines"):
         explain_rows(clf, Xc[:1])
 
 

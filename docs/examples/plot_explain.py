@@ -59,7 +59,8 @@ for label, ax in zip(result.classes, axes):
 
 # %%
 # One test row: each feature's attribution to the probability of the row's most
-# probable class (integrated gradients through both branches, summing to the
-# probability minus the baseline's), next to the row's image and its Grad-CAM:
-rows = explain_rows(clf, X_test[:5], background=X_train)
+# probable class (integrated gradients through both branches from 16 training rows,
+# averaged, summing to the probability minus their mean probability), next to the
+# row's image and its Grad-CAM:
+rows = explain_rows(clf, X_test[:5], background=X_train, random_state=0)
 _ = RowExplanationDisplay.from_result(rows, row=0)

@@ -144,35 +144,39 @@ def _forward_passes(
     )
 
 
-def _integrated_gradients(net, values, baseline, n_steps, batch_size, n_jobs):
+def _integrated_gradients(net, values, baselines, n_steps, batch_size, n_jobs):
     """Integrated gradients of every network output through both inputs.
 
-    The path runs straight from ``baseline`` to each row, the same point fed
+    The path runs straight from a baseline row to each row, the same point fed
     to the tabular and the image input, and is integrated by Gauss-Legendre
     quadrature with ``n_steps`` nodes (all of a row's nodes in one batch, at
-    most ``batch_size`` points a pass). Returns ``(mlp, cnn)``, each
+    most ``batch_size`` points a pass, one row's at least). ``baselines``, one
+    row or ``(n_baselines, n_features)``: each row's attributions are the mean
+    over its paths from each of them (expected gradients, Erion et al. 2021,
+    with one baseline integrated gradients). Returns ``(mlp, cnn)``, each
     (n_outputs, n_samples, n_features): the attributions through the tabular
     input (the MLP branch) and through the image input (the CNN branch, via
-    the in-graph drawing of the image, TINTO's blur included). Summed over features and
-    both branches they give the output at the row minus the output at the
-    baseline (completeness; Sundararajan et al. 2017), up to the quadrature
-    error.
+    the in-graph drawing of the image, TINTO's blur included). Summed over
+    features and both branches they give the output at the row minus the
+    mean output at the baselines (completeness; Sundararajan et al. 2017), up
+    to the quadrature error.
     """
     nodes, node_weights = np.polynomial.legendre.leggauss(n_steps)
     alphas = ((nodes + 1) / 2).astype("float32")
-    node_weights = (node_weights / 2)[None, :, None, None]
-    baseline = np.asarray(baseline, dtype="float32").reshape(1, -1)
-    rows_per_pass = max(1, batch_size // n_steps)
+    node_weights = (node_weights / 2)[None, :, None, None, None]
+    baselines = np.asarray(baselines, dtype="float32").reshape(-1, values.shape[1])
+    n_baselines = len(baselines)
+    rows_per_pass = max(1, batch_size // (n_steps * n_baselines))
 
     def one(block):
-        diff = values[block] - baseline
-        points = baseline[None] + alphas[:, None, None] * diff[None]
-        points = points.reshape(-1, diff.shape[1])
+        # (rows, baselines, features): each row's step from each baseline
+        diff = values[block][:, None, :] - baselines[None]
+        points = baselines[None, None] + alphas[:, None, None, None] * diff[None]
+        points = points.reshape(-1, values.shape[1])
         shape = (net.n_outputs, n_steps, *diff.shape)
         g_mlp, g_cnn = (g.numpy().reshape(shape) for g in net.gradients(points, points))
-        return (
-            (node_weights * g_mlp).sum(axis=1) * diff,
-            (node_weights * g_cnn).sum(axis=1) * diff,
+        return tuple(
+            ((node_weights * g).sum(axis=1) * diff).mean(axis=2) for g in (g_mlp, g_cnn)
         )
 
     blocks = [slice(s, s + rows_per_pass) for s in range(0, len(values), rows_per_pass)]

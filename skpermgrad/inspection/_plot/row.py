@@ -23,7 +23,8 @@ class RowExplanationDisplay:
     """One row explained: its attributions as bars, its image with Grad-CAM.
 
     Left, each feature's integrated-gradients attribution (through both
-    branches; they sum to the prediction minus the baseline's), the largest
+    branches; they sum to the prediction minus the baselines' mean
+    prediction), the largest
     in size on top, positive and negative in two colours. Right, the row's
     image with its own Grad-CAM map over it and each feature's pixel
     labelled. Build it with :meth:`from_estimator` or :meth:`from_result`;
@@ -38,7 +39,7 @@ class RowExplanationDisplay:
     prediction : float
         The network's output at the row (the class probability).
     baseline_prediction : float
-        Its output at the baseline.
+        Its mean output at the baselines.
     image : ndarray of shape (height, width)
         The row's image.
     heatmap : ndarray of shape (height, width)
@@ -178,14 +179,15 @@ class RowExplanationDisplay:
         explain_kw: dict | None = None,
         **kwargs: Any,
     ) -> RowExplanationDisplay:
-        """Explain one row of ``X`` (against the mean of ``X``) and plot it.
+        """Explain one row of ``X`` (against rows of ``X``) and plot it.
 
         Parameters
         ----------
         estimator : HybridRegressor, HybridClassifier or Pipeline
             Fitted.
         X : array-like of shape (n_samples, n_features)
-            Rows; their mean is the baseline unless ``background`` is passed.
+            Rows; the baselines are drawn from them unless ``background`` is
+            passed.
         row : int, default=0
             Which row of ``X`` to explain.
         target, top_n, axes
