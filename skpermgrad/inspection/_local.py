@@ -88,7 +88,7 @@ def explain_rows(
         that baseline), ``n_baselines`` times cheaper; its attributions sum to
         the prediction minus the prediction at the mean row, which differs
         from the mean prediction wherever features interact or the output
-        saturates (a classifier's probabilities), and so do they from SHAP's.
+        saturates (a classifier's probabilities): so do they from SHAP's.
     n_steps : int, default=64
         Quadrature nodes of each path's integral (a row costs ``n_steps``
         forward and backward passes per baseline).
