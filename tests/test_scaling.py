@@ -334,7 +334,8 @@ def test_a_fold_on_a_dask_worker_records_the_workers_cpu(dask_client, monkeypatc
         bench_predictive._fold_where, task, model, X, y, train, test, pure=False
     )
     result, where = future.result()
-    assert len(result) == 5  # the fold's scores, seconds, epochs, parameters
+    # the fold's scores, seconds, epochs, a search's parameters and trials
+    assert len(result) == 6
     here = bench_predictive.cpu()
     cores = len(os.sched_getaffinity(0))
     assert where == here.replace(f", {cores} cores,", ", 1 cores,") != here
