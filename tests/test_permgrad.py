@@ -749,6 +749,12 @@ def test_explain_rows_shares_a_product_as_shap_does(reg9):
     np.testing.assert_allclose(rows.attributions[:, 0], shap0, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(rows.attributions[:, 1], shap1, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(rows.attributions[:, 2:], 0, atol=1e-7)
+    # a row's paths split over passes of 8 points (2 paths of 4 nodes) add up
+    # to the same attributions
+    split = explain_rows(
+        reg, X[:6], background=X, n_baselines=len(X), n_steps=4, batch_size=8
+    )
+    np.testing.assert_allclose(split.attributions, rows.attributions, rtol=1e-5)
     mean = explain_rows(reg, X[:6], background=X, n_baselines="mean", n_steps=4)
     shift = (m01 - m0 * m1) / 2 * scale  # half the covariance, per feature
     np.testing.assert_allclose(mean.attributions[:, 0] - shift, shap0, rtol=1e-4)

@@ -150,7 +150,8 @@ def _integrated_gradients(net, values, baselines, n_steps, batch_size, n_jobs):
     The path runs straight from a baseline row to each row, the same point fed
     to the tabular and the image input, and is integrated by Gauss-Legendre
     quadrature with ``n_steps`` nodes (all of a row's nodes in one batch, at
-    most ``batch_size`` points a pass, one row's at least). ``baselines``, one
+    most ``batch_size`` points a pass, a row's paths split over passes where
+    they hold more). ``baselines``, one
     row or ``(n_baselines, n_features)``: each row's attributions are the mean
     over its paths from each of them (expected gradients, Erion et al. 2021,
     with one baseline integrated gradients). Returns ``(mlp, cnn)``, each
@@ -167,17 +168,25 @@ def _integrated_gradients(net, values, baselines, n_steps, batch_size, n_jobs):
     baselines = np.asarray(baselines, dtype="float32").reshape(-1, values.shape[1])
     n_baselines = len(baselines)
     rows_per_pass = max(1, batch_size // (n_steps * n_baselines))
+    # a row's paths in passes of at most batch_size points (one path at least)
+    per_pass = max(1, batch_size // n_steps)
+    chunks = [baselines[s : s + per_pass] for s in range(0, n_baselines, per_pass)]
 
-    def one(block):
-        # (rows, baselines, features): each row's step from each baseline
-        diff = values[block][:, None, :] - baselines[None]
-        points = baselines[None, None] + alphas[:, None, None, None] * diff[None]
+    def paths(block, starts):
+        """Each row's attributions summed over its paths from ``starts``."""
+        # (rows, starts, features): each row's step from each start
+        diff = values[block][:, None, :] - starts[None]
+        points = starts[None, None] + alphas[:, None, None, None] * diff[None]
         points = points.reshape(-1, values.shape[1])
         shape = (net.n_outputs, n_steps, *diff.shape)
         g_mlp, g_cnn = (g.numpy().reshape(shape) for g in net.gradients(points, points))
-        return tuple(
-            ((node_weights * g).sum(axis=1) * diff).mean(axis=2) for g in (g_mlp, g_cnn)
-        )
+        return [
+            ((node_weights * g).sum(axis=1) * diff).sum(axis=2) for g in (g_mlp, g_cnn)
+        ]
+
+    def one(block):
+        sums = [paths(block, starts) for starts in chunks]
+        return tuple(sum(parts) / n_baselines for parts in zip(*sums))
 
     blocks = [slice(s, s + rows_per_pass) for s in range(0, len(values), rows_per_pass)]
     mlp, cnn = zip(
