@@ -168,8 +168,10 @@ class TunedHybrid(BaseEstimator):
     all the rows. ``trials`` trials, or with ``seconds`` (and no ``trials``)
     as many as fit in that time with the refit (a new trial starts while the
     time left holds the median trial's and the refit's, which is expected to
-    take the best trial's time over the share of the rows it was fitted on,
-    as the run keeps its time); neither: the run's default number.
+    take the best trial's time over the share of the rows it was fitted on:
+    the run's rule, with only the refit to keep time for, where the run also
+    keeps time for its variants and explanation and stops a fit at its
+    deadline); neither: the run's default number.
     ``best_params_``, ``best_estimator_`` and ``study_`` as
     ``OptunaSearchCV``'s.
     """

@@ -151,10 +151,10 @@ def _integrated_gradients(net, values, baselines, n_steps, batch_size, n_jobs):
     to the tabular and the image input, and is integrated by Gauss-Legendre
     quadrature with ``n_steps`` nodes (all of a row's nodes in one batch, at
     most ``batch_size`` points a pass, a row's paths split over passes where
-    they hold more). ``baselines``, one
-    row or ``(n_baselines, n_features)``: each row's attributions are the mean
-    over its paths from each of them (expected gradients, Erion et al. 2021,
-    with one baseline integrated gradients). Returns ``(mlp, cnn)``, each
+    they hold more). ``baselines``, one row or ``(n_baselines, n_features)``:
+    each row's attributions are the mean over its paths from each of them
+    (expected gradients, Erion et al. 2021; with one baseline, integrated
+    gradients). Returns ``(mlp, cnn)``, each
     (n_outputs, n_samples, n_features): the attributions through the tabular
     input (the MLP branch) and through the image input (the CNN branch, via
     the in-graph drawing of the image, TINTO's blur included). Summed over
